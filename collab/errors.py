@@ -1,0 +1,35 @@
+"""The engine's error tree. Driver and transport errors are translated into these at the boundary."""
+
+
+class CollabError(Exception):
+    """Base of every error the engine raises on purpose; `code` is the wire error code."""
+
+    code = "error"
+
+
+class ProtocolError(CollabError):
+    """A frame or command that does not follow the contract (bad JSON, missing or mistyped field)."""
+
+    code = "bad_request"
+
+
+class NotFound(CollabError):
+    code = "not_found"
+
+
+class Forbidden(CollabError):
+    code = "forbidden"
+
+
+class Conflict(CollabError):
+    code = "conflict"
+
+
+class StoreError(CollabError):
+    """The event store could not do what was asked (database unreachable, constraint broken)."""
+
+    code = "store_error"
+
+
+class SchemaBehind(StoreError):
+    """The database schema is older than the code; `collab migrate` brings it up to date."""

@@ -1,0 +1,72 @@
+"""Creating SQLAlchemy engines for either database, with the settings the store relies on."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+DEFAULT_DATA_DIR = "./data"
+
+
+def default_database_url(data_dir: str | None = None) -> str:
+    """`COLLAB_DATABASE_URL`, else SQLite in the data dir. Shared by the app and alembic's env.py."""
+    url = os.environ.get("COLLAB_DATABASE_URL")
+    if url:
+        return url
+    data_dir = data_dir or os.environ.get("COLLAB_DATA_DIR") or DEFAULT_DATA_DIR
+    return f"sqlite+aiosqlite:///{Path(data_dir) / 'collab.db'}"
+
+
+def _json_dumps(value: object) -> str:
+    return orjson.dumps(value).decode()
+
+
+def _sqlite_synchronous() -> str:
+    synchronous = (os.environ.get("COLLAB_SQLITE_SYNCHRONOUS") or "NORMAL").upper()
+    if synchronous not in ("OFF", "NORMAL", "FULL", "EXTRA"):
+        raise ValueError(f"COLLAB_SQLITE_SYNCHRONOUS must be NORMAL, FULL, EXTRA or OFF, not {synchronous!r}")
+    return synchronous
+
+
+def _prepare_sqlite(engine: Engine, url: URL) -> None:
+    """WAL mode (readers never block the one writer) and `synchronous=NORMAL` by default: a killed
+    process loses nothing committed, a power cut may lose the last commits.
+    `COLLAB_SQLITE_SYNCHRONOUS=FULL` fsyncs every commit."""
+    if url.database and url.database != ":memory:":
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    synchronous = _sqlite_synchronous()
+
+    @event.listens_for(engine, "connect")
+    def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA synchronous={synchronous}")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.close()
+
+
+def make_engine(url: str | URL, *, pool_size: int = 5) -> AsyncEngine:
+    """The async engine for `url` (aiosqlite or asyncpg), JSON through orjson."""
+    parsed = make_url(url)
+    engine = create_async_engine(
+        parsed, json_serializer=_json_dumps, json_deserializer=orjson.loads, pool_size=pool_size
+    )
+    if parsed.get_backend_name() == "sqlite":
+        _prepare_sqlite(engine.sync_engine, parsed)
+    return engine
+
+
+def make_sync_engine(url: str | URL) -> Engine:
+    """A plain engine (SQLite's writer thread uses one), with the same settings as `make_engine`."""
+    parsed = make_url(url)
+    engine = sa.create_engine(parsed, json_serializer=_json_dumps, json_deserializer=orjson.loads)
+    if parsed.get_backend_name() == "sqlite":
+        _prepare_sqlite(engine, parsed)
+    return engine
