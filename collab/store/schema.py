@@ -37,9 +37,7 @@ channels = sa.Table(
 channel_members = sa.Table(
     "channel_members",
     metadata,
-    sa.Column(
-        "channel", sa.String(200), sa.ForeignKey("channels.name", ondelete="CASCADE"), primary_key=True
-    ),
+    sa.Column("channel", sa.String(200), sa.ForeignKey("channels.name", ondelete="CASCADE"), primary_key=True),
     sa.Column("user_id", sa.String(200), primary_key=True),
     sa.Column("added_at", Timestamp, nullable=False),
 )
@@ -71,4 +69,16 @@ snapshots = sa.Table(
     sa.Column("data", Json),
     sa.Column("blob", sa.LargeBinary),
     sa.Column("created_at", Timestamp, nullable=False),
+)
+
+# How far each user has read in each channel (read receipts, unread counts). Not events: only the
+# latest position matters, and it moves on every read.
+read_positions = sa.Table(
+    "read_positions",
+    metadata,
+    sa.Column("channel", sa.String(200), primary_key=True),
+    sa.Column("user_id", sa.String(200), primary_key=True),
+    sa.Column("seq", sa.BigInteger, nullable=False),
+    sa.Column("updated_at", Timestamp, nullable=False),
+    sa.Index("ix_read_positions_user_id", "user_id"),
 )

@@ -202,7 +202,7 @@ class SqlEventStore:
             .order_by(channels.c.name)
             .with_for_update()
         )
-        heads: dict[str, int] = dict(locked.tuples().all())
+        heads: dict[str, int] = {name: head for name, head in locked}
         retried = self._find_op_ids(conn, batch)
         known = {(e.channel, e.user_id, e.op_id): e for e in retried}
         results: list[Appended] = []
@@ -261,9 +261,7 @@ class SqlEventStore:
         self, channel: str, after: int = 0, before: int | None = None, limit: int | None = None
     ) -> list[StoredEvent]:
         query = (
-            sa.select(*_EVENT_COLUMNS)
-            .where(events.c.channel == channel, events.c.seq > after)
-            .order_by(events.c.seq)
+            sa.select(*_EVENT_COLUMNS).where(events.c.channel == channel, events.c.seq > after).order_by(events.c.seq)
         )
         if before is not None:
             query = query.where(events.c.seq < before)
@@ -276,9 +274,7 @@ class SqlEventStore:
 
     async def heads(self, names: Iterable[str]) -> dict[str, int]:
         wanted = list(dict.fromkeys(names))
-        rows = await self._fetch(
-            sa.select(channels.c.name, channels.c.head_seq).where(channels.c.name.in_(wanted))
-        )
+        rows = await self._fetch(sa.select(channels.c.name, channels.c.head_seq).where(channels.c.name.in_(wanted)))
         found = dict(rows)
         return {name: found.get(name, 0) for name in wanted}
 
@@ -352,9 +348,7 @@ class SqlEventStore:
         try:
             async with self.engine.begin() as conn:
                 await conn.execute(
-                    self._insert_ignore(channel_members).values(
-                        channel=channel, user_id=user_id, added_at=utcnow()
-                    )
+                    self._insert_ignore(channel_members).values(channel=channel, user_id=user_id, added_at=utcnow())
                 )
         except sa_exc.SQLAlchemyError as error:
             raise _translate(error) from error

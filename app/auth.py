@@ -1,0 +1,181 @@
+"""Who is connecting: JWTs (HS256 secret or RS256/ES256 public key), signed guest tokens, Origin checks."""
+
+from __future__ import annotations
+
+import re
+import secrets
+import time
+import unicodedata
+from typing import Any
+
+import jwt
+
+from app.config import Settings
+from collab.errors import CollabError
+from collab.users import User
+
+GUEST_TOKEN_TTL = 30 * 24 * 3600
+GUEST_ISSUER = "collab-guest"
+MAX_NICKNAME = 32
+_ALLOWED = ("HS256", "RS256", "ES256")
+
+
+class AuthError(CollabError):
+    """A token that is missing, malformed, badly signed, expired or meant for someone else."""
+
+    code = "unauthorized"
+
+
+class Authenticator:
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        # Which algorithms a token may claim: the key decides, so an HS256 token can never be verified
+        # with an RSA public key as its "secret" (the classic algorithm-confusion attack), and `none`
+        # is never accepted.
+        if settings.jwt_public_key:
+            self._key: str = settings.jwt_public_key
+            self._algorithms = ["RS256", "ES256"]
+        else:
+            self._key = settings.signing_key
+            self._algorithms = ["HS256"]
+        # Revoked tokens: by `jti`, and per user everything issued before a time (moderation).
+        self.revoked_ids: set[str] = set()
+        self.revoked_before: dict[str, float] = {}
+
+    def verify(self, token: str) -> User:
+        """The user a token names, or `AuthError`."""
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as error:
+            raise AuthError(f"malformed token: {error}") from None
+        algorithm = header.get("alg")
+        if self._is_guest_token(token):
+            return self._verify_guest(token)
+        if algorithm not in _ALLOWED or algorithm not in self._algorithms:
+            raise AuthError(f"token algorithm {algorithm!r} is not accepted")
+        options: dict[str, Any] = {"require": ["sub", "exp"]}
+        try:
+            claims = jwt.decode(
+                token,
+                self._key,
+                algorithms=self._algorithms,
+                audience=self.settings.jwt_audience,
+                issuer=self.settings.jwt_issuer,
+                leeway=self.settings.jwt_leeway_seconds,
+                options=options,
+            )
+        except jwt.ExpiredSignatureError:
+            raise AuthError("token expired") from None
+        except jwt.PyJWTError as error:
+            raise AuthError(f"invalid token: {error}") from None
+        return self._user(claims, guest=False)
+
+    def _is_guest_token(self, token: str) -> bool:
+        try:
+            return jwt.decode(token, options={"verify_signature": False}).get("iss") == GUEST_ISSUER
+        except jwt.PyJWTError:
+            return False
+
+    def _verify_guest(self, token: str) -> User:
+        if not self.settings.allow_guests:
+            raise AuthError("guests are not allowed here")
+        try:
+            claims = jwt.decode(
+                token,
+                self.settings.signing_key,
+                algorithms=["HS256"],
+                issuer=GUEST_ISSUER,
+                leeway=self.settings.jwt_leeway_seconds,
+                options={"require": ["sub", "exp"]},
+            )
+        except jwt.PyJWTError as error:
+            raise AuthError(f"invalid guest token: {error}") from None
+        return self._user(claims, guest=True)
+
+    def _user(self, claims: dict[str, Any], *, guest: bool) -> User:
+        subject = claims.get("sub")
+        if not isinstance(subject, str) or not subject or len(subject) > 200:
+            raise AuthError("token claim 'sub' must be a non-empty string")
+        roles = claims.get("roles") or []
+        if isinstance(roles, str):
+            roles = [roles]
+        if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
+            raise AuthError("token claim 'roles' must be a list of strings")
+        name = claims.get("name") if isinstance(claims.get("name"), str) else None
+        user = User(
+            id=subject,
+            name=sanitize_nickname(name) if name else subject[:MAX_NICKNAME],
+            roles=frozenset(roles) if not guest else frozenset(),
+            guest=guest,
+            expires_at=float(claims["exp"]) if isinstance(claims.get("exp"), int | float) else None,
+            token_id=claims.get("jti") if isinstance(claims.get("jti"), str) else None,
+            issued_at=float(claims["iat"]) if isinstance(claims.get("iat"), int | float) else None,
+            claims=claims,
+        )
+        self.check_revoked(user)
+        return user
+
+    def check_revoked(self, user: User) -> None:
+        if user.token_id is not None and user.token_id in self.revoked_ids:
+            raise AuthError("token revoked")
+        before = self.revoked_before.get(user.id)
+        if before is not None and (user.issued_at is None or user.issued_at < before):
+            raise AuthError("token revoked")
+
+    def guest(self, nickname: str | None) -> tuple[User, str]:
+        """A new guest and the signed token that brings them back as the same user."""
+        if not self.settings.allow_guests:
+            raise AuthError("a token is required (guests are not allowed)")
+        name = sanitize_nickname(nickname or "") or f"guest-{secrets.token_hex(2)}"
+        user_id = f"guest-{secrets.token_hex(6)}"
+        now = int(time.time())
+        claims = {"sub": user_id, "name": name, "iss": GUEST_ISSUER, "iat": now, "exp": now + GUEST_TOKEN_TTL}
+        token = jwt.encode(claims, self.settings.signing_key, algorithm="HS256")
+        return self._user(claims, guest=True), token
+
+    def issue(
+        self, sub: str, *, name: str | None = None, roles: list[str] | None = None, ttl_seconds: int = 3600
+    ) -> str:
+        """A token signed with the configured secret (`collab token`)."""
+        if self.settings.jwt_public_key and not self.settings.jwt_secret:
+            raise AuthError("tokens are verified with a public key here; sign them with the private key")
+        now = int(time.time())
+        claims: dict[str, Any] = {
+            "sub": sub,
+            "iat": now,
+            "exp": now + ttl_seconds,
+            "jti": secrets.token_hex(8),
+        }
+        if name:
+            claims["name"] = name
+        if roles:
+            claims["roles"] = roles
+        if self.settings.jwt_audience:
+            claims["aud"] = self.settings.jwt_audience
+        if self.settings.jwt_issuer:
+            claims["iss"] = self.settings.jwt_issuer
+        return jwt.encode(claims, self.settings.signing_key, algorithm="HS256")
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def sanitize_nickname(raw: str) -> str:
+    """Printable, single-line, trimmed and at most 32 characters; markup stays text in the pages."""
+    text = unicodedata.normalize("NFKC", raw)
+    text = "".join(ch for ch in text if unicodedata.category(ch)[0] != "C")
+    text = _CONTROL.sub("", text).strip()
+    return " ".join(text.split())[:MAX_NICKNAME]
+
+
+def origin_allowed(origin: str | None, host: str, scheme: str, allowed: tuple[str, ...]) -> bool:
+    """Browsers send Origin on WebSocket handshakes: same origin, or one listed, or `*`. Non-browser
+    clients send none and are judged by their token alone."""
+    if origin is None:
+        return True
+    if "*" in allowed:
+        return True
+    origin = origin.rstrip("/")
+    if origin in (f"{scheme}://{host}", f"http://{host}", f"https://{host}"):
+        return True
+    return origin in {o.rstrip("/") for o in allowed}

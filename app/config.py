@@ -1,0 +1,117 @@
+"""Settings: read once from the environment (see ../shared/PROTOCOL.md), typed and frozen.
+A bad value fails loudly and names its variable."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from collab.store.engine import DEFAULT_DATA_DIR, default_database_url
+
+
+class ConfigError(ValueError):
+    pass
+
+
+def _bool(env: Mapping[str, str], key: str, default: bool) -> bool:
+    raw = env.get(key)
+    if raw is None or raw == "":
+        return default
+    lowered = raw.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{key} must be 1 or 0, not {raw!r}")
+
+
+def _int(env: Mapping[str, str], key: str, default: int, minimum: int = 0) -> int:
+    raw = env.get(key)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{key} must be a whole number, not {raw!r}") from None
+    if value < minimum:
+        raise ConfigError(f"{key} must be at least {minimum}, not {value}")
+    return value
+
+
+def _float(env: Mapping[str, str], key: str, default: float) -> float:
+    raw = env.get(key)
+    if raw is None or raw == "":
+        return default
+    try:
+        return float(raw)
+    except ValueError:
+        raise ConfigError(f"{key} must be a number, not {raw!r}") from None
+
+
+def _list(env: Mapping[str, str], key: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in env.get(key, "").split(",") if item.strip())
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    data_dir: Path
+    jwt_secret: str | None = None
+    jwt_public_key: str | None = None
+    jwt_audience: str | None = None
+    jwt_issuer: str | None = None
+    jwt_leeway_seconds: float = 30.0
+    allow_guests: bool = True
+    allowed_origins: tuple[str, ...] = ()
+    max_message_bytes: int = 1024 * 1024
+    # A connection's outbox: frames queued beyond this close it with 1013 (it resumes with `since`).
+    send_queue_limit: int = 4096
+    # Per connection: frames per second, with bursts up to `rate_burst`.
+    rate_limit_per_second: float = 200.0
+    rate_burst: int = 400
+    heartbeat_seconds: float = 30.0
+    replay_batch_size: int = 1000
+    log_level: str = "INFO"
+    extra: dict[str, str] = field(default_factory=dict, compare=False)
+
+    @property
+    def signing_key(self) -> str:
+        """The key that signs guest and operator tokens (HS256)."""
+        return self.jwt_secret or _DEV_SECRET
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+        data_dir = Path(env.get("COLLAB_DATA_DIR") or DEFAULT_DATA_DIR)
+        database_url = env.get("COLLAB_DATABASE_URL") or default_database_url(str(data_dir))
+        public_key = env.get("COLLAB_JWT_PUBLIC_KEY") or None
+        if public_key and not public_key.lstrip().startswith("-----BEGIN"):
+            path = Path(public_key)
+            if not path.is_file():
+                raise ConfigError("COLLAB_JWT_PUBLIC_KEY must be a PEM key or the path of a PEM file")
+            public_key = path.read_text()
+        return cls(
+            database_url=database_url,
+            data_dir=data_dir,
+            jwt_secret=env.get("COLLAB_JWT_SECRET") or None,
+            jwt_public_key=public_key,
+            jwt_audience=env.get("COLLAB_JWT_AUDIENCE") or None,
+            jwt_issuer=env.get("COLLAB_JWT_ISSUER") or None,
+            jwt_leeway_seconds=_float(env, "COLLAB_JWT_LEEWAY_SECONDS", 30.0),
+            allow_guests=_bool(env, "COLLAB_ALLOW_GUESTS", True),
+            allowed_origins=_list(env, "COLLAB_ALLOWED_ORIGINS"),
+            max_message_bytes=_int(env, "COLLAB_MAX_MESSAGE_BYTES", 1024 * 1024, minimum=1024),
+            send_queue_limit=_int(env, "COLLAB_SEND_QUEUE_LIMIT", 4096, minimum=16),
+            rate_limit_per_second=_float(env, "COLLAB_RATE_LIMIT", 200.0),
+            rate_burst=_int(env, "COLLAB_RATE_BURST", 400, minimum=1),
+            heartbeat_seconds=_float(env, "COLLAB_HEARTBEAT_SECONDS", 30.0),
+            replay_batch_size=_int(env, "COLLAB_REPLAY_BATCH", 1000, minimum=1),
+            log_level=(env.get("COLLAB_LOG_LEVEL") or "INFO").upper(),
+        )
+
+
+# Used only when no COLLAB_JWT_SECRET is set (local runs): guest tokens then survive restarts of one
+# checkout but mean nothing elsewhere. Production sets a secret.
+_DEV_SECRET = "collab-local-development-secret-change-me"

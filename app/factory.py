@@ -1,0 +1,60 @@
+"""The aiohttp application: configuration, the engine's lifetime, routes."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from aiohttp import web
+
+from app.auth import Authenticator
+from app.config import Settings
+from app.keys import AUTH, ENGINE, SETTINGS
+from app.ws import websocket_handler
+from collab.engine import Engine
+from collab.protocol import CloseCode
+from collab.store.migrate import check_schema_current
+
+log = logging.getLogger(__name__)
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+
+
+async def _engine_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    await check_schema_current(settings.database_url)
+    engine = await Engine.open(settings.database_url, replay_batch=settings.replay_batch_size)
+    app[ENGINE] = engine
+    yield
+    # Sockets are closed (with 1001, after their outboxes) in on_shutdown; this flushes pending appends.
+    await engine.close()
+
+
+async def _close_sockets(app: web.Application) -> None:
+    if ENGINE in app:
+        await app[ENGINE].manager.close_all(CloseCode.GOING_AWAY, "server shutting down")
+
+
+async def healthz(request: web.Request) -> web.Response:
+    engine = request.app[ENGINE]
+    await engine.store.head("general")  # proves the database answers
+    return web.json_response({"status": "ok", "connections": len(engine.manager.sessions)})
+
+
+async def index(request: web.Request) -> web.FileResponse:
+    return web.FileResponse(STATIC_DIR / "index.html")
+
+
+def create_app(settings: Settings | None = None) -> web.Application:
+    settings = settings or Settings.from_env()
+    app = web.Application(client_max_size=settings.max_message_bytes)
+    app[SETTINGS] = settings
+    app[AUTH] = Authenticator(settings)
+    app.cleanup_ctx.append(_engine_ctx)
+    app.on_shutdown.append(_close_sockets)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/ws", websocket_handler)
+    app.router.add_get("/api/ws", websocket_handler)
+    app.router.add_get("/", index)
+    app.router.add_static("/static/", STATIC_DIR, follow_symlinks=False)
+    return app

@@ -1,0 +1,164 @@
+"""`GET /ws` (and `/api/ws`): the JSON channel socket of ../shared/PROTOCOL.md."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+from aiohttp import WSMsgType, web
+
+from app.auth import AuthError, origin_allowed
+from app.keys import AUTH, ENGINE, SETTINGS
+from collab.dispatch import TokenBucket
+from collab.errors import CollabError, ProtocolError
+from collab.naming import check_channel_name
+from collab.protocol import CloseCode, decode_frame, error_frame
+from collab.session import Session
+from collab.users import User
+
+log = logging.getLogger("collab.ws")
+
+
+class AiohttpTransport:
+    """`collab.session.Transport` over aiohttp's WebSocketResponse."""
+
+    __slots__ = ("ws",)
+
+    def __init__(self, ws: web.WebSocketResponse) -> None:
+        self.ws = ws
+
+    async def send_text(self, text: str) -> None:
+        await self.ws.send_str(text)
+
+    async def close(self, code: int, reason: str) -> None:
+        await self.ws.close(code=code, message=reason.encode()[:120])
+
+
+def bearer_token(request: web.Request) -> str | None:
+    token = request.query.get("token")
+    if token:
+        return token
+    header = request.headers.get("Authorization", "")
+    if header[:7].lower() == "bearer ":
+        return header[7:].strip() or None
+    return None
+
+
+def authenticate(request: web.Request) -> tuple[User, str | None]:
+    """The user of a request and, for a new guest, the token that brings them back."""
+    auth = request.app[AUTH]
+    token = bearer_token(request)
+    if token:
+        return auth.verify(token), None
+    return auth.guest(request.query.get("nickname"))
+
+
+async def _refuse(
+    request: web.Request, ws: web.WebSocketResponse, code: int, error: CollabError
+) -> web.WebSocketResponse:
+    """Say why in an `error` frame, then close: browsers cannot read an HTTP error on a WebSocket."""
+    await ws.send_json(error_frame(error.code, str(error)))
+    await ws.close(code=code, message=str(error).encode()[:120])
+    log.info("ws refused %s: %s", request.remote, error)
+    return ws
+
+
+async def websocket_handler(request: web.Request) -> web.StreamResponse:
+    settings = request.app[SETTINGS]
+    engine = request.app[ENGINE]
+    if not origin_allowed(request.headers.get("Origin"), request.host, request.scheme, settings.allowed_origins):
+        log.info("ws refused %s: origin %s not allowed", request.remote, request.headers.get("Origin"))
+        raise web.HTTPForbidden(text="origin not allowed")
+    query = request.query
+    legacy = "room" in query and "channel" not in query
+    ws = web.WebSocketResponse(
+        heartbeat=settings.heartbeat_seconds,
+        # The contract closes frames of max_message_bytes *or more*; aiohttp refuses those *over* its limit.
+        max_msg_size=settings.max_message_bytes - 1,
+    )
+    await ws.prepare(request)
+    try:
+        user, guest_token = authenticate(request)
+    except AuthError as error:
+        return await _refuse(request, ws, CloseCode.POLICY_VIOLATION, error)
+    try:
+        name = check_channel_name(query.get("channel") or query.get("room") or "general")
+        since = int(query["since"]) if query.get("since") not in (None, "") else None
+        if since is not None and since < 0:
+            raise ValueError
+    except ValueError:
+        return await _refuse(
+            request, ws, CloseCode.POLICY_VIOLATION, ProtocolError("'since' must be a whole number ≥ 0")
+        )
+    except ProtocolError as error:
+        return await _refuse(request, ws, CloseCode.POLICY_VIOLATION, error)
+
+    session = Session(AiohttpTransport(ws), user, queue_limit=settings.send_queue_limit, legacy_room=legacy)
+    session.set_attr("home", name)
+    manager = engine.manager
+    started = time.monotonic()
+    frames_in = 0
+    expiry: asyncio.TimerHandle | None = None
+    log.info(
+        "ws open client=%s user=%s channel=%s since=%s%s", session.id, user.id, name, since, " legacy" if legacy else ""
+    )
+    try:
+
+        def welcome(head: int) -> None:
+            frame = {"type": "welcome", "client_id": session.id, "user": user.public(), "channel": name, "seq": head}
+            if guest_token is not None:
+                frame["token"] = guest_token
+            if legacy:
+                frame["room"] = name
+            session.send(frame)
+
+        try:
+            await engine.rooms.ensure(name, session)
+            await manager.join(session, name, since, announce=welcome)
+            manager.add_session(session)
+        except CollabError as error:
+            await session.close(CloseCode.POLICY_VIOLATION, str(error), flush=False)
+            await _refuse(request, ws, CloseCode.POLICY_VIOLATION, error)
+            return ws
+        if user.expires_at is not None:
+            expiry = asyncio.get_running_loop().call_later(
+                max(0.0, user.expires_at - time.time()),
+                session.close_soon,
+                CloseCode.POLICY_VIOLATION,
+                "token expired",
+            )
+        await engine.rooms.send_list(session)
+        bucket = TokenBucket(settings.rate_limit_per_second, settings.rate_burst)
+        dispatcher = engine.dispatcher
+        async for msg in ws:
+            if msg.type is WSMsgType.TEXT:
+                frames_in += 1
+                if not bucket.take():
+                    session.send(error_frame("rate_limited", "too many frames; slow down"))
+                    continue
+                try:
+                    frame = decode_frame(msg.data)
+                except ProtocolError as error:
+                    session.send(error_frame(error.code, str(error)))
+                    continue
+                await dispatcher.handle(session, frame)
+            elif msg.type is WSMsgType.BINARY:
+                session.send(error_frame("bad_request", "binary frames are not accepted on this socket"))
+            elif msg.type is WSMsgType.ERROR:
+                break
+    finally:
+        if expiry is not None:
+            expiry.cancel()
+        await manager.remove_session(session)
+        if session.state.value == "open":
+            session.connection_lost()
+        log.info(
+            "ws close client=%s user=%s code=%s frames_in=%d seconds=%.1f",
+            session.id,
+            user.id,
+            ws.close_code,
+            frames_in,
+            time.monotonic() - started,
+        )
+    return ws

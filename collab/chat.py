@@ -1,0 +1,72 @@
+"""The chat channel kind (bare channel names), the direct-message kind, and Base's legacy frames."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from collab.errors import Forbidden, ProtocolError
+from collab.events import ChannelInfo
+from collab.hub import Channel, ChannelManager, require_member
+from collab.protocol import MAX_CONTENT_LENGTH, field_str, optional_id
+from collab.rooms import Rooms
+from collab.session import Session
+
+# Base's frames that are only passing motion: relayed, never stored.
+TRANSIENT_TYPES = frozenset({"cursor_move", "cursor", "mouse_move", "pointer", "typing"})
+LEGACY_MAX_TYPE = 40
+
+
+def register_chat(manager: ChannelManager, rooms: Rooms) -> None:
+    chat = manager.register_channel("chat")
+
+    @chat.authorizer
+    def members_only(info: ChannelInfo | None, client: Session) -> None:
+        require_member(rooms.info(info.name) if info is not None else None, client)
+
+    @chat.on_message("message")
+    async def message(channel: Channel, client: Session, frame: dict[str, Any]) -> None:
+        content = field_str(frame, "content", max_length=MAX_CONTENT_LENGTH)
+        op_id = optional_id(frame)
+        if client.user.read_only:
+            raise Forbidden("a readonly user cannot write")
+        await channel.append(client, "message", {"content": content}, op_id=op_id)
+
+    @chat.on_message
+    async def legacy_frame(channel: Channel, client: Session, frame: dict[str, Any]) -> None:
+        """Base's pages send frame types of their own (`draw`, `clear`, `cursor_move`, …): relayed to
+        the room as `{type, content, room, nickname}`, stored unless only transient."""
+        frame_type = frame["type"]
+        if not client.legacy_room:
+            raise ProtocolError(f"unknown frame type {frame_type!r}")
+        if len(frame_type) > LEGACY_MAX_TYPE or frame_type in ("welcome", "error", "system", "presence"):
+            raise ProtocolError(f"frame type {frame_type!r} is not accepted")
+        if client.user.read_only:
+            raise Forbidden("a readonly user cannot write")
+        content = frame.get("content")
+        if frame_type in TRANSIENT_TYPES:
+            manager.relay(
+                channel,
+                {
+                    "type": frame_type,
+                    "content": content,
+                    "nickname": client.user.name,
+                    "user_id": client.user.id,
+                },
+            )
+            return
+        await channel.append(client, frame_type, {"content": content}, op_id=optional_id(frame))
+
+    dm = manager.register_channel("dm")
+    dm.presence = False
+
+    @dm.authorizer
+    def two_users_only(info: ChannelInfo | None, client: Session) -> None:
+        rooms.check_dm_access(info.name if info is not None else "", client)
+
+    manager.recipients["dm"] = rooms.dm_recipients
+
+
+def register_pubsub(manager: ChannelManager, *kinds: str) -> None:
+    """Kinds that carry only `publish`ed events (until a module gives them more)."""
+    for kind in kinds:
+        manager.register_channel(kind)

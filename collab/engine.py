@@ -1,0 +1,38 @@
+"""The composition root: the store, the broker, the channel manager and the built-in channel kinds."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from collab.broker import Broker, InProcessBroker
+from collab.chat import register_chat, register_pubsub
+from collab.dispatch import Dispatcher
+from collab.hub import ChannelManager
+from collab.rooms import Rooms
+from collab.store.base import EventStore
+from collab.store.positions import ReadPositions
+from collab.store.sql import SqlEventStore
+
+
+@dataclass
+class Engine:
+    store: EventStore
+    broker: Broker
+    manager: ChannelManager
+    rooms: Rooms
+    dispatcher: Dispatcher
+
+    @classmethod
+    async def open(cls, database_url: str, *, broker: Broker | None = None, replay_batch: int = 1000) -> Engine:
+        store = await SqlEventStore.open(database_url)
+        broker = broker or InProcessBroker()
+        manager = ChannelManager(store, broker, replay_batch=replay_batch)
+        rooms = Rooms(manager, ReadPositions(store.engine))
+        await rooms.load()
+        register_chat(manager, rooms)
+        register_pubsub(manager, "monitor", "media")
+        return cls(store, broker, manager, rooms, Dispatcher(manager, rooms))
+
+    async def close(self) -> None:
+        await self.broker.close()
+        await self.store.close()

@@ -1,0 +1,350 @@
+"""Channels and the clients in them: the registry of channel kinds, membership, resume, fan-out.
+
+Every built-in kind (chat, kanban, draw, monitor, media) is written against the same small API a
+module uses to add its own:
+
+    manager = ChannelManager(store)
+    echo = manager.register_channel("echo")
+
+    @echo.on_message("shout")
+    async def shout(channel, client, frame):
+        channel.broadcast({"type": "shout", "text": frame["text"].upper()}, exclude=client.id)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from collab.broker import Broker, InProcessBroker
+from collab.errors import Forbidden, ProtocolError
+from collab.events import Appended, ChannelInfo, NewEvent, StoredEvent
+from collab.naming import channel_kind, check_channel_name
+from collab.presence import Presence
+from collab.protocol import encode, event_frame
+from collab.session import Session
+from collab.store.base import EventStore
+
+log = logging.getLogger(__name__)
+
+MessageHandler = Callable[["Channel", Session, dict[str, Any]], Awaitable[None]]
+ConnectHook = Callable[["Channel", Session], Awaitable[None]]
+Authorize = Callable[[ChannelInfo | None, Session], None]
+StateProvider = Callable[["Channel"], Awaitable[dict[str, Any]]]
+
+
+class ChannelKind:
+    """The hooks of one kind of channel. `on_message` handlers are looked up by frame type; a handler
+    registered without a type gets every type the kind has no handler for."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.message_handlers: dict[str, MessageHandler] = {}
+        self.fallback: MessageHandler | None = None
+        self.connect_hooks: list[ConnectHook] = []
+        self.disconnect_hooks: list[ConnectHook] = []
+        self.authorize: Authorize | None = None
+        self.state_provider: StateProvider | None = None
+        # Kinds whose channels announce who is there (presence, system notices).
+        self.presence = True
+
+    def on_message(self, frame_type: str | MessageHandler | None = None) -> Any:
+        if callable(frame_type):
+            self.fallback = frame_type
+            return frame_type
+
+        def register(handler: MessageHandler) -> MessageHandler:
+            if frame_type is None:
+                self.fallback = handler
+            else:
+                self.message_handlers[frame_type] = handler
+            return handler
+
+        return register
+
+    def on_connect(self, hook: ConnectHook) -> ConnectHook:
+        self.connect_hooks.append(hook)
+        return hook
+
+    def on_disconnect(self, hook: ConnectHook) -> ConnectHook:
+        self.disconnect_hooks.append(hook)
+        return hook
+
+    def authorizer(self, check: Authorize) -> Authorize:
+        """`check(info, client)` raises `Forbidden` when the client may not join."""
+        self.authorize = check
+        return check
+
+    def state(self, provider: StateProvider) -> StateProvider:
+        """`provider(channel)` returns the `state` frame sent when a resume reaches past what is kept."""
+        self.state_provider = provider
+        return provider
+
+
+class Channel:
+    """A live channel in this process: the clients in it and the kind's per-channel state."""
+
+    def __init__(self, manager: ChannelManager, name: str, kind: ChannelKind) -> None:
+        self.manager = manager
+        self.name = name
+        self.kind = kind
+        self.clients: dict[str, Session] = {}
+        self.state: dict[str, Any] = {}  # for the kind's own use (a board's projection, …)
+        self.presence = Presence(self)
+
+    def broadcast(self, data: dict[str, Any], exclude: str | None = None) -> None:
+        """Send a frame that is not stored to every client here (encoded once)."""
+        data.setdefault("channel", self.name)
+        text = encode(data)
+        legacy: str | None = None
+        for client in list(self.clients.values()):
+            if client.id == exclude:
+                continue
+            if client.legacy_room:
+                legacy = legacy or encode({**data, "room": self.name})
+                client.send_encoded(legacy)
+            else:
+                client.send_encoded(text)
+
+    def send_to(self, client_id: str, data: dict[str, Any]) -> bool:
+        client = self.clients.get(client_id)
+        if client is None:
+            return False
+        data.setdefault("channel", self.name)
+        if client.legacy_room:
+            data.setdefault("room", self.name)
+        client.send(data)
+        return True
+
+    async def append(
+        self,
+        client: Session | None,
+        event_type: str,
+        data: Any = None,
+        *,
+        op_id: str | None = None,
+        blob: bytes | None = None,
+    ) -> Appended:
+        """Store an event of this channel, then publish it to every process (and so to the clients).
+        A retried `op_id` is answered to its sender alone."""
+        user = client.user if client is not None else None
+        appended = await self.manager.store.append(
+            NewEvent(
+                self.name,
+                event_type,
+                data,
+                blob,
+                user_id=user.id if user else None,
+                nickname=user.name if user else None,
+                op_id=op_id,
+            )
+        )
+        if appended.new:
+            self.manager.broker.publish(appended.event)
+        elif client is not None:
+            client.send(self.manager.frame_for(client, appended.event))
+        return appended
+
+
+class ChannelManager:
+    """Owns the channels of this process, the registry of kinds and the delivery of events."""
+
+    def __init__(self, store: EventStore, broker: Broker | None = None, *, replay_batch: int = 1000) -> None:
+        self.store = store
+        self.broker = broker or InProcessBroker()
+        self.broker.subscribe(self._deliver_event, self._deliver_relay)
+        self.replay_batch = replay_batch
+        self.kinds: dict[str, ChannelKind] = {}
+        self.channels: dict[str, Channel] = {}
+        self.sessions: dict[str, Session] = {}
+        self.sessions_by_user: dict[str, set[Session]] = defaultdict(set)
+        # Extra recipients of a channel's events beyond its members (a DM reaches both users' sockets).
+        self.recipients: dict[str, Callable[[StoredEvent], set[Session]]] = {}
+        self.heads: dict[str, int] = {}
+        self.messages_out = 0
+        self.event_listeners: list[Callable[[StoredEvent], None]] = []
+
+    # -- registry --------------------------------------------------------------------------------
+
+    def register_channel(self, kind: str) -> ChannelKind:
+        if kind in self.kinds:
+            return self.kinds[kind]
+        registered = self.kinds[kind] = ChannelKind(kind)
+        return registered
+
+    def kind_of(self, name: str) -> ChannelKind:
+        kind = self.kinds.get(channel_kind(name))
+        if kind is None:
+            raise ProtocolError(f"unknown channel kind {channel_kind(name)!r}")
+        return kind
+
+    def channel(self, name: str) -> Channel:
+        found = self.channels.get(name)
+        if found is None:
+            found = self.channels[name] = Channel(self, name, self.kind_of(name))
+        return found
+
+    # -- sessions --------------------------------------------------------------------------------
+
+    def add_session(self, session: Session) -> None:
+        self.sessions[session.id] = session
+        self.sessions_by_user[session.user.id].add(session)
+
+    async def remove_session(self, session: Session) -> None:
+        for name in list(session.channels):
+            await self.leave(session, name)
+        self.sessions.pop(session.id, None)
+        same_user = self.sessions_by_user.get(session.user.id)
+        if same_user is not None:
+            same_user.discard(session)
+            if not same_user:
+                del self.sessions_by_user[session.user.id]
+
+    async def join(
+        self, session: Session, name: str, since: int | None, *, announce: Callable[[int], None] | None = None
+    ) -> Channel:
+        """Add `session` to channel `name`; replay what it missed after `since`, then live events.
+
+        The race between replay and live events: the session is registered as catching up *before* the
+        store is read, so an event committed after a read is delivered live into a holding buffer; the
+        buffer is released after the replay, and `Session.deliver` drops seqs sent already.
+        `announce(head)` runs before any replayed frame (it sends `welcome` or `subscribed`).
+        """
+        check_channel_name(name)
+        kind = self.kind_of(name)
+        info = await self.store.get_channel(name)
+        if kind.authorize is not None:
+            kind.authorize(info, session)
+        channel = self.channel(name)
+        holding: list[tuple[int, str]] = []
+        session.holding[name] = holding
+        channel.clients[session.id] = session
+        session.channels.add(name)
+        try:
+            head = await self.store.head(name)
+            self.heads[name] = max(self.heads.get(name, 0), head)
+            if announce is not None:
+                announce(head)
+            if since is None or since >= head:
+                session.positions[name] = head if since is None else since
+            else:
+                session.positions[name] = since
+                await self._replay(session, channel, since)
+        finally:
+            session.holding.pop(name, None)
+        for seq, text in holding:
+            session.deliver(name, seq, text)
+        if kind.presence:
+            channel.presence.join(session)
+        for hook in kind.connect_hooks:
+            await hook(channel, session)
+        return channel
+
+    async def _replay(self, session: Session, channel: Channel, since: int) -> None:
+        first = await self.store.first_seq(channel.name)
+        if first > since + 1:
+            # What the client missed is no longer kept: send the state, then the live stream.
+            provider = channel.kind.state_provider
+            if provider is not None:
+                state = await provider(channel)
+                session.send(state)
+                session.positions[channel.name] = state.get("seq", since)
+                return
+            since = first - 1
+        position = since
+        while session.state.value == "open":
+            batch = await self.store.read(channel.name, after=position, limit=self.replay_batch)
+            for event in batch:
+                session.deliver(channel.name, event.seq, encode(self.frame_for(session, event)))
+            if len(batch) < self.replay_batch:
+                return
+            position = batch[-1].seq
+            await session.wait_writable()
+
+    async def leave(self, session: Session, name: str) -> None:
+        channel = self.channels.get(name)
+        session.channels.discard(name)
+        session.positions.pop(name, None)
+        if channel is None or channel.clients.pop(session.id, None) is None:
+            return
+        if channel.kind.presence:
+            channel.presence.leave(session)
+        for hook in channel.kind.disconnect_hooks:
+            try:
+                await hook(channel, session)
+            except Exception:
+                log.exception("on_disconnect hook of %s failed", name)
+        if not channel.clients and not channel.presence.pending:
+            self.channels.pop(name, None)
+
+    # -- delivery --------------------------------------------------------------------------------
+
+    def frame_for(self, session: Session, event: StoredEvent) -> dict[str, Any]:
+        frame = event_frame(event)
+        if session.legacy_room:
+            frame["room"] = event.channel
+        return frame
+
+    def _deliver_event(self, event: StoredEvent) -> None:
+        """A committed event, from the broker: encode once, queue to every recipient in this process."""
+        name = event.channel
+        if event.seq > self.heads.get(name, 0):
+            self.heads[name] = event.seq
+        for listener in self.event_listeners:
+            listener(event)
+        channel = self.channels.get(name)
+        targets: set[Session] | dict[str, Session]
+        extra = self.recipients.get(channel_kind(name))
+        if extra is not None:
+            targets = extra(event)
+            if channel is not None:
+                targets = targets | set(channel.clients.values())
+        elif channel is not None:
+            targets = channel.clients
+        else:
+            return
+        frame = event_frame(event)
+        text = encode(frame)
+        legacy: str | None = None
+        sessions = targets.values() if isinstance(targets, dict) else targets
+        for session in list(sessions):
+            holding = session.holding
+            body = text
+            if session.legacy_room:
+                legacy = legacy or encode({**frame, "room": name})
+                body = legacy
+            if holding and name in holding:
+                holding[name].append((event.seq, body))
+            else:
+                session.deliver(name, event.seq, body)
+            self.messages_out += 1
+
+    def _deliver_relay(self, name: str, frame: dict[str, Any]) -> None:
+        channel = self.channels.get(name)
+        if channel is not None:
+            exclude = frame.pop("_exclude", None)
+            channel.broadcast(frame, exclude=exclude)
+
+    def relay(self, channel: Channel, frame: dict[str, Any], exclude: str | None = None) -> None:
+        """Send a frame that is not stored to the channel's clients in every process."""
+        frame.setdefault("channel", channel.name)
+        if exclude is not None:
+            frame["_exclude"] = exclude
+        self.broker.relay(channel.name, frame)
+
+    def sessions_of(self, user_id: str) -> set[Session]:
+        return set(self.sessions_by_user.get(user_id, ()))
+
+    async def close_all(self, code: int, reason: str) -> None:
+        """Shutdown: flush every outbox, then close each socket with `code`."""
+        sessions = list(self.sessions.values())
+        await asyncio.gather(*(s.close(code, reason, flush=True) for s in sessions), return_exceptions=True)
+
+
+def require_member(info: ChannelInfo | None, session: Session) -> None:
+    """Private channels admit their members and admins only."""
+    if info is not None and info.private and session.user.id not in info.members and not session.user.is_admin:
+        raise Forbidden(f"channel {info.name!r} is private")

@@ -1,0 +1,105 @@
+"""The wire envelope: parsing client frames at the edge, encoding server frames, close codes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import IntEnum
+from typing import Any
+
+import orjson
+
+from collab.errors import ProtocolError
+from collab.events import StoredEvent
+
+
+class CloseCode(IntEnum):
+    NORMAL = 1000
+    GOING_AWAY = 1001  # the server shuts down
+    POLICY_VIOLATION = 1008  # bad or expired token, not allowed in the channel, kicked or revoked
+    MESSAGE_TOO_BIG = 1009
+    TRY_AGAIN_LATER = 1013  # overloaded, or too slow to keep up: resume with `since`
+
+
+MAX_ID_LENGTH = 200
+MAX_CONTENT_LENGTH = 64 * 1024
+
+
+def decode_frame(text: str | bytes) -> dict[str, Any]:
+    """A client frame as a dict with a string `type`, or `ProtocolError`."""
+    try:
+        frame = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        raise ProtocolError("the frame is not valid JSON") from None
+    if not isinstance(frame, dict):
+        raise ProtocolError("a frame must be a JSON object")
+    kind = frame.get("type")
+    if not isinstance(kind, str) or not kind:
+        raise ProtocolError("the frame has no string field 'type'")
+    return frame
+
+
+def encode(frame: dict[str, Any]) -> str:
+    return orjson.dumps(frame).decode()
+
+
+def field_str(
+    frame: dict[str, Any], key: str, *, max_length: int = MAX_CONTENT_LENGTH, allow_empty: bool = False
+) -> str:
+    value = frame.get(key)
+    if not isinstance(value, str):
+        raise ProtocolError(f"field '{key}' must be a string")
+    if not allow_empty and not value.strip():
+        raise ProtocolError(f"field '{key}' must not be empty")
+    if len(value) > max_length:
+        raise ProtocolError(f"field '{key}' is longer than {max_length} characters")
+    return value
+
+
+def optional_id(frame: dict[str, Any]) -> str | None:
+    """The client's id for an operation (echoed back; makes a retry idempotent)."""
+    value = frame.get("id")
+    if value is None:
+        return None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str) or not value or len(value) > MAX_ID_LENGTH:
+        raise ProtocolError(f"field 'id' must be a string of 1-{MAX_ID_LENGTH} characters")
+    return value
+
+
+def optional_since(frame: dict[str, Any], key: str = "since") -> int | None:
+    value = frame.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ProtocolError(f"field '{key}' must be a whole number ≥ 0")
+    return value
+
+
+def timestamp(moment: datetime) -> str:
+    """ISO 8601 in UTC with a `Z`, millisecond precision."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def event_frame(event: StoredEvent) -> dict[str, Any]:
+    """A stored event as it goes on the wire: its payload's fields beside the envelope's.
+    The same shape serves live delivery, replay and the history API."""
+    frame: dict[str, Any] = {"type": event.type, "channel": event.channel, "seq": event.seq}
+    if isinstance(event.data, dict):
+        frame.update(event.data)
+    elif event.data is not None:
+        frame["data"] = event.data
+    frame["user_id"] = event.user_id
+    frame["nickname"] = event.nickname
+    if event.op_id is not None:
+        frame["id"] = event.op_id
+    frame["ts"] = timestamp(event.created_at)
+    return frame
+
+
+def error_frame(code: str, message: str, op_id: str | None = None, **extra: Any) -> dict[str, Any]:
+    frame: dict[str, Any] = {"type": "error", "code": code, "message": message}
+    if op_id is not None:
+        frame["id"] = op_id
+    frame.update(extra)
+    return frame

@@ -1,0 +1,133 @@
+"""Chat rooms as users see them: the list (with unread counts), creation, private rooms, direct-message
+channels, read positions and receipts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from collab.errors import Conflict, Forbidden
+from collab.events import ChannelInfo, StoredEvent
+from collab.hub import Channel, ChannelManager
+from collab.naming import channel_kind
+from collab.session import Session
+from collab.store.positions import ReadPositions
+
+
+class Rooms:
+    def __init__(self, manager: ChannelManager, positions: ReadPositions) -> None:
+        self.manager = manager
+        self.positions = positions
+        self.infos: dict[str, ChannelInfo] = {}
+
+    async def load(self) -> None:
+        for info in await self.manager.store.list_channels():
+            if info.kind == "chat":
+                self.infos[info.name] = info
+                self.manager.heads[info.name] = max(self.manager.heads.get(info.name, 0), info.head)
+
+    # -- rooms ---------------------------------------------------------------------------------
+
+    def visible_to(self, session: Session) -> list[ChannelInfo]:
+        user = session.user
+        return [info for info in self.infos.values() if not info.private or user.id in info.members or user.is_admin]
+
+    async def room_list(self, session: Session) -> list[dict[str, Any]]:
+        read = await self.positions.of_user(session.user.id)
+        heads = self.manager.heads
+        rooms = []
+        for info in sorted(self.visible_to(session), key=lambda i: i.name):
+            head = max(heads.get(info.name, 0), info.head)
+            channel = self.manager.channels.get(info.name)
+            rooms.append(
+                {
+                    "name": info.name,
+                    "private": info.private,
+                    "seq": head,
+                    "unread": max(0, head - read.get(info.name, 0)),
+                    "last_read": read.get(info.name, 0),
+                    "online": len(channel.presence.users) if channel is not None else 0,
+                }
+            )
+        return rooms
+
+    async def send_list(self, session: Session) -> None:
+        session.send({"type": "rooms", "rooms": await self.room_list(session)})
+
+    async def announce_list(self) -> None:
+        """The list changed: everyone gets theirs again (each user's differs: private rooms, unread)."""
+        for session in list(self.manager.sessions.values()):
+            await self.send_list(session)
+
+    async def create(
+        self, session: Session, name: str, *, private: bool = False, members: list[str] | tuple[str, ...] = ()
+    ) -> ChannelInfo:
+        member_set = set(members) | {session.user.id} if private else set()
+        try:
+            info = await self.manager.store.create_channel(
+                name, created_by=session.user.id, private=private, members=member_set
+            )
+        except Conflict:
+            raise Conflict(f"room {name!r} exists already") from None
+        self.infos[name] = info
+        await self.announce_list()
+        return info
+
+    async def ensure(self, name: str, session: Session) -> None:
+        """Joining a room that does not exist yet creates it (public), as chat users expect."""
+        if channel_kind(name) != "chat" or name in self.infos:
+            return
+        info = await self.manager.store.get_channel(name)
+        if info is None:
+            try:
+                info = await self.manager.store.create_channel(name, created_by=session.user.id)
+            except Conflict:
+                info = await self.manager.store.get_channel(name)
+        if info is not None:
+            self.infos[name] = info
+            await self.announce_list()
+
+    def info(self, name: str) -> ChannelInfo | None:
+        return self.infos.get(name)
+
+    # -- direct messages -----------------------------------------------------------------------
+
+    @staticmethod
+    def dm_channel(user_a: str, user_b: str) -> str:
+        first, second = sorted((user_a, user_b))
+        return f"dm:{first}:{second}"
+
+    @staticmethod
+    def dm_allowed(name: str, session: Session) -> bool:
+        user_id = session.user.id
+        return session.user.is_admin or name.startswith(f"dm:{user_id}:") or name.endswith(f":{user_id}")
+
+    def check_dm_access(self, name: str, session: Session) -> None:
+        if channel_kind(name) == "dm" and not self.dm_allowed(name, session):
+            raise Forbidden("direct messages are readable by their two users only")
+
+    def dm_recipients(self, event: StoredEvent) -> set[Session]:
+        data = event.data if isinstance(event.data, dict) else {}
+        users = {event.user_id, data.get("to")}
+        found: set[Session] = set()
+        for user_id in users:
+            if user_id:
+                found |= self.manager.sessions_of(user_id)
+        return found
+
+    # -- read positions ------------------------------------------------------------------------
+
+    async def mark_read(self, session: Session, channel: Channel, seq: int) -> None:
+        head = self.manager.heads.get(channel.name, 0)
+        position = await self.positions.mark(channel.name, session.user.id, min(seq, head))
+        self.manager.relay(
+            channel,
+            {
+                "type": "read",
+                "channel": channel.name,
+                "user_id": session.user.id,
+                "nickname": session.user.name,
+                "seq": position,
+            },
+        )
+        for own in self.manager.sessions_of(session.user.id):
+            await self.send_list(own)

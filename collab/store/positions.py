@@ -1,0 +1,51 @@
+"""Read positions: the last seq each user has read in each channel."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from collab.events import utcnow
+from collab.store.schema import read_positions
+
+
+class ReadPositions:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+
+    async def mark(self, channel: str, user_id: str, seq: int) -> int:
+        """Move the user's position forward to `seq` (never back); returns the position now stored."""
+        statement = self._insert(read_positions).values(channel=channel, user_id=user_id, seq=seq, updated_at=utcnow())
+        statement = statement.on_conflict_do_update(
+            index_elements=[read_positions.c.channel, read_positions.c.user_id],
+            set_={
+                "seq": sa.func.max(read_positions.c.seq, statement.excluded.seq)
+                if self.engine.dialect.name == "sqlite"
+                else sa.func.greatest(read_positions.c.seq, statement.excluded.seq),
+                "updated_at": statement.excluded.updated_at,
+            },
+        )
+        async with self.engine.begin() as conn:
+            await conn.execute(statement)
+            stored = await conn.execute(
+                sa.select(read_positions.c.seq).where(
+                    read_positions.c.channel == channel, read_positions.c.user_id == user_id
+                )
+            )
+            return int(stored.scalar_one())
+
+    async def of_user(self, user_id: str) -> dict[str, int]:
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                sa.select(read_positions.c.channel, read_positions.c.seq).where(read_positions.c.user_id == user_id)
+            )
+            return {channel: seq for channel, seq in rows}
+
+    async def of_channel(self, channel: str) -> dict[str, int]:
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                sa.select(read_positions.c.user_id, read_positions.c.seq).where(read_positions.c.channel == channel)
+            )
+            return {user_id: seq for user_id, seq in rows}
