@@ -118,7 +118,8 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
             await manager.join(session, name, since, announce=welcome)
             manager.add_session(session)
         except CollabError as error:
-            await session.close(CloseCode.POLICY_VIOLATION, str(error), flush=False)
+            # Stop the session's writer without closing the socket: `_refuse` still has to send the error.
+            session.connection_lost()
             await _refuse(request, ws, CloseCode.POLICY_VIOLATION, error)
             return ws
         if user.expires_at is not None:
