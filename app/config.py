@@ -68,9 +68,10 @@ class Settings:
     max_message_bytes: int = 1024 * 1024
     # A connection's outbox: frames queued beyond this close it with 1013 (it resumes with `since`).
     send_queue_limit: int = 4096
-    # Per connection: frames per second, with bursts up to `rate_burst`.
-    rate_limit_per_second: float = 200.0
-    rate_burst: int = 400
+    # Per connection: frames per second on average, with bursts up to `rate_burst` (a flood guard; a
+    # busy but honest client — a bot replaying a backlog — stays under it).
+    rate_limit_per_second: float = 2000.0
+    rate_burst: int = 10000
     heartbeat_seconds: float = 30.0
     replay_batch_size: int = 1000
     log_level: str = "INFO"
@@ -104,8 +105,8 @@ class Settings:
             allowed_origins=_list(env, "COLLAB_ALLOWED_ORIGINS"),
             max_message_bytes=_int(env, "COLLAB_MAX_MESSAGE_BYTES", 1024 * 1024, minimum=1024),
             send_queue_limit=_int(env, "COLLAB_SEND_QUEUE_LIMIT", 4096, minimum=16),
-            rate_limit_per_second=_float(env, "COLLAB_RATE_LIMIT", 200.0),
-            rate_burst=_int(env, "COLLAB_RATE_BURST", 400, minimum=1),
+            rate_limit_per_second=_float(env, "COLLAB_RATE_LIMIT", 2000.0),
+            rate_burst=_int(env, "COLLAB_RATE_BURST", 10000, minimum=1),
             heartbeat_seconds=_float(env, "COLLAB_HEARTBEAT_SECONDS", 30.0),
             replay_batch_size=_int(env, "COLLAB_REPLAY_BATCH", 1000, minimum=1),
             log_level=(env.get("COLLAB_LOG_LEVEL") or "INFO").upper(),
