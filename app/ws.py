@@ -19,6 +19,10 @@ from collab.users import User
 
 log = logging.getLogger("collab.ws")
 
+# Frames that only append: safe to have many in flight per client (see the loop below).
+PIPELINED = frozenset({"message", "publish", "private"})
+MAX_INFLIGHT = 256
+
 
 class AiohttpTransport:
     """`collab.session.Transport` over aiohttp's WebSocketResponse."""
@@ -132,6 +136,8 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
         await engine.rooms.send_list(session)
         bucket = TokenBucket(settings.rate_limit_per_second, settings.rate_burst)
         dispatcher = engine.dispatcher
+        loop = asyncio.get_running_loop()
+        inflight: set[asyncio.Task[None]] = set()
         async for msg in ws:
             if msg.type is WSMsgType.TEXT:
                 frames_in += 1
@@ -143,7 +149,18 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
                 except ProtocolError as error:
                     session.send(error_frame(error.code, str(error)))
                     continue
-                await dispatcher.handle(session, frame)
+                if frame["type"] in PIPELINED:
+                    # Validated and queued for the store now, in frame order (seqs follow it); only the
+                    # commit is awaited, in a task, so that one client can have many appends in flight.
+                    if len(inflight) >= MAX_INFLIGHT:
+                        await asyncio.wait(inflight, return_when=asyncio.FIRST_COMPLETED)
+                    task = loop.create_task(dispatcher.handle(session, frame))
+                    inflight.add(task)
+                    task.add_done_callback(inflight.discard)
+                else:
+                    if inflight:
+                        await asyncio.sleep(0)  # the tasks above take their places in the queue first
+                    await dispatcher.handle(session, frame)
             elif msg.type is WSMsgType.BINARY:
                 session.send(error_frame("bad_request", "binary frames are not accepted on this socket"))
             elif msg.type is WSMsgType.ERROR:
