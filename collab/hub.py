@@ -101,7 +101,9 @@ class Channel:
         text = encode(data)
         legacy: str | None = None
         for client in list(self.clients.values()):
-            if client.id == exclude:
+            # A client still joining (registered, not yet sent `welcome`/`subscribed`) gets no passing
+            # frames: they would come before its announcement, and its presence list follows the join.
+            if client.id == exclude or self.name in client.holding:
                 continue
             if client.legacy_room:
                 legacy = legacy or encode({**data, "room": self.name})
@@ -111,7 +113,7 @@ class Channel:
 
     def send_to(self, client_id: str, data: dict[str, Any]) -> bool:
         client = self.clients.get(client_id)
-        if client is None:
+        if client is None or self.name in client.holding:  # still joining: see `broadcast`
             return False
         data.setdefault("channel", self.name)
         if client.legacy_room:
