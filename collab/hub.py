@@ -25,6 +25,7 @@ from collab.events import Appended, ChannelInfo, NewEvent, StoredEvent
 from collab.naming import channel_kind, check_channel_name
 from collab.presence import Presence
 from collab.protocol import encode, event_frame
+from collab.recent import RecentEvents
 from collab.session import Session
 from collab.store.base import EventStore
 
@@ -166,6 +167,7 @@ class ChannelManager:
         # Extra recipients of a channel's events beyond its members (a DM reaches both users' sockets).
         self.recipients: dict[str, Callable[[StoredEvent], set[Session]]] = {}
         self.heads: dict[str, int] = {}
+        self.recent = RecentEvents()
         self.messages_out = 0
         self.event_listeners: list[Callable[[StoredEvent], None]] = []
 
@@ -256,6 +258,12 @@ class ChannelManager:
                 session.positions[channel.name] = state.get("seq", since)
                 return
             since = first - 1
+        if not session.legacy_room:
+            recent = self.recent.after(channel.name, since)
+            if recent is not None:
+                for seq, text in recent:
+                    session.deliver(channel.name, seq, text)
+                return
         position = since
         while session.state.value == "open":
             batch = await self.store.read(channel.name, after=position, limit=self.replay_batch)
@@ -310,6 +318,7 @@ class ChannelManager:
             return
         frame = event_frame(event)
         text = encode(frame)
+        self.recent.add(name, event.seq, text)
         legacy: str | None = None
         sessions = targets.values() if isinstance(targets, dict) else targets
         for session in list(sessions):
