@@ -261,8 +261,10 @@ class ChannelManager:
         if not session.legacy_room:
             recent = self.recent.after(channel.name, since)
             if recent is not None:
-                for seq, text in recent:
-                    session.deliver(channel.name, seq, text)
+                for start in range(0, len(recent), self.replay_batch):
+                    for seq, text in recent[start : start + self.replay_batch]:
+                        session.deliver(channel.name, seq, text)
+                    await session.wait_writable()
                 return
         position = since
         while session.state.value == "open":
