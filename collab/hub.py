@@ -248,6 +248,14 @@ class ChannelManager:
         return channel
 
     async def _replay(self, session: Session, channel: Channel, since: int) -> None:
+        if not session.legacy_room:
+            recent = self.recent.after(channel.name, since)
+            if recent is not None:
+                for start in range(0, len(recent), self.replay_batch):
+                    for seq, text in recent[start : start + self.replay_batch]:
+                        session.deliver(channel.name, seq, text)
+                    await session.wait_writable()
+                return
         first = await self.store.first_seq(channel.name)
         if first > since + 1:
             # What the client missed is no longer kept: send the state, then the live stream.
@@ -258,14 +266,6 @@ class ChannelManager:
                 session.positions[channel.name] = state.get("seq", since)
                 return
             since = first - 1
-        if not session.legacy_room:
-            recent = self.recent.after(channel.name, since)
-            if recent is not None:
-                for start in range(0, len(recent), self.replay_batch):
-                    for seq, text in recent[start : start + self.replay_batch]:
-                        session.deliver(channel.name, seq, text)
-                    await session.wait_writable()
-                return
         position = since
         while session.state.value == "open":
             batch = await self.store.read(channel.name, after=position, limit=self.replay_batch)
