@@ -78,8 +78,9 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
     legacy = "room" in query and "channel" not in query
     ws = web.WebSocketResponse(
         heartbeat=settings.heartbeat_seconds,
-        # The contract closes frames of max_message_bytes *or more*; aiohttp refuses those *over* its limit.
-        max_msg_size=settings.max_message_bytes - 1,
+        # The contract closes frames of max_message_bytes *or more*, and so does aiohttp: its reader
+        # refuses a payload of max_msg_size bytes or more (tests/app/test_limits.py pins the boundary).
+        max_msg_size=settings.max_message_bytes,
     )
     await ws.prepare(request)
     try:
