@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Sequence
 from pathlib import Path
 
 from aiohttp import web
@@ -13,17 +13,22 @@ from app.config import Settings
 from app.keys import AUTH, ENGINE, SETTINGS
 from app.ws import websocket_handler
 from collab.engine import Engine
+from collab.hub import ChannelManager
 from collab.protocol import CloseCode
 from collab.store.migrate import check_schema_current
 
 log = logging.getLogger(__name__)
+ChannelModule = Callable[[ChannelManager], None]
+CHANNEL_MODULES = web.AppKey("channel_modules", tuple)
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
 
 async def _engine_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     await check_schema_current(settings.database_url)
-    engine = await Engine.open(settings.database_url, replay_batch=settings.replay_batch_size)
+    engine = await Engine.open(
+        settings.database_url, replay_batch=settings.replay_batch_size, channel_modules=app[CHANNEL_MODULES]
+    )
     app[ENGINE] = engine
     yield
     # Sockets are closed (with 1001, after their outboxes) in on_shutdown; this flushes pending appends.
@@ -45,10 +50,12 @@ async def index(request: web.Request) -> web.FileResponse:
     return web.FileResponse(STATIC_DIR / "index.html")
 
 
-def create_app(settings: Settings | None = None) -> web.Application:
+def create_app(settings: Settings | None = None, *, channel_modules: Sequence[ChannelModule] = ()) -> web.Application:
+    """The server. `channel_modules` register channel kinds of their own (docs/channels.md)."""
     settings = settings or Settings.from_env()
     app = web.Application(client_max_size=settings.max_message_bytes)
     app[SETTINGS] = settings
+    app[CHANNEL_MODULES] = tuple(channel_modules)
     app[AUTH] = Authenticator(settings)
     app.cleanup_ctx.append(_engine_ctx)
     app.on_shutdown.append(_close_sockets)

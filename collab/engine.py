@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from collab.broker import Broker, InProcessBroker
@@ -23,7 +24,16 @@ class Engine:
     dispatcher: Dispatcher
 
     @classmethod
-    async def open(cls, database_url: str, *, broker: Broker | None = None, replay_batch: int = 1000) -> Engine:
+    async def open(
+        cls,
+        database_url: str,
+        *,
+        broker: Broker | None = None,
+        replay_batch: int = 1000,
+        channel_modules: Sequence[Callable[[ChannelManager], None]] = (),
+    ) -> Engine:
+        """Open the store and register the built-in channel kinds, then each of `channel_modules`
+        (a function that registers its kinds on the manager: see docs/channels.md)."""
         store = await SqlEventStore.open(database_url)
         broker = broker or InProcessBroker()
         manager = ChannelManager(store, broker, replay_batch=replay_batch)
@@ -31,6 +41,8 @@ class Engine:
         await rooms.load()
         register_chat(manager, rooms)
         register_pubsub(manager, "monitor", "media")
+        for register in channel_modules:
+            register(manager)
         return cls(store, broker, manager, rooms, Dispatcher(manager, rooms))
 
     async def close(self) -> None:

@@ -1,0 +1,46 @@
+"""The documented example channel module (docs/examples/shout.py) works as docs/channels.md says."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+from app.factory import create_app
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "examples" / "shout.py"
+
+
+def _load_example() -> Any:
+    spec = importlib.util.spec_from_file_location("shout_example", EXAMPLE)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+async def _next_of(ws: Any, frame_type: str) -> dict:
+    while True:
+        frame = await ws.receive_json(timeout=5)
+        if frame["type"] == frame_type:
+            return frame
+
+
+async def test_shout_channel_from_the_docs(aiohttp_client: Any, make_settings: Any) -> None:
+    client = await aiohttp_client(create_app(make_settings(), channel_modules=[_load_example().shout_channels]))
+    alice = await client.ws_connect("/ws?channel=shout:lobby&nickname=alice")
+    assert (await _next_of(alice, "hello"))["here"] == 1
+    bob = await client.ws_connect("/ws?channel=shout:lobby&nickname=bob")
+    assert (await _next_of(bob, "hello"))["here"] == 2
+
+    await alice.send_json({"type": "say", "text": "hi there"})
+    for ws in (alice, bob):
+        shouted = await _next_of(ws, "shout")
+        assert (shouted["text"], shouted["seq"], shouted["nickname"]) == ("HI THERE", 1, "alice")
+    assert (await _next_of(bob, "echoed"))["by"] == "alice"
+
+    await bob.send_json({"type": "whisper"})
+    error = await _next_of(bob, "error")
+    assert error["code"] == "bad_request"
+    await alice.close()
+    await bob.close()
