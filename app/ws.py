@@ -13,7 +13,7 @@ from app.keys import AUTH, ENGINE, SETTINGS
 from collab.dispatch import TokenBucket
 from collab.errors import CollabError, ProtocolError
 from collab.naming import check_channel_name
-from collab.protocol import CloseCode, decode_frame, error_frame
+from collab.protocol import CloseCode, decode_frame, error_frame, optional_id
 from collab.session import Session
 from collab.users import User
 
@@ -58,6 +58,14 @@ def authenticate(request: web.Request) -> tuple[User, str | None]:
     return auth.guest(request.query.get("nickname"))
 
 
+def _frame_id(text: str) -> str | None:
+    """The `id` of a frame that is refused without being handled, when it has a readable one."""
+    try:
+        return optional_id(decode_frame(text))
+    except ProtocolError:
+        return None
+
+
 async def _refuse(
     request: web.Request, ws: web.WebSocketResponse, code: int, error: CollabError
 ) -> web.WebSocketResponse:
@@ -78,6 +86,9 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
     legacy = "room" in query and "channel" not in query
     ws = web.WebSocketResponse(
         heartbeat=settings.heartbeat_seconds,
+        # No permessage-deflate: frames are small, and uncompressed sends complete without suspending,
+        # which lets a broadcast write to each socket without a task switch (collab.session).
+        compress=False,
         # The contract closes frames of max_message_bytes *or more*, and so does aiohttp: its reader
         # refuses a payload of max_msg_size bytes or more (tests/app/test_limits.py pins the boundary).
         max_msg_size=settings.max_message_bytes,
@@ -143,7 +154,9 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
             if msg.type is WSMsgType.TEXT:
                 frames_in += 1
                 if not bucket.take():
-                    session.send(error_frame("rate_limited", "too many frames; slow down"))
+                    # With appends pipelined, this error can overtake earlier frames' acks: its `id` is
+                    # how the client knows which frame was dropped.
+                    session.send(error_frame("rate_limited", "too many frames; slow down", _frame_id(msg.data)))
                     continue
                 try:
                     frame = decode_frame(msg.data)

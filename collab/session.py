@@ -1,4 +1,4 @@
-"""One client connection: its user, its channels, and a bounded outbox drained by one writer task."""
+"""One client connection: its user, its channels, and its bounded outbox."""
 
 from __future__ import annotations
 
@@ -20,7 +20,8 @@ log = logging.getLogger(__name__)
 
 class Transport(Protocol):
     """What a session needs from a socket. `app/ws.py` adapts aiohttp's WebSocketResponse; tests use
-    fakes. `send_text` may wait for the peer (back-pressure); `close` is idempotent."""
+    fakes. `send_text` suspends only when the socket's buffer is full and it must wait for the peer
+    (back-pressure); otherwise it completes without suspending. `close` is idempotent."""
 
     async def send_text(self, text: str) -> None: ...
 
@@ -45,9 +46,10 @@ def new_client_id() -> str:
 class Session:
     """A connected client (`client` in the channel API).
 
-    Frames are queued, never awaited on the sender's side: one writer task sends them in order. A client
-    whose outbox passes `queue_limit` frames is too slow to keep up; it is closed with 1013 so that it
-    never slows the others (it comes back with `since` and misses nothing stored).
+    Sending: a frame is written to the socket at once when nothing is waiting; when the socket's buffer is
+    full, the frame's send is finished by one drain task and later frames wait in the outbox behind it, in
+    order. An outbox past `queue_limit` frames means the client cannot keep up: it is closed with 1013 so
+    that it never slows the others (it comes back with `since` and misses nothing stored).
     """
 
     def __init__(
@@ -75,9 +77,8 @@ class Session:
         self.holding: dict[str, list[tuple[int, str]]] = {}
         self.connected_at = time.time()
         self._outbox: deque[str] = deque()
-        self._wakeup = asyncio.Event()
-        self._drained = asyncio.Event()
-        self._writer: asyncio.Task[None] | None = None
+        self._drainer: asyncio.Task[None] | None = None
+        self._writable: asyncio.Event | None = None
         self._close_code: int | None = None
         self._close_reason = ""
 
@@ -102,54 +103,93 @@ class Session:
     def send_encoded(self, text: str) -> None:
         if self.state is not State.OPEN:
             return
+        if self._drainer is None:
+            self._start_send(text)
+            return
         if len(self._outbox) >= self.queue_limit:
             log.warning("client %s (%s) too slow: %d frames queued, closing", self.id, self.user.id, len(self._outbox))
             self.close_soon(CloseCode.TRY_AGAIN_LATER, "too slow to keep up; resume with since")
             return
         self._outbox.append(text)
-        if self._writer is None:
-            self._writer = asyncio.create_task(self._write_loop(), name=f"session-writer-{self.id}")
-        self._wakeup.set()
 
     def deliver(self, channel: str, seq: int, text: str) -> None:
-        """Queue a stored event of `channel` unless this client has had it already (resume overlap)."""
+        """Send a stored event of `channel` unless this client has had it already (resume overlap)."""
         if seq <= self.positions.get(channel, 0):
             return
         self.positions[channel] = seq
         self.send_encoded(text)
 
+    def _start_send(self, text: str) -> None:
+        """Write now. Driving the send coroutine by hand costs no task switch when it completes at once,
+        which it does unless the socket's buffer is full; then a drain task takes it over."""
+        send = self.transport.send_text(text)
+        try:
+            waiting_on = send.send(None)
+        except StopIteration:
+            return
+        except (ConnectionError, RuntimeError):
+            self.connection_lost()
+            return
+        self._drainer = asyncio.ensure_future(self._drain(send, waiting_on))
+
+    async def _drain(self, send: Any, waiting_on: Any) -> None:
+        try:
+            while True:
+                while True:  # finish the send in progress
+                    if isinstance(waiting_on, asyncio.Future):
+                        await asyncio.wait((waiting_on,))
+                    else:
+                        await asyncio.sleep(0)  # a bare yield
+                    try:
+                        waiting_on = send.send(None)
+                    except StopIteration:
+                        break
+                self._signal_writable()
+                if not self._outbox or self.state is State.CLOSED:
+                    return
+                send = self.transport.send_text(self._outbox.popleft())
+                try:
+                    waiting_on = send.send(None)
+                except StopIteration:
+                    # Written at once: keep going while it lasts, without a task switch per frame.
+                    while self._outbox and self.state is not State.CLOSED:
+                        send = self.transport.send_text(self._outbox.popleft())
+                        try:
+                            waiting_on = send.send(None)
+                            break
+                        except StopIteration:
+                            continue
+                    else:
+                        self._signal_writable()
+                        return
+        except (ConnectionError, RuntimeError):
+            self._outbox.clear()
+        finally:
+            self._drainer = None
+            self._signal_writable()
+            if self.state is State.CLOSING:
+                await self._close_transport()
+
+    def _signal_writable(self) -> None:
+        if self._writable is not None and len(self._outbox) <= self.queue_limit // 2:
+            self._writable.set()
+
     @property
     def queued(self) -> int:
         return len(self._outbox)
 
-    async def _write_loop(self) -> None:
-        try:
-            while self.state is State.OPEN or (self.state is State.CLOSING and self._outbox):
-                if not self._outbox:
-                    if self.state is not State.OPEN:
-                        break
-                    self._wakeup.clear()
-                    await self._wakeup.wait()
-                    continue
-                await self.transport.send_text(self._outbox.popleft())
-                if len(self._outbox) <= self.queue_limit // 2:
-                    self._drained.set()
-        except (ConnectionError, RuntimeError, asyncio.CancelledError):
-            self._outbox.clear()
-        finally:
-            if self._close_code is not None:
-                await self._close_transport()
-
     async def wait_writable(self) -> None:
         """Wait until the outbox is at most half full (a replay pauses here instead of overflowing)."""
         while self.state is State.OPEN and len(self._outbox) > self.queue_limit // 2:
-            self._drained.clear()
-            await self._drained.wait()
+            if self._writable is None:
+                self._writable = asyncio.Event()
+            self._writable.clear()
+            await self._writable.wait()
 
     # -- closing ---------------------------------------------------------------------------------
 
     def close_soon(self, code: int, reason: str = "", *, flush: bool = False) -> None:
-        """Close from any context: stop queueing; send what is queued first when `flush` is set."""
+        """Close from any context: stop sending; send what is queued first when `flush` is set."""
         if self.state is not State.OPEN:
             return
         self.state = State.CLOSING
@@ -157,27 +197,29 @@ class Session:
         self._close_reason = reason
         if not flush:
             self._outbox.clear()
-        if self._writer is None or self._writer.done():
-            self._writer = asyncio.create_task(self._close_transport())
-        else:
-            self._wakeup.set()
+        if self._drainer is None:
+            self._drainer = asyncio.ensure_future(self._close_transport())
+        self._signal_writable()
 
     async def close(self, code: int, reason: str = "", *, flush: bool = True) -> None:
         self.close_soon(code, reason, flush=flush)
-        if self._writer is not None:
+        drainer = self._drainer
+        if drainer is not None:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._writer
+                await drainer
 
     async def _close_transport(self) -> None:
         if self.state is State.CLOSED:
             return
         self.state = State.CLOSED
+        self._drainer = None
         with contextlib.suppress(ConnectionError, RuntimeError):
-            await self.transport.close(self._close_code or CloseCode.NORMAL, getattr(self, "_close_reason", ""))
+            await self.transport.close(self._close_code or CloseCode.NORMAL, self._close_reason)
 
     def connection_lost(self) -> None:
-        """The socket is gone (the peer left): stop the writer."""
+        """The socket is gone (the peer left): drop what is queued."""
         self.state = State.CLOSED
         self._outbox.clear()
-        if self._writer is not None and not self._writer.done():
-            self._writer.cancel()
+        self._signal_writable()
+        if self._drainer is not None and not self._drainer.done():
+            self._drainer.cancel()
