@@ -62,6 +62,38 @@ def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
+    """Rebuild a channel's state from the log (snapshot + events, the server's own code path)."""
+    import orjson
+
+    from collab.errors import NotFound
+    from collab.projections.base import load_state
+    from collab.projections.registry import projection_for
+    from collab.store.sql import SqlEventStore
+
+    try:
+        projection = projection_for(args.channel)
+    except NotFound as error:
+        print(f"collab: {error}", file=sys.stderr)
+        return 2
+
+    async def replay() -> int:
+        store = await SqlEventStore.open(settings.database_url)
+        try:
+            loaded = await load_state(store, projection, args.channel, until=args.until)
+        finally:
+            await store.close()
+        shown = projection.show(loaded.state) if projection.show else loaded.state
+        print(
+            orjson.dumps(
+                {"channel": args.channel, "seq": loaded.seq, "state": shown}, option=orjson.OPT_INDENT_2
+            ).decode()
+        )
+        return 0
+
+    return asyncio.run(replay())
+
+
 def _safe_url(url: str) -> str:
     return re.sub(r"://([^:/@]+):[^@]+@", r"://\1:***@", url)
 
@@ -81,6 +113,10 @@ def build_parser() -> argparse.ArgumentParser:
     token.add_argument("--role", action="append", default=[], help="role (repeat or comma-separate)")
     token.add_argument("--ttl", type=_duration, default=3600, help="lifetime: 30m, 1h, 7d (default 1h)")
     token.set_defaults(run=cmd_token)
+    replay = commands.add_parser("replay", help="rebuild a board's or document's state from the log and print it")
+    replay.add_argument("channel", help="e.g. kanban:team or doc:notes")
+    replay.add_argument("--until", type=int, default=None, help="the state after this seq (default: the head)")
+    replay.set_defaults(run=cmd_replay)
     return parser
 
 

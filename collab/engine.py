@@ -46,5 +46,7 @@ class Engine:
         return cls(store, broker, manager, rooms, Dispatcher(manager, rooms))
 
     async def close(self) -> None:
+        for hook in self.manager.shutdown_hooks:
+            await hook()
         await self.broker.close()
         await self.store.close()

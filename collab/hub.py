@@ -169,7 +169,10 @@ class ChannelManager:
         self.heads: dict[str, int] = {}
         self.recent = RecentEvents()
         self.messages_out = 0
+        # Called with every committed event this process delivers, in seq order per channel (projections).
         self.event_listeners: list[Callable[[StoredEvent], None]] = []
+        # Awaited by Engine.close() before the store closes (final snapshots, …).
+        self.shutdown_hooks: list[Callable[[], Awaitable[None]]] = []
 
     # -- registry --------------------------------------------------------------------------------
 
