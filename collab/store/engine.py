@@ -63,10 +63,10 @@ def make_engine(url: str | URL, *, pool_size: int = 5) -> AsyncEngine:
     return engine
 
 
-def make_sync_engine(url: str | URL) -> Engine:
-    """A plain engine (SQLite's writer thread uses one), with the same settings as `make_engine`."""
+def make_sync_engine(url: str | URL, **options: Any) -> Engine:
+    """A plain engine (SQLite's writer uses one), with the same settings as `make_engine`."""
     parsed = make_url(url)
-    engine = sa.create_engine(parsed, json_serializer=_json_dumps, json_deserializer=orjson.loads)
+    engine = sa.create_engine(parsed, json_serializer=_json_dumps, json_deserializer=orjson.loads, **options)
     if parsed.get_backend_name() == "sqlite":
         _prepare_sqlite(engine, parsed)
     return engine

@@ -16,6 +16,9 @@ down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
+# JSONB on PostgreSQL; TEXT on SQLite (a column declared JSON there has numeric affinity).
+JSON = sa.JSON().with_variant(postgresql.JSONB(), "postgresql").with_variant(sa.Text(), "sqlite")
+
 
 def upgrade() -> None:
     op.create_table(
@@ -39,18 +42,19 @@ def upgrade() -> None:
         sa.Column("user_id", sa.String(length=200), nullable=True),
         sa.Column("nickname", sa.String(length=200), nullable=True),
         sa.Column("op_id", sa.String(length=200), nullable=True),
-        sa.Column("data", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=True),
+        sa.Column("op_key", sa.BigInteger(), nullable=True),
+        sa.Column("data", JSON, nullable=True),
         sa.Column("blob", sa.LargeBinary(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_events")),
         sa.UniqueConstraint("channel", "seq", name="uq_events_channel_seq"),
-        sa.UniqueConstraint("channel", "op_id", "user_id", name="uq_events_channel_op_user"),
+        sa.UniqueConstraint("op_key", name="uq_events_op_key"),
     )
     op.create_table(
         "snapshots",
         sa.Column("channel", sa.String(length=200), nullable=False),
         sa.Column("seq", sa.BigInteger(), nullable=False),
-        sa.Column("data", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=True),
+        sa.Column("data", JSON, nullable=True),
         sa.Column("blob", sa.LargeBinary(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("channel", "seq", name=op.f("pk_snapshots")),

@@ -1,0 +1,414 @@
+"""Group commit for `SqlEventStore.append`: one writer commits everything pending in one transaction.
+
+`append` prepares its row (JSON encoded, timestamp in UTC, op key hashed) in the caller, puts it on
+the pending list and waits. The writer takes up to `max_batch` pending events, commits them in one
+transaction and only then answers their callers. While a batch commits, the next one gathers, so the
+number of transactions falls as the load rises.
+
+Ordering: the writer locks the rows of the batch's channels (`SELECT … FOR UPDATE` in name order on
+PostgreSQL; `BEGIN IMMEDIATE`, the database-wide write lock, on SQLite) before it reads their heads.
+So two processes appending to one channel allocate seqs one transaction after the other, and a
+channel's seqs commit in seq order: a reader who sees seq N can read every seq below it. The op-id
+lookup runs under that lock too, which is why a retry racing its original from another process
+still finds it.
+
+The batch is plain (sync) SQLAlchemy Core, written once for both databases: PostgreSQL runs it
+through `run_sync` on an asyncpg connection; SQLite runs it on the event loop's thread (see
+`SqliteWriteConnection`). The hot statements are compiled once and executed with ready-made
+parameters, so no per-row type processing happens in SQLAlchemy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import sqlite3
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+import sqlalchemy as sa
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from collab.errors import StoreError
+from collab.events import Appended, NewEvent, StoredEvent, utcnow
+from collab.naming import channel_kind
+from collab.store.engine import make_sync_engine
+from collab.store.schema import channels, events
+
+log = logging.getLogger(__name__)
+
+EVENT_COLUMNS = (
+    events.c.channel,
+    events.c.seq,
+    events.c.type,
+    events.c.data,
+    events.c.blob,
+    events.c.user_id,
+    events.c.nickname,
+    events.c.op_id,
+    events.c.created_at,
+)
+# The order of the values in a prepared row; `seq` is added when the writer allocates it.
+_ROW_COLUMNS = ("channel", "seq", "type", "user_id", "nickname", "op_id", "op_key", "data", "blob", "created_at")
+
+
+def aware(moment: datetime) -> datetime:
+    """SQLite hands timestamps back without a zone; everything we store is UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def stored_event(row: Any) -> StoredEvent:
+    """A row of `EVENT_COLUMNS` as a `StoredEvent`."""
+    return StoredEvent(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], aware(row[8]))
+
+
+def op_key(channel: str, user_id: str | None, op_id: str) -> int:
+    """A signed 64-bit hash of what identifies an operation. Two different operations share a key with
+    probability ~n²/2⁶⁵ for n keyed events in the database; the lookup compares the full identity and
+    refuses (rather than merges) such a pair."""
+    user = "\x01" if user_id is None else "\x02" + user_id
+    digest = hashlib.blake2b(f"{channel}\x00{user}\x00{op_id}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+class Pending:
+    """An event waiting for the writer, with its column values already encoded for the database."""
+
+    __slots__ = ("channel", "created_at", "event", "future", "op_key", "row")
+
+    def __init__(self, event: NewEvent, future: asyncio.Future[Appended], text_timestamps: bool) -> None:
+        created_at = event.created_at
+        if created_at.tzinfo is None:
+            created_at = created_at.replace(tzinfo=UTC)
+        elif created_at.utcoffset():
+            created_at = created_at.astimezone(UTC)
+        data = event.data
+        try:
+            encoded = None if data is None else orjson.dumps(data).decode()
+        except orjson.JSONEncodeError as error:
+            raise StoreError(f"the event's data is not JSON: {error}") from error
+        key = None if event.op_id is None else op_key(event.channel, event.user_id, event.op_id)
+        self.event = event
+        self.future = future
+        self.channel = event.channel
+        self.created_at = created_at
+        self.op_key = key
+        # The row without its seq, in `_ROW_COLUMNS` order. SQLite keeps timestamps as text in the
+        # format SQLAlchemy reads back (the UTC time without its "+00:00"); asyncpg takes the datetime.
+        self.row = (
+            event.type,
+            event.user_id,
+            event.nickname,
+            event.op_id,
+            key,
+            encoded,
+            event.blob,
+            created_at.isoformat(" ", "microseconds")[:26] if text_timestamps else created_at,
+        )
+
+
+def _compile(statement: Any, dialect: sa.Dialect, order: tuple[str, ...]) -> str:
+    """The statement's SQL for `dialect`, checked to take its positional parameters in `order`."""
+    compiled = statement.compile(dialect=dialect)
+    if tuple(compiled.positiontup or ()) != order:
+        raise RuntimeError(f"compiled parameters {compiled.positiontup} are not in the order {order}")
+    return str(compiled)
+
+
+class BatchWriter:
+    """Commits pending appends in batches; see the module docstring."""
+
+    def __init__(self, engine: AsyncEngine, *, max_batch: int) -> None:
+        self.engine = engine
+        self.dialect = engine.dialect.name
+        self.max_batch = max_batch
+        self.known_channels: set[str] = set()
+        self._text_timestamps = self.dialect == "sqlite"
+        self._pending: list[Pending] = []
+        self._wakeup = asyncio.Event()
+        self._closing = False
+        self._task: asyncio.Task[None] | None = None
+        self._sqlite = SqliteWriteConnection(engine.url) if self.dialect == "sqlite" else None
+        dialect = engine.dialect
+        self._insert_sql = _compile(
+            events.insert().values({name: sa.bindparam(name) for name in _ROW_COLUMNS}), dialect, _ROW_COLUMNS
+        )
+        self._set_head_sql = _compile(
+            channels.update().where(channels.c.name == sa.bindparam("n")).values(head_seq=sa.bindparam("h")),
+            dialect,
+            ("h", "n"),
+        )
+        self._lock_heads = (
+            sa.select(channels.c.name, channels.c.head_seq)
+            .where(channels.c.name.in_(sa.bindparam("names", expanding=True)))
+            .order_by(channels.c.name)
+            .with_for_update()
+        )
+        # The batch's op keys go in as one parameter (a JSON array on SQLite, an array on PostgreSQL),
+        # so the statement is the same for every batch and the driver binds one value, not 1,000.
+        if self.dialect == "postgresql":
+            keys: Any = events.c.op_key == sa.any_(sa.bindparam("keys", type_=postgresql.ARRAY(sa.BigInteger)))
+        else:
+            values = sa.func.json_each(sa.bindparam("keys", type_=sa.String)).table_valued("value")
+            keys = events.c.op_key.in_(sa.select(values.c.value))
+        self._find_ops = sa.select(*EVENT_COLUMNS, events.c.op_key).where(keys)
+        dialect_insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
+        self._create_channels = dialect_insert(channels).on_conflict_do_nothing()
+        # Figures for the monitor: batches committed and events in them.
+        self.batches_committed = 0
+        self.events_committed = 0
+        self.last_batch_size = 0
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="event-store-writer")
+
+    def enqueue(self, event: NewEvent) -> asyncio.Future[Appended]:
+        if self._closing:
+            raise StoreError("the event store is closed")
+        future: asyncio.Future[Appended] = asyncio.get_running_loop().create_future()
+        self._pending.append(Pending(event, future, self._text_timestamps))
+        self._wakeup.set()
+        return future
+
+    async def close(self) -> None:
+        """Commit what is pending and answer its callers; later appends get `StoreError`."""
+        if self._closing:
+            return
+        self._closing = True
+        self._wakeup.set()
+        try:
+            if self._task is not None:
+                await self._task
+        finally:
+            if self._sqlite is not None:
+                await asyncio.get_running_loop().run_in_executor(self._sqlite.executor, self._sqlite.close)
+                self._sqlite.executor.shutdown()
+
+    async def _run(self) -> None:
+        while True:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            while self._pending:
+                batch = self._pending[: self.max_batch]
+                del self._pending[: self.max_batch]
+                await self._commit(batch)
+            if self._closing:
+                return
+
+    async def _commit(self, batch: list[Pending]) -> None:
+        try:
+            results = await self._write(batch)
+        except Exception as error:
+            if len(batch) > 1:
+                # One bad event must not fail its neighbours: halve the batch until it stands alone.
+                # Halves commit in order, so a channel's seqs still follow the order of the calls.
+                middle = len(batch) // 2
+                await self._commit(batch[:middle])
+                await self._commit(batch[middle:])
+                return
+            pending = batch[0]
+            log.warning("append to %s failed: %s", pending.channel, error)
+            if not pending.future.done():
+                pending.future.set_exception(_translate(error))
+            return
+        self.batches_committed += 1
+        self.events_committed += len(batch)
+        self.last_batch_size = len(batch)
+        for pending, result in zip(batch, results, strict=True):
+            if pending.future.done():  # the caller was cancelled
+                continue
+            if isinstance(result, Appended):
+                pending.future.set_result(result)
+            else:
+                pending.future.set_exception(result)
+
+    async def _write(self, batch: list[Pending]) -> list[Appended | StoreError]:
+        if self._sqlite is not None:
+            results = await self._sqlite.transaction(self._write_batch, batch)
+        else:
+            async with self.engine.begin() as conn:
+                results = await conn.run_sync(self._write_batch, batch)
+        self.known_channels.update(pending.channel for pending in batch)
+        return results
+
+    def _write_batch(self, conn: sa.Connection, batch: list[Pending]) -> list[Appended | StoreError]:
+        """Allocate seqs and insert one batch, inside the caller's transaction."""
+        names = sorted({pending.channel for pending in batch})
+        unknown = [name for name in names if name not in self.known_channels]
+        if unknown:
+            now = utcnow()
+            conn.execute(
+                self._create_channels, [{"name": n, "kind": channel_kind(n), "created_at": now} for n in unknown]
+            )
+        # The row locks that order this batch after every other writer of these channels.
+        heads: dict[str, int] = dict(conn.execute(self._lock_heads, {"names": names}).all())
+        known = self._stored_ops(conn, batch)
+        results: list[Appended | StoreError] = []
+        rows: list[tuple[Any, ...]] = []
+        for pending in batch:
+            key = pending.op_key
+            if key is not None and key in known:
+                previous = known[key]
+                event = pending.event
+                if (previous.channel, previous.user_id, previous.op_id) == (event.channel, event.user_id, event.op_id):
+                    results.append(Appended(previous, False))
+                else:
+                    results.append(StoreError(f"op id {event.op_id!r} collides with another operation's"))
+                continue
+            channel = pending.channel
+            seq = heads[channel] = heads[channel] + 1
+            event = pending.event
+            stored = StoredEvent(
+                channel,
+                seq,
+                event.type,
+                event.data,
+                event.blob,
+                event.user_id,
+                event.nickname,
+                event.op_id,
+                pending.created_at,
+            )
+            if key is not None:
+                known[key] = stored
+            results.append(Appended(stored, True))
+            rows.append((channel, seq, *pending.row))
+        if rows:
+            conn.exec_driver_sql(self._insert_sql, rows)
+            touched = {row[0] for row in rows}
+            conn.exec_driver_sql(self._set_head_sql, [(heads[name], name) for name in touched])
+        return results
+
+    def _stored_ops(self, conn: sa.Connection, batch: list[Pending]) -> dict[int, StoredEvent]:
+        """The stored events that carry one of the batch's op keys: one probe of the unique index each."""
+        keys = list({pending.op_key for pending in batch if pending.op_key is not None})
+        if not keys:
+            return {}
+        parameter = orjson.dumps(keys).decode() if self.dialect == "sqlite" else keys
+        return {row[9]: stored_event(row) for row in conn.execute(self._find_ops, {"keys": parameter})}
+
+
+def _translate(error: BaseException) -> Exception:
+    if isinstance(error, StoreError):
+        return error
+    if isinstance(error, sa_exc.SQLAlchemyError):
+        return StoreError(f"the database refused the event: {getattr(error, 'orig', None) or error}")
+    return error if isinstance(error, Exception) else StoreError(str(error))
+
+
+class SqliteWriteConnection:
+    """SQLite's one writer connection, used on the event loop's thread.
+
+    Why not a thread of its own: with the process on one CPU, a writer thread gives no parallelism,
+    and pysqlite drops and retakes the GIL around every row it steps, so the thread waited for the
+    busy event loop (up to the 5 ms switch interval) again and again. Inline, a batch of 1,000 events
+    costs a few milliseconds of the loop's time, and callers wait for their commit anyway.
+
+    What could block the loop stays off it: waiting for another process's write lock (the connection
+    fails fast with `busy_timeout=0`; the wait then goes to `executor`), and checkpoints, which the
+    loop's commits never run (`wal_autocheckpoint=0`); the executor runs them in the background.
+    """
+
+    CHECKPOINT_EVERY = 1000  # rows committed between checkpoints (about 4 MB of WAL)
+    BUSY_TIMEOUT_MS = 10_000
+
+    def __init__(self, async_url: sa.URL) -> None:
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
+        # The executor borrows the connection while the loop awaits it, so any thread may use it.
+        self.engine = make_sync_engine(
+            async_url.set(drivername="sqlite+pysqlite"), connect_args={"check_same_thread": False}
+        )
+        self._conn: sa.Connection | None = None
+        self._checkpointer: sa.Connection | None = None
+        self._checkpoint: asyncio.Future[None] | None = None
+        self._rows_since_checkpoint = 0
+
+    def _connection(self) -> sa.Connection:
+        if self._conn is None:
+            conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+            conn.exec_driver_sql("PRAGMA busy_timeout=0")
+            conn.exec_driver_sql("PRAGMA wal_autocheckpoint=0")
+            self._conn = conn
+        return self._conn
+
+    def _begin_waiting(self) -> None:
+        conn = self._connection()
+        conn.exec_driver_sql(f"PRAGMA busy_timeout={self.BUSY_TIMEOUT_MS}")
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        finally:
+            conn.exec_driver_sql("PRAGMA busy_timeout=0")
+
+    async def transaction(self, work: Callable[[sa.Connection, Any], Any], argument: list[Any]) -> Any:
+        """`work(conn, argument)` in one `BEGIN IMMEDIATE` transaction (the write lock is taken before
+        the heads are read), committed before this returns."""
+        conn = self._connection()
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except sa_exc.OperationalError as error:
+            if not _is_busy(error):
+                raise
+            await asyncio.get_running_loop().run_in_executor(self.executor, self._begin_waiting)
+        try:
+            result = work(conn, argument)
+            conn.exec_driver_sql("COMMIT")
+        except BaseException:
+            self._rollback()
+            raise
+        self._after_commit(len(argument))
+        return result
+
+    def _rollback(self) -> None:
+        if self._conn is None:
+            return
+        try:
+            self._conn.exec_driver_sql("ROLLBACK")
+        except sa_exc.SQLAlchemyError:
+            self._conn.invalidate()
+            self._conn = None
+
+    def _after_commit(self, rows: int) -> None:
+        # Rows stand in for pages written: a random insert into the op-key index dirties a page of its
+        # own, so a batch writes about one page per row plus a few.
+        self._rows_since_checkpoint += rows
+        if self._rows_since_checkpoint >= self.CHECKPOINT_EVERY and self._checkpoint is None:
+            self._rows_since_checkpoint = 0
+            self._checkpoint = asyncio.get_running_loop().run_in_executor(self.executor, self._run_checkpoint)
+            self._checkpoint.add_done_callback(self._checkpoint_done)
+
+    def _run_checkpoint(self) -> None:
+        """A PASSIVE checkpoint on a connection of its own: it copies committed WAL frames into the
+        database file (and syncs it) without blocking the writer or the readers."""
+        if self._checkpointer is None:
+            self._checkpointer = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        self._checkpointer.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+
+    def _checkpoint_done(self, future: asyncio.Future[None]) -> None:
+        self._checkpoint = None
+        if not future.cancelled() and future.exception() is not None:
+            log.warning("SQLite checkpoint failed: %s", future.exception())
+
+    def close(self) -> None:
+        """Checkpoint what is left and close the connections. Runs in `executor`."""
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+        if self._checkpointer is not None:
+            self._checkpointer.close()
+            self._checkpointer = None
+        self.engine.dispose()
+
+
+def _is_busy(error: sa_exc.OperationalError) -> bool:
+    orig = error.orig
+    return isinstance(orig, sqlite3.OperationalError) and getattr(orig, "sqlite_errorcode", None) in (
+        sqlite3.SQLITE_BUSY,
+        sqlite3.SQLITE_LOCKED,
+    )

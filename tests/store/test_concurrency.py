@@ -1,0 +1,78 @@
+"""Two stores (two engines, as two server processes would have) appending to one database at once."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import defaultdict
+
+from collab.events import NewEvent
+from collab.store.sql import SqlEventStore
+
+APPENDERS = 8
+PER_APPENDER = 500
+CHANNELS = ["ch-0", "ch-1", "ch-2"]
+DEADLINE_SECONDS = 60
+
+
+async def test_two_stores_append_gapless_and_a_reader_never_sees_a_hole(database_url: str) -> None:
+    writers = [await SqlEventStore.open(database_url), await SqlEventStore.open(database_url)]
+    reader = await SqlEventStore.open(database_url)
+    done = asyncio.Event()
+    try:
+
+        async def appender(index: int) -> None:
+            store = writers[index % 2]
+            n = 0
+            while n < PER_APPENDER:
+                # Single appends and small runs of append_many, so batches of all sizes meet.
+                run = 1 if n % 3 else min(5, PER_APPENDER - n)
+                chunk = [
+                    NewEvent(CHANNELS[(index + k) % 3], "message", {"appender": index, "n": k})
+                    for k in range(n, n + run)
+                ]
+                await (store.append(chunk[0]) if run == 1 else store.append_many(chunk))
+                n += run
+
+        seen: dict[str, int] = dict.fromkeys(CHANNELS, 0)
+        polls = 0
+
+        async def poll() -> None:
+            nonlocal polls
+            deadline = time.monotonic() + DEADLINE_SECONDS
+            while True:
+                finished = done.is_set()
+                for channel in CHANNELS:
+                    got = await reader.read(channel, after=seen[channel])
+                    expected = list(range(seen[channel] + 1, seen[channel] + 1 + len(got)))
+                    assert [e.seq for e in got] == expected, f"hole in {channel} after {seen[channel]}"
+                    if got:
+                        seen[channel] = got[-1].seq
+                polls += 1
+                if finished:
+                    return
+                assert time.monotonic() < deadline, "appenders did not finish in time"
+
+        polling = asyncio.create_task(poll())
+        await asyncio.gather(*(appender(i) for i in range(APPENDERS)))
+        done.set()
+        await polling
+
+        total = 0
+        for channel in CHANNELS:
+            events = await reader.read(channel)
+            assert [e.seq for e in events] == list(range(1, len(events) + 1)), channel
+            assert await reader.head(channel) == len(events) == seen[channel]
+            total += len(events)
+            # Each appender's events on one channel keep the order in which it appended them.
+            order: dict[int, list[int]] = defaultdict(list)
+            for event in events:
+                order[event.data["appender"]].append(event.data["n"])
+            assert all(ns == sorted(ns) for ns in order.values())
+        assert total == APPENDERS * PER_APPENDER
+        assert polls > 1
+        # Both stores really did write.
+        assert all(store.events_committed > 0 for store in writers)
+    finally:
+        for store in [*writers, reader]:
+            await store.close()
