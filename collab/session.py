@@ -86,6 +86,9 @@ class Session:
 
     def send(self, data: dict[str, Any]) -> None:
         """Queue one frame for this client."""
+        if self.legacy_room and "room" not in data:
+            # Base's pages read `room` on every frame, also on acks, errors, pongs and room lists.
+            data = {**data, "room": data.get("channel") or self.attrs.get("home")}
         self.send_encoded(encode(data))
 
     def get_attr(self, name: str, default: Any = None) -> Any:
