@@ -21,7 +21,9 @@ def register_chat(manager: ChannelManager, rooms: Rooms) -> None:
 
     @chat.authorizer
     def members_only(info: ChannelInfo | None, client: Session) -> None:
-        require_member(rooms.info(info.name) if info is not None else None, client)
+        # `info` was just read from the store: the cache in `rooms` misses rooms that another process
+        # created, and a private room must not look public because this process has not seen it yet.
+        require_member(info, client)
 
     @chat.on_message("message")
     async def message(channel: Channel, client: Session, frame: dict[str, Any]) -> None:
