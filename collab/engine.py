@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+from collab.boards import register_boards
 from collab.broker import Broker, InProcessBroker
 from collab.chat import register_chat, register_pubsub
 from collab.dispatch import Dispatcher
@@ -40,6 +41,7 @@ class Engine:
         rooms = Rooms(manager, ReadPositions(store.engine))
         await rooms.load()
         register_chat(manager, rooms)
+        register_boards(manager)
         register_pubsub(manager, "monitor", "media")
         for register in channel_modules:
             register(manager)

@@ -1,0 +1,165 @@
+"""The board channel kinds: `kanban:<board>` and `draw:<board>` (docs/boards.md is the wire reference).
+
+Each board's state lives in a `LiveProjection` while the board is in use: loaded from its latest
+snapshot plus the events after it, fed every committed event by the hub's delivery, snapshotted every
+`snapshot_every` events and when its last client leaves. A command is validated against that state
+under the board's command lock, so the state it was checked against is the state it applies to; an
+invalid command stores nothing and is answered with an `error`.
+
+Every join (fresh or resumed) ends with a `state` frame: the board at a seq, sent after any replayed
+events; a client applies the stored events with a higher seq on top of it.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import orjson
+
+from collab.errors import Conflict, Forbidden, NotFound
+from collab.hub import Channel, ChannelManager
+from collab.projections import drawing, kanban
+from collab.projections.base import Projection
+from collab.projections.live import LiveProjection
+from collab.protocol import error_frame, optional_id
+from collab.session import Session
+
+# How far back a retried command's id is looked for (only when the command no longer validates: a retry
+# whose first try was stored, e.g. a card_add whose card now exists).
+RETRY_WINDOW = 256
+RETRY_WINDOW_STORE = 64
+
+Decide = Callable[[Any, Mapping[str, Any], Session], list[tuple[str, dict[str, Any]]]]
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex[:16]
+
+
+class Board:
+    """One board kind: its live projection, its command handlers and its `state` frames."""
+
+    def __init__(self, manager: ChannelManager, projection: Projection, decide: Decide, commands: list[str]) -> None:
+        self.manager = manager
+        self.decide = decide
+        self.live = LiveProjection(manager.store, projection)
+        manager.event_listeners.append(self.live.on_event)
+        manager.shutdown_hooks.append(self.live.close)
+        self.kind = manager.register_channel(projection.kind)
+        self.kind.state(self.state_frame)
+        self.kind.on_connect(self._joined)
+        self.kind.on_disconnect(self._left)
+        self.kind.on_message("sync")(self._sync)
+        for command in commands:
+            self.kind.on_message(command)(self.command)
+
+    async def state_frame(self, channel: Channel) -> dict[str, Any]:
+        """The board as of the last event folded in. Nothing awaits between reading the state and the
+        caller sending it, so every event the client gets after this frame has a higher seq."""
+        live = await self.live.get(channel.name)
+        return {"type": "state", "channel": channel.name, "seq": live.seq, "board": live.state}
+
+    async def _joined(self, channel: Channel, client: Session) -> None:
+        client.send(await self.state_frame(channel))
+
+    async def _left(self, channel: Channel, client: Session) -> None:
+        if not channel.clients:
+            await self.live.idle(channel.name)
+
+    async def _sync(self, channel: Channel, client: Session, frame: dict[str, Any]) -> None:
+        client.send(await self.state_frame(channel))
+
+    async def command(self, channel: Channel, client: Session, frame: dict[str, Any]) -> None:
+        op_id = optional_id(frame)
+        if client.user.read_only:
+            raise Forbidden("a readonly user cannot change a board")
+        async with self.live.command(channel.name) as live:
+            try:
+                events = self.decide(live.state, frame, client)
+            except (Conflict, NotFound) as error:
+                # A retry (same id) of a command that was stored before the client lost its connection
+                # no longer validates (its card exists, its version moved on): answer with what was stored.
+                if op_id is not None and await self._answer_retry(channel, client, op_id, live.seq):
+                    return
+                if isinstance(error, kanban.VersionConflict):
+                    client.send(error_frame(error.code, str(error), op_id, card=error.card))
+                    return
+                raise
+            for index, (event_type, data) in enumerate(events):
+                last = index == len(events) - 1
+                appended = await channel.append(client, event_type, data, op_id=op_id if last else None)
+                # Folded now even when the broker delivers later (another process's broker): the next
+                # command must see it. A second delivery of the same seq is ignored.
+                self.live.on_event(appended.event)
+
+    async def _answer_retry(self, channel: Channel, client: Session, op_id: str, head: int) -> bool:
+        needle = orjson.dumps(op_id).decode()
+        recent = self.manager.recent.after(channel.name, max(0, head - RETRY_WINDOW))
+        if recent is not None:
+            for _, text in reversed(recent):
+                if needle in text:
+                    frame = orjson.loads(text)
+                    if frame.get("id") == op_id and frame.get("user_id") == client.user.id:
+                        client.send(frame)
+                        return True
+            return False
+        for event in reversed(await self.manager.store.read(channel.name, after=max(0, head - RETRY_WINDOW_STORE))):
+            if event.op_id == op_id and event.user_id == client.user.id:
+                client.send(self.manager.frame_for(client, event))
+                return True
+        return False
+
+
+def _kanban_decide(state: Any, frame: Mapping[str, Any], client: Session) -> list[tuple[str, dict[str, Any]]]:
+    return kanban.decide(state, frame, new_id)
+
+
+def _drawing_decide(state: Any, frame: Mapping[str, Any], client: Session) -> list[tuple[str, dict[str, Any]]]:
+    return drawing.decide(state, frame, client.user.id)
+
+
+def register_boards(
+    manager: ChannelManager,
+    *,
+    kanban_projection: Projection = kanban.KANBAN,
+    drawing_projection: Projection = drawing.DRAWING,
+) -> tuple[Board, Board]:
+    """Register `kanban:` and `draw:` channels (the projections may be swapped for tests: another
+    snapshot interval)."""
+    boards = Board(manager, kanban_projection, _kanban_decide, list(kanban.COMMANDS))
+    draw = Board(manager, drawing_projection, _drawing_decide, ["stroke_add", "stroke_erase", "undo", "clear"])
+
+    @draw.kind.on_message("stroke_points")
+    async def stroke_points(channel: Channel, client: Session, frame: dict[str, Any]) -> None:
+        """Points of a stroke in progress: relayed to the others (every process), never stored."""
+        if client.user.read_only:
+            raise Forbidden("a readonly user cannot draw")
+        relayed = {
+            "type": "stroke_points",
+            "stroke": drawing.stroke_field(frame),
+            "points": drawing.points_field(frame, drawing.MAX_CHUNK),
+            **drawing.style_fields(frame),
+            "client_id": client.id,
+            "user_id": client.user.id,
+            "nickname": client.user.name,
+        }
+        manager.relay(channel, relayed, exclude=client.id)
+
+    @draw.kind.on_message("cursor")
+    async def cursor(channel: Channel, client: Session, frame: dict[str, Any]) -> None:
+        relayed = {
+            "type": "cursor",
+            **drawing.cursor_fields(frame),
+            "client_id": client.id,
+            "user_id": client.user.id,
+            "nickname": client.user.name,
+        }
+        manager.relay(channel, relayed, exclude=client.id)
+
+    @draw.kind.on_disconnect
+    async def cursor_left(channel: Channel, client: Session) -> None:
+        manager.relay(channel, {"type": "cursor_left", "client_id": client.id, "user_id": client.user.id})
+
+    return boards, draw
