@@ -1,0 +1,87 @@
+"""Who may connect: tokens (guests off), expiry while connected, Origin checks."""
+
+from __future__ import annotations
+
+import time
+
+import jwt
+import pytest
+from aiohttp import WSServerHandshakeError
+from ws_helpers import SECRET, connect, refused, token
+
+
+@pytest.fixture
+async def strict(start):
+    """Guests off, an HS256 secret and an audience."""
+    return await start(allow_guests=False, jwt_secret=SECRET, jwt_audience="collab-tests")
+
+
+async def test_bad_credentials_are_refused_with_1008(strict) -> None:
+    now = int(time.time())
+    cases = {
+        "no token": {"nickname": "anon"},
+        "wrong key": {
+            "token": jwt.encode(
+                {"sub": "eve", "aud": "collab-tests", "exp": now + 600},
+                "another-secret-that-is-also-32-bytes-long",
+                algorithm="HS256",
+            )
+        },
+        "alg none": {
+            "token": jwt.encode(
+                {"sub": "eve", "aud": "collab-tests", "roles": ["admin"], "exp": now + 600}, None, algorithm="none"
+            )
+        },
+        "expired (past the 30 s leeway)": {"token": token("ann", aud="collab-tests", ttl=-120)},
+        "wrong audience": {"token": token("ann", aud="someone-else")},
+        "no audience": {"token": token("ann")},
+        "garbage": {"token": "not.a.jwt"},
+        "no exp": {"token": jwt.encode({"sub": "ann", "aud": "collab-tests"}, SECRET, algorithm="HS256")},
+    }
+    for case, params in cases.items():
+        code, frames = await refused(strict, **params)
+        assert code == 1008, (case, code, frames)
+        assert [(f["type"], f["code"]) for f in frames] == [("error", "unauthorized")], (case, frames)
+        assert frames[0]["message"], case
+
+
+async def test_guest_token_is_refused_when_guests_are_off(start) -> None:
+    open_client = await start(jwt_secret=SECRET)
+    guest_token = (await connect(open_client, nickname="gus")).welcome["token"]
+    closed_client = await start(jwt_secret=SECRET, allow_guests=False)
+    code, frames = await refused(closed_client, token=guest_token)
+    assert code == 1008 and frames[0]["code"] == "unauthorized", (code, frames)
+
+
+async def test_valid_token_is_welcomed_as_its_user(strict) -> None:
+    peer = await connect(strict, token=token("u-42", name="Ada", roles=["operator"], aud="collab-tests"))
+    user = peer.welcome["user"]
+    assert (user["id"], user["name"], user["roles"], user["guest"]) == ("u-42", "Ada", ["operator"], False)
+    assert "token" not in peer.welcome  # only guests get one
+    await peer.send(type="message", content="signed in", id="1")
+    ack = await peer.expect("message", id="1")
+    assert (ack["user_id"], ack["nickname"]) == ("u-42", "Ada")
+
+
+async def test_token_expiring_while_connected_closes_with_1008(start) -> None:
+    client = await start(allow_guests=False, jwt_secret=SECRET, jwt_leeway_seconds=0.0)
+    peer = await connect(client, token=token("brief", ttl=2))
+    started = time.monotonic()
+    code, _ = await peer.closed(within=6)
+    assert code == 1008
+    assert time.monotonic() - started < 4
+
+
+async def test_foreign_origin_is_refused(start) -> None:
+    client = await start(allowed_origins=("https://app.example",))
+    with pytest.raises(WSServerHandshakeError) as refused_handshake:
+        await client.ws_connect("/ws", headers={"Origin": "https://evil.example"})
+    assert refused_handshake.value.status == 403
+
+
+async def test_same_and_listed_origins_are_accepted(start) -> None:
+    client = await start(allowed_origins=("https://app.example",))
+    same = f"http://{client.host}:{client.port}"
+    assert (await connect(client, headers={"Origin": same})).welcome["type"] == "welcome"
+    assert (await connect(client, headers={"Origin": "https://app.example"})).welcome["type"] == "welcome"
+    assert (await connect(client)).welcome["type"] == "welcome"  # no Origin: not a browser

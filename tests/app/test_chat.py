@@ -1,0 +1,135 @@
+"""Chat over /ws: the echo is the ack, gapless seqs, resume under load, idempotent retries."""
+
+from __future__ import annotations
+
+import asyncio
+
+from ws_helpers import DEADLINE, Peer, connect
+
+from app.keys import ENGINE
+
+
+def is_message(frame: dict) -> bool:
+    return frame["type"] == "message"
+
+
+async def test_two_clients_chat(start) -> None:
+    client = await start()
+    ann = await connect(client, channel="lobby", nickname="ann")
+    bob = await connect(client, channel="lobby", nickname="bob")
+    assert ann.welcome["seq"] == 0 and ann.welcome["channel"] == "lobby"
+
+    # A conversation: each speaks after reading the other.
+    received: dict[str, list[dict]] = {"ann": [], "bob": []}
+    for speaker, frame in ((ann, {"content": "hello", "id": "a-1"}), (bob, {"content": "hi ann", "id": "b-1"})):
+        await speaker.send(type="message", **frame)
+        for name, peer in (("ann", ann), ("bob", bob)):
+            received[name].append(await peer.expect(is_message))
+    await ann.send(type="message", content="how are you?")
+    for name, peer in (("ann", ann), ("bob", bob)):
+        received[name].append(await peer.expect(is_message))
+
+    for got in received.values():
+        assert [m["seq"] for m in got] == [1, 2, 3]
+        assert [m["content"] for m in got] == ["hello", "hi ann", "how are you?"]
+        assert [m["nickname"] for m in got] == ["ann", "bob", "ann"]
+        ann_id, bob_id = ann.welcome["user"]["id"], bob.welcome["user"]["id"]
+        assert [m["user_id"] for m in got] == [ann_id, bob_id, ann_id]
+        assert all(m["channel"] == "lobby" and m["ts"].endswith("Z") for m in got)
+        # The sender's `id` comes back: for the sender, that echo is the acknowledgement.
+        assert got[0]["id"] == "a-1" and got[1]["id"] == "b-1" and "id" not in got[2]
+    assert await client.app[ENGINE].store.head("lobby") == 3
+
+
+async def publish(peer: Peer, count: int, *, halfway: asyncio.Event, resume: asyncio.Event, at: int) -> list[int]:
+    """Send `count` messages one after the other, each after the previous one's ack (a steady stream
+    over time). After the ack of seq `at`, set `halfway` and wait for `resume` before going on."""
+    acked: list[int] = []
+    for i in range(count):
+        await peer.send(type="message", content=f"m{i}", id=f"p{i}")
+        ack = await peer.expect(is_message, id=f"p{i}")
+        acked.append(ack["seq"])
+        if ack["seq"] == at:
+            halfway.set()
+            await resume.wait()
+    return acked
+
+
+async def test_resume_while_others_keep_publishing(start) -> None:
+    # A small replay batch: the resume reads the store many times while live events keep arriving.
+    client = await start(replay_batch_size=7)
+    publisher = await connect(client, channel="busy")
+    reader = await connect(client, channel="busy")
+    halfway, resume = asyncio.Event(), asyncio.Event()
+    leave_at, reconnect_at, total = 10, 40, 300
+    task = asyncio.create_task(publish(publisher, total, halfway=halfway, resume=resume, at=reconnect_at))
+    seen = [(await reader.expect(is_message))["seq"] for _ in range(leave_at)]
+    assert seen == list(range(1, leave_at + 1))
+    await reader.close()
+
+    async with asyncio.timeout(DEADLINE):
+        await halfway.wait()
+    resume.set()  # publishing goes on while the reader reconnects and replays
+    back = await connect(client, channel="busy", since=leave_at)
+    assert back.welcome["seq"] >= reconnect_at
+    seqs = []
+    while not seqs or seqs[-1] < total:
+        seqs.append((await back.expect(is_message))["seq"])
+    assert seqs == list(range(leave_at + 1, total + 1))
+    assert await task == list(range(1, total + 1))
+    # The live stream after the catch-up, and nothing twice: the next message is total + 1.
+    await publisher.send(type="message", content="after")
+    assert (await back.expect(is_message))["seq"] == total + 1
+    # Resuming concurrently with live traffic must really have overlapped at least once.
+    assert back.welcome["seq"] < total, "publishing ended before the resume; the test did not race"
+
+
+async def test_subscribe_since_on_a_second_channel_while_publishing(start) -> None:
+    client = await start(replay_batch_size=5)
+    publisher = await connect(client, channel="side")
+    reader = await connect(client, channel="home")
+    halfway, resume = asyncio.Event(), asyncio.Event()
+    since, total = 25, 250
+    task = asyncio.create_task(publish(publisher, total, halfway=halfway, resume=resume, at=since + 20))
+    async with asyncio.timeout(DEADLINE):
+        await halfway.wait()
+    resume.set()
+    await reader.send(type="subscribe", channel="side", since=since)
+    subscribed, skipped = await reader.until("subscribed", channel="side")
+    assert subscribed["seq"] >= since + 20
+    assert not [f for f in skipped if f["type"] == "message"], "an event came before `subscribed`"
+    seqs = []
+    while not seqs or seqs[-1] < total:
+        frame = await reader.expect(is_message, channel="side")
+        seqs.append(frame["seq"])
+    assert seqs == list(range(since + 1, total + 1))
+    await task
+    assert subscribed["seq"] < total, "publishing ended before the subscribe; the test did not race"
+
+
+async def test_retry_after_reconnect_is_idempotent(start) -> None:
+    client = await start()
+    guest = await connect(client, channel="retry", nickname="gus")
+    other = await connect(client, channel="retry", nickname="olga")
+    guest_token = guest.welcome["token"]
+    user_id = guest.welcome["user"]["id"]
+
+    await guest.send(type="message", content="once", id="x")
+    first = await guest.expect(is_message, id="x")
+    assert first["seq"] == 1
+    assert (await other.expect(is_message))["seq"] == 1
+    await guest.close()
+
+    again = await connect(client, channel="retry", token=guest_token, since=1)
+    assert again.welcome["user"]["id"] == user_id and "token" not in again.welcome
+    await again.send(type="message", content="once", id="x")
+    retried = await again.expect(is_message, id="x")
+    assert (retried["seq"], retried["content"], retried["user_id"]) == (1, "once", user_id)
+    assert await client.app[ENGINE].store.head("retry") == 1
+
+    # The next new message is seq 2, and the other client sees it right after seq 1: never seq 1 twice.
+    await again.send(type="message", content="twice?", id="y")
+    assert (await again.expect(is_message, id="y"))["seq"] == 2
+    frame, skipped = await other.until(is_message)
+    assert frame["seq"] == 2 and frame["id"] == "y"
+    assert not [f for f in skipped if f["type"] == "message"]
