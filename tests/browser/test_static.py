@@ -1,0 +1,22 @@
+"""What the pages may not do, checked in their source: text typed by users reaches the DOM only as
+text, so no HTML-parsing sink may appear in our own static files (third-party bundles in static/dist
+are not ours to check)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+STATIC = Path(__file__).resolve().parents[2] / "static"
+SINKS = re.compile(r"innerHTML|outerHTML|insertAdjacentHTML|document\.write|\beval\s*\(|new Function\s*\(")
+
+
+def test_no_html_parsing_sinks_in_static_files():
+    offenders = []
+    for path in sorted(STATIC.rglob("*")):
+        if path.suffix not in {".js", ".html", ".mjs"} or "dist" in path.relative_to(STATIC).parts:
+            continue
+        for number, line in enumerate(path.read_text().splitlines(), start=1):
+            if SINKS.search(line):
+                offenders.append(f"{path.relative_to(STATIC)}:{number}: {line.strip()}")
+    assert not offenders, "HTML-parsing sinks in static/:\n" + "\n".join(offenders)
