@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 
 from collab.errors import Conflict, Forbidden, NotFound
-from collab.hub import Channel, ChannelManager
+from collab.hub import Channel, ChannelManager, require_member
 from collab.projections import drawing, kanban
 from collab.projections.base import Projection
 from collab.projections.live import LiveProjection
@@ -48,6 +48,7 @@ class Board:
         manager.event_listeners.append(self.live.on_event)
         manager.shutdown_hooks.append(self.live.close)
         self.kind = manager.register_channel(projection.kind)
+        self.kind.authorizer(require_member)  # a private board admits its members (and admins) only
         self.kind.state(self.state_frame)
         self.kind.on_connect(self._joined)
         self.kind.on_disconnect(self._left)

@@ -1,0 +1,212 @@
+"""Board clients at the engine level: sessions on fake transports, one or more "server processes"
+(channel managers sharing a store and a broker), and a replica that builds a board from the frames a
+client receives the way a page does (the `state` frame, then every stored event with a higher seq)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from collab.boards import Board, register_boards
+from collab.broker import InProcessBroker
+from collab.chat import register_chat
+from collab.dispatch import Dispatcher
+from collab.events import StoredEvent
+from collab.hub import ChannelManager
+from collab.projections.base import Projection
+from collab.projections.drawing import DRAWING
+from collab.projections.kanban import KANBAN
+from collab.rooms import Rooms
+from collab.session import Session
+from collab.store.positions import ReadPositions
+from collab.store.sql import SqlEventStore
+from collab.users import User
+
+# The envelope of a stored event on the wire; everything else in the frame is the event's data.
+ENVELOPE = frozenset({"type", "channel", "seq", "user_id", "nickname", "id", "ts"})
+CONTROL = frozenset({"welcome", "subscribed", "presence", "presence_diff", "system", "error", "pong", "state", "rooms"})
+
+
+def event_from_frame(frame: dict[str, Any]) -> StoredEvent:
+    """A stored event back from its wire frame (PROTOCOL.md: `{type, channel, seq, **data, …}`)."""
+    data = {key: value for key, value in frame.items() if key not in ENVELOPE}
+    return StoredEvent(
+        frame["channel"],
+        frame["seq"],
+        frame["type"],
+        data,
+        None,
+        frame.get("user_id"),
+        frame.get("nickname"),
+        frame.get("id"),
+        datetime.now(UTC),
+    )
+
+
+def canonical(state: Any) -> Any:
+    """A state as JSON would give it back (tuples as lists, key order irrelevant)."""
+    return orjson.loads(orjson.dumps(state, option=orjson.OPT_SORT_KEYS))
+
+
+class FakeTransport:
+    """Every frame the server sends, decoded; never suspends (a fast client)."""
+
+    def __init__(self) -> None:
+        self.frames: list[dict[str, Any]] = []
+        self.closed: int | None = None
+
+    async def send_text(self, text: str) -> None:
+        self.frames.append(orjson.loads(text))
+
+    async def close(self, code: int, reason: str) -> None:
+        self.closed = code
+
+
+@dataclasses.dataclass
+class Node:
+    """One server process: its own hub, live projections and command locks."""
+
+    manager: ChannelManager
+    dispatcher: Dispatcher
+    kanban: Board
+    draw: Board
+
+    def board(self, channel: str) -> Board:
+        return self.kanban if channel.startswith("kanban:") else self.draw
+
+
+class Cluster:
+    def __init__(self, store: SqlEventStore, broker: InProcessBroker, nodes: list[Node]) -> None:
+        self.store = store
+        self.broker = broker
+        self.nodes = nodes
+
+    @classmethod
+    async def open(
+        cls, database_url: str, *, processes: int = 1, kanban: Projection = KANBAN, drawing: Projection = DRAWING
+    ) -> Cluster:
+        store = await SqlEventStore.open(database_url)
+        broker = InProcessBroker()
+        nodes = []
+        for _ in range(processes):
+            manager = ChannelManager(store, broker)
+            rooms = Rooms(manager, ReadPositions(store.engine))
+            await rooms.load()
+            register_chat(manager, rooms)
+            kanban_board, draw_board = register_boards(manager, kanban_projection=kanban, drawing_projection=drawing)
+            nodes.append(Node(manager, Dispatcher(manager, rooms), kanban_board, draw_board))
+        return cls(store, broker, nodes)
+
+    async def close(self) -> None:
+        for node in self.nodes:
+            for hook in node.manager.shutdown_hooks:
+                await hook()
+        await self.broker.close()
+        await self.store.close()
+
+
+class Replica:
+    """A board as a page keeps it: replaced by each `state` frame, then every stored event with a higher
+    seq folded in with the same projection. Checks the stream as it goes: no gap once the board is
+    known, and a `state` at the seq the replica has must equal what the replica built."""
+
+    def __init__(self, projection: Projection, channel: str) -> None:
+        self.projection = projection
+        self.channel = channel
+        self.state: Any = None
+        self.seq = 0
+
+    def take(self, frames: Iterable[dict[str, Any]]) -> None:
+        for frame in frames:
+            if frame.get("channel") != self.channel:
+                continue
+            if frame["type"] == "state":
+                if self.state is not None and frame["seq"] == self.seq:
+                    assert canonical(frame["board"]) == canonical(self.state), "the replayed board differs"
+                if self.state is None or frame["seq"] >= self.seq:
+                    self.state, self.seq = frame["board"], frame["seq"]
+            elif frame["type"] not in CONTROL and isinstance(frame.get("seq"), int) and self.state is not None:
+                if frame["seq"] <= self.seq:
+                    continue  # a retry's echo, or an event the state already holds
+                assert frame["seq"] == self.seq + 1, f"gap: {self.seq} then {frame['seq']}"
+                self.state = self.projection.apply(self.state, event_from_frame(frame))
+                self.seq = frame["seq"]
+
+
+class Client:
+    """A page at the engine level: connects to a node, sends frames, keeps a replica of the board."""
+
+    def __init__(self, node: Node, user: User, channel: str) -> None:
+        self.node = node
+        self.user = user
+        self.channel = channel
+        self.replica = Replica(node.board(channel).live.projection, channel)
+        self.session: Session | None = None
+        self.transport: FakeTransport | None = None
+        self.read = 0
+        self.errors: list[dict[str, Any]] = []
+        self.streams: list[list[dict[str, Any]]] = []
+
+    @property
+    def connected(self) -> bool:
+        return self.session is not None
+
+    async def connect(self, *, resume: bool = True, node: Node | None = None) -> None:
+        """Join (again): with `since` = the replica's seq when it has a board and `resume` is set."""
+        assert self.session is None
+        self.node = node or self.node
+        self.transport = FakeTransport()
+        self.streams.append(self.transport.frames)
+        self.read = 0
+        session = Session(self.transport, self.user)
+        session.set_attr("home", self.channel)
+        since = self.replica.seq if resume and self.replica.state is not None else None
+        if not resume:
+            self.replica.state, self.replica.seq = None, 0
+
+        def welcome(head: int) -> None:
+            session.send({"type": "welcome", "client_id": session.id, "channel": self.channel, "seq": head})
+
+        await self.node.manager.join(session, self.channel, since, announce=welcome)
+        self.node.manager.add_session(session)
+        self.session = session
+        self.pump()
+
+    async def disconnect(self) -> None:
+        assert self.session is not None
+        self.pump()
+        await self.node.manager.remove_session(self.session)
+        self.session.connection_lost()
+        self.session = None
+
+    async def send(self, **frame: Any) -> None:
+        assert self.session is not None
+        await self.node.dispatcher.handle(self.session, frame)
+        self.pump()
+
+    def pump(self) -> list[dict[str, Any]]:
+        """Feed the frames received since the last pump to the replica; returns them."""
+        if self.transport is None:
+            return []
+        new = self.transport.frames[self.read :]
+        self.read = len(self.transport.frames)
+        self.errors.extend(frame for frame in new if frame["type"] == "error")
+        self.replica.take(new)
+        return new
+
+    def check_streams(self) -> None:
+        """In each connection's stream, stored events come in increasing seq order, each once (a retry's
+        echo, which repeats a seq by design, is the only exception)."""
+        for stream in self.streams:
+            last = 0
+            for frame in stream:
+                if frame.get("channel") != self.channel or frame["type"] in CONTROL or "seq" not in frame:
+                    continue
+                if frame["seq"] <= last:
+                    assert frame.get("id") is not None and frame.get("user_id") == self.user.id, frame
+                    continue
+                last = frame["seq"]

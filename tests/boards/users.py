@@ -1,0 +1,8 @@
+"""The users the board tests connect as."""
+
+from collab.users import User
+
+ANN = User("u-ann", "Ann")
+BOB = User("u-bob", "Bob")
+CAT = User("u-cat", "Cat")
+READER = User("u-reader", "Reader", roles=frozenset({"readonly"}))
