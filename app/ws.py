@@ -189,7 +189,7 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
             "ws close client=%s user=%s code=%s frames_in=%d seconds=%.1f",
             session.id,
             user.id,
-            ws.close_code,
+            session.close_code or ws.close_code,
             frames_in,
             time.monotonic() - started,
         )

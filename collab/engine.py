@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -41,6 +42,13 @@ class Engine:
         rooms = Rooms(manager, ReadPositions(store.engine))
         await rooms.load()
         register_chat(manager, rooms)
+        manager.event_listeners.append(rooms.on_event)
+        heads = asyncio.create_task(rooms.run_heads(), name="room-heads")
+
+        async def stop_heads() -> None:
+            heads.cancel()
+
+        manager.shutdown_hooks.append(stop_heads)
         register_boards(manager)
         register_pubsub(manager, "monitor", "media")
         for register in channel_modules:

@@ -3,6 +3,7 @@ channels, read positions and receipts."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from collab.errors import Conflict, Forbidden
@@ -12,12 +13,15 @@ from collab.naming import channel_kind
 from collab.session import Session
 from collab.store.positions import ReadPositions
 
+HEADS_INTERVAL = 1.0
+
 
 class Rooms:
     def __init__(self, manager: ChannelManager, positions: ReadPositions) -> None:
         self.manager = manager
         self.positions = positions
         self.infos: dict[str, ChannelInfo] = {}
+        self._moved: dict[str, int] = {}
 
     async def load(self) -> None:
         for info in await self.manager.store.list_channels():
@@ -88,6 +92,34 @@ class Rooms:
 
     def info(self, name: str) -> ChannelInfo | None:
         return self.infos.get(name)
+
+    # -- activity ------------------------------------------------------------------------------
+
+    def on_event(self, event: StoredEvent) -> None:
+        """A committed event (hub listener): remember that the room's head moved."""
+        if event.channel in self.infos:
+            self._moved[event.channel] = event.seq
+
+    def push_heads(self) -> None:
+        """Tell every client the new heads of the rooms it can see (at most once per `HEADS_INTERVAL`),
+        so unread counts move for rooms it is not in: unread = head - last_read from `rooms`."""
+        if not self._moved:
+            return
+        moved, self._moved = self._moved, {}
+        for session in list(self.manager.sessions.values()):
+            user = session.user
+            heads = {
+                name: seq
+                for name, seq in moved.items()
+                if not (info := self.infos[name]).private or user.id in info.members or user.is_admin
+            }
+            if heads:
+                session.send({"type": "heads", "heads": heads})
+
+    async def run_heads(self) -> None:
+        while True:
+            await asyncio.sleep(HEADS_INTERVAL)
+            self.push_heads()
 
     # -- direct messages -----------------------------------------------------------------------
 

@@ -178,6 +178,11 @@ class Session:
             self._writable.set()
 
     @property
+    def close_code(self) -> int | None:
+        """The code this side closed with (None if the peer closed first or it is open)."""
+        return self._close_code
+
+    @property
     def queued(self) -> int:
         return len(self._outbox)
 
