@@ -9,6 +9,8 @@ import pytest
 from aiohttp import WSServerHandshakeError
 from ws_helpers import SECRET, connect, refused, token
 
+from app.keys import ENGINE
+
 
 @pytest.fixture
 async def strict(start):
@@ -85,3 +87,23 @@ async def test_same_and_listed_origins_are_accepted(start) -> None:
     assert (await connect(client, headers={"Origin": same})).welcome["type"] == "welcome"
     assert (await connect(client, headers={"Origin": "https://app.example"})).welcome["type"] == "welcome"
     assert (await connect(client)).welcome["type"] == "welcome"  # no Origin: not a browser
+
+
+async def test_readonly_role_reads_but_cannot_write(strict) -> None:
+    writer = await connect(strict, channel="notes", token=token("w", aud="collab-tests"))
+    await writer.send(type="message", content="for everyone", id="w1")
+    await writer.expect("message", id="w1")
+    viewer = await connect(strict, channel="notes", since=0, token=token("v", roles=["readonly"], aud="collab-tests"))
+    assert (await viewer.expect("message"))["content"] == "for everyone"
+    attempts = [
+        {"type": "message", "content": "let me in", "id": "r1"},
+        {"type": "publish", "event": "e", "data": 1, "id": "r2"},
+        {"type": "private", "target": "user:w", "content": "psst", "id": "r3"},
+        {"type": "create_room", "name": "mine", "id": "r4"},
+    ]
+    for attempt in attempts:
+        await viewer.send(**attempt)
+        error = await viewer.expect("error")
+        assert (error["code"], error["id"]) == ("forbidden", attempt["id"]), error
+    store = strict.app[ENGINE].store
+    assert (await store.head("notes"), await store.head("dm:v:w"), await store.get_channel("mine")) == (1, 0, None)
