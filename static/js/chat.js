@@ -12,9 +12,6 @@ import { CollabClient } from "./client.js";
 const HISTORY = 200;
 /** Messages kept per room in memory and in the DOM. */
 const KEEP = 500;
-/** The server pushes the room list on changes it sees (rooms created, own reads), not on every
- * message of a room this socket is not in: ask again now and then for fresh unread counts. */
-const ROOMS_REFRESH_MS = 15000;
 /** Consecutive messages of one user within this time share one header. */
 const GROUP_MS = 5 * 60 * 1000;
 const NICK_KEY = "collab.nickname";
@@ -341,6 +338,16 @@ function start() {
     for (const info of frame.rooms) rooms.set(info.name, info);
     renderRooms();
   });
+  // Rooms this socket is not in move too: the server pushes their new heads (at most once a second).
+  client.on("heads", (frame) => {
+    for (const [name, head] of Object.entries(frame.heads)) {
+      const info = rooms.get(name);
+      if (!info || head <= info.seq) continue;
+      info.seq = head;
+      info.unread = Math.max(0, head - (info.last_read ?? 0));
+    }
+    renderRooms();
+  });
   client.on("message", (frame) => {
     appendMessage(frame);
     const mine = unsent.get(frame.channel);
@@ -380,7 +387,6 @@ function start() {
   });
   client.on("fatal", ({ reason }) => notice(`The server closed the connection: ${reason}`));
   client.connect();
-  setInterval(() => client.state === "open" && client.listRooms(), ROOMS_REFRESH_MS);
 }
 
 function switchRoom(name) {

@@ -58,6 +58,7 @@ const CONTROL_TYPES = new Set([
   "read",
   "state",
   "users_update",
+  "heads",
 ]);
 
 /** WebSocket close codes the server uses (PROTOCOL.md, "Close codes"). */
