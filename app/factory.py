@@ -10,6 +10,8 @@ from aiohttp import web
 
 from app.auth import Authenticator
 from app.config import Settings
+from app.docs_http import document_text
+from app.docs_ws import close_document_sockets, document_socket
 from app.keys import AUTH, ENGINE, SETTINGS
 from app.ws import websocket_handler
 from collab.engine import Engine
@@ -59,9 +61,12 @@ def create_app(settings: Settings | None = None, *, channel_modules: Sequence[Ch
     app[AUTH] = Authenticator(settings)
     app.cleanup_ctx.append(_engine_ctx)
     app.on_shutdown.append(_close_sockets)
+    app.on_shutdown.append(close_document_sockets)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/ws", websocket_handler)
     app.router.add_get("/api/ws", websocket_handler)
+    app.router.add_get("/ws/doc/{name}", document_socket)
+    app.router.add_get("/api/docs/{name}", document_text)
     app.router.add_get("/", index)
     app.router.add_static("/static/", STATIC_DIR, follow_symlinks=False)
     return app

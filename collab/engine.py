@@ -10,6 +10,7 @@ from collab.boards import register_boards
 from collab.broker import Broker, InProcessBroker
 from collab.chat import register_chat, register_pubsub
 from collab.dispatch import Dispatcher
+from collab.docrooms import DocumentManager
 from collab.hub import ChannelManager
 from collab.rooms import Rooms
 from collab.store.base import EventStore
@@ -24,6 +25,7 @@ class Engine:
     manager: ChannelManager
     rooms: Rooms
     dispatcher: Dispatcher
+    documents: DocumentManager
 
     @classmethod
     async def open(
@@ -53,7 +55,11 @@ class Engine:
         register_pubsub(manager, "monitor", "media")
         for register in channel_modules:
             register(manager)
-        return cls(store, broker, manager, rooms, Dispatcher(manager, rooms))
+        # Documents are the broker's second subscriber (after the hub); their final snapshots are taken
+        # before the store closes.
+        documents = DocumentManager(store, broker)
+        manager.shutdown_hooks.append(documents.close)
+        return cls(store, broker, manager, rooms, Dispatcher(manager, rooms), documents)
 
     async def close(self) -> None:
         for hook in self.manager.shutdown_hooks:

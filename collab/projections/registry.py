@@ -5,10 +5,11 @@ from __future__ import annotations
 from collab.errors import NotFound
 from collab.naming import channel_kind
 from collab.projections.base import Projection
+from collab.projections.document import DOCUMENT
 from collab.projections.drawing import DRAWING
 from collab.projections.kanban import KANBAN
 
-PROJECTIONS: dict[str, Projection] = {projection.kind: projection for projection in (KANBAN, DRAWING)}
+PROJECTIONS: dict[str, Projection] = {projection.kind: projection for projection in (KANBAN, DRAWING, DOCUMENT)}
 
 
 def projection_for(channel: str) -> Projection:

@@ -1,0 +1,490 @@
+"""Documents in use: the connections on each, their updates stored then relayed, their snapshots.
+
+An update from a client is parsed and checked (collab.documents), appended to `doc:<name>` (type
+`update`, the update's bytes in the blob) and only once committed published through the broker. Every
+process's `DocumentManager` gets the committed event from the broker, in seq order, applies it to its
+copy of the document and sends it to that document's connections, except the one it came from. So the
+document in memory is always the log folded up to a seq, and a client never sees an update that a
+restart could lose. Appends from all connections go to the store at once (group commit); a connection
+may have many in flight, and a failed one closes it (1011) so that its client resyncs on reconnect.
+
+A document is loaded when its first connection arrives (latest snapshot + the updates after it, the
+`doc` projection's `load_state`) and dropped when its last one leaves. A snapshot (the whole document
+as one update) is stored when the updates since the last one are both many (`snapshot_min`) and as
+large in bytes as that snapshot, or very many (`snapshot_max`); when the document goes idle; and at
+shutdown. Stored updates are never deleted: they are the document's history (`?at=SEQ`).
+
+Awareness (cursors, names, colours) goes through the broker's `relay` and is never stored. It is sent
+to every connection of the document, its sender included: y-websocket drops a connection that has
+heard nothing for 30 s, and a lone client's own awareness renewals (every 15 s) are what it hears.
+When a connection closes, the clients it announced are announced gone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import logging
+from collections import deque
+from typing import Any, Protocol
+
+from collab import documents
+from collab.broker import Broker
+from collab.errors import CollabError, ProtocolError
+from collab.events import NewEvent, Snapshot, StoredEvent
+from collab.naming import check_channel_name
+from collab.projections.base import load_state
+from collab.projections.document import DOCUMENT, UPDATE
+from collab.protocol import CloseCode
+from collab.session import new_client_id
+from collab.store.base import EventStore
+from collab.users import User
+
+log = logging.getLogger(__name__)
+
+PREFIX = "doc:"
+INTERNAL_ERROR = 1011  # the server could not store an update: reconnect and resync
+_AWARENESS = "y-awareness"
+
+
+def channel_of(name: str) -> str:
+    """`doc:<name>`, or `ProtocolError` for a name no channel may have."""
+    return check_channel_name(PREFIX + name)
+
+
+class DocTransport(Protocol):
+    """What a connection needs from a socket. `send_bytes` completes without suspending unless the
+    socket's buffer is full (back-pressure); `close` is idempotent."""
+
+    async def send_bytes(self, data: bytes) -> None: ...
+
+    async def close(self, code: int, reason: str) -> None: ...
+
+
+class PeerState(enum.Enum):
+    OPEN = "open"
+    CLOSING = "closing"
+    CLOSED = "closed"
+
+
+class Peer:
+    """One connection on one document, with a bounded outbox.
+
+    A frame is written at once when nothing waits; when the socket's buffer is full, one drain task
+    finishes that write and sends the frames queued behind it, in order. More than `queue_limit` frames
+    waiting means the client cannot keep up: it is closed with 1013 (it reconnects and resyncs).
+    """
+
+    __slots__ = (
+        "_close",
+        "_drainer",
+        "_outbox",
+        "id",
+        "queue_limit",
+        "read_only",
+        "refused",
+        "state",
+        "transport",
+        "user",
+    )
+
+    def __init__(self, transport: DocTransport, user: User, *, queue_limit: int = 4096) -> None:
+        self.id = new_client_id()
+        self.transport = transport
+        self.user = user
+        self.read_only = user.read_only
+        self.queue_limit = queue_limit
+        self.state = PeerState.OPEN
+        self.refused = 0  # updates refused (read-only)
+        self._outbox: deque[bytes] = deque()
+        self._drainer: asyncio.Future[None] | None = None
+        self._close: tuple[int, str] = (CloseCode.NORMAL, "")
+
+    def send(self, frame: bytes) -> None:
+        if self.state is not PeerState.OPEN:
+            return
+        if self._drainer is not None:
+            if len(self._outbox) >= self.queue_limit:
+                log.warning(
+                    "doc client %s (%s) too slow: %d frames queued, closing", self.id, self.user.id, len(self._outbox)
+                )
+                self.close_soon(CloseCode.TRY_AGAIN_LATER, "too slow to keep up")
+                return
+            self._outbox.append(frame)
+            return
+        # Driving the send coroutine by hand costs no task when it completes at once (it does unless
+        # the socket's buffer is full): the same trick as collab.session.
+        send = self.transport.send_bytes(frame)
+        try:
+            waiting_on = send.send(None)
+        except StopIteration:
+            return
+        except (ConnectionError, RuntimeError):
+            self.connection_lost()
+            return
+        self._drainer = asyncio.ensure_future(self._drain(send, waiting_on))
+
+    async def _drain(self, send: Any, waiting_on: Any) -> None:
+        try:
+            while True:
+                while True:  # finish the write in progress
+                    if isinstance(waiting_on, asyncio.Future):
+                        await asyncio.wait((waiting_on,))
+                    else:
+                        await asyncio.sleep(0)  # a bare yield
+                    try:
+                        waiting_on = send.send(None)
+                    except StopIteration:
+                        break
+                # Then the queue, without a task switch per frame while writes complete at once.
+                while True:
+                    if not self._outbox or self.state is PeerState.CLOSED:
+                        return
+                    send = self.transport.send_bytes(self._outbox.popleft())
+                    try:
+                        waiting_on = send.send(None)
+                        break
+                    except StopIteration:
+                        continue
+        except (ConnectionError, RuntimeError):
+            self._outbox.clear()
+        finally:
+            self._drainer = None
+            if self.state is PeerState.CLOSING:
+                await self._close_transport()
+
+    def close_soon(self, code: int, reason: str = "", *, flush: bool = False) -> None:
+        """Stop sending and close (after what is queued when `flush`)."""
+        if self.state is not PeerState.OPEN:
+            return
+        self.state = PeerState.CLOSING
+        self._close = (code, reason)
+        if not flush:
+            self._outbox.clear()
+        if self._drainer is None:
+            self._drainer = asyncio.ensure_future(self._close_transport())
+
+    async def close(self, code: int, reason: str = "") -> None:
+        self.close_soon(code, reason, flush=True)
+        drainer = self._drainer
+        if drainer is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await drainer
+
+    async def _close_transport(self) -> None:
+        if self.state is PeerState.CLOSED:
+            return
+        self.state = PeerState.CLOSED
+        self._drainer = None
+        with contextlib.suppress(ConnectionError, RuntimeError):
+            await self.transport.close(*self._close)
+
+    def connection_lost(self) -> None:
+        self.state = PeerState.CLOSED
+        self._outbox.clear()
+        if self._drainer is not None and not self._drainer.done():
+            self._drainer.cancel()
+
+
+class Room:
+    """A document in use in this process: its state (the log folded up to `seq`) and its connections."""
+
+    def __init__(self, channel: str) -> None:
+        self.channel = channel
+        self.doc: Any = None
+        self.seq = 0
+        self.snapshot_seq = 0
+        self.snapshot_bytes = 0
+        self.tail_bytes = 0
+        self.peers: dict[str, Peer] = {}
+        self.awareness = documents.DocAwareness()
+        # Events that arrive while the state is loaded or a gap is filled; folded in afterwards.
+        self.held: list[StoredEvent] | None = []
+        self.ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+
+class DocumentManager:
+    """The documents of this process (see the module docstring)."""
+
+    def __init__(
+        self,
+        store: EventStore,
+        broker: Broker,
+        *,
+        snapshot_min: int = 500,
+        snapshot_max: int = 10_000,
+        queue_limit: int = 4096,
+    ) -> None:
+        self.store = store
+        self.broker = broker
+        self.snapshot_min = snapshot_min
+        self.snapshot_max = snapshot_max
+        self.queue_limit = queue_limit
+        self.rooms: dict[str, Room] = {}
+        self.peers: dict[str, Peer] = {}
+        self.closing = False
+        self._tasks: set[asyncio.Future[Any]] = set()  # appends, loads, gap fills and snapshots under way
+        # The append being published: the broker delivers synchronously in this process, so `_on_event`
+        # knows whose update it is (not to echo it) and reuses the frame it came in. A broker that
+        # delivered later would only cost the sender its own update back, which Yjs ignores.
+        self._origin: tuple[str, int, str, bytes] | None = None
+        # Figures for the monitor.
+        self.updates_stored = 0
+        self.updates_refused = 0
+        self.snapshots_saved = 0
+        broker.subscribe(self._on_event, self._on_relay)
+
+    # -- connections -------------------------------------------------------------------------------
+
+    def new_peer(self, transport: DocTransport, user: User) -> Peer:
+        return Peer(transport, user, queue_limit=self.queue_limit)
+
+    async def join(self, name: str, peer: Peer) -> Room:
+        """Load the document if needed, add `peer`, and send it the server's sync step 1 and the
+        awareness states. `ProtocolError` for a bad name, `StoreError` if the document cannot load."""
+        channel = channel_of(name)
+        if self.closing:
+            raise CollabError("the server is shutting down")
+        room = self.rooms.get(channel)
+        if room is None:
+            room = self.rooms[channel] = Room(channel)
+            self._track(asyncio.ensure_future(self._load(room)))
+        await asyncio.shield(room.ready)
+        if self.rooms.get(channel) is not room:  # dropped while we waited (its last peer left): again
+            return await self.join(name, peer)
+        room.peers[peer.id] = peer
+        self.peers[peer.id] = peer
+        peer.send(documents.sync_step1_message(room.doc))
+        states = room.awareness.states_message()
+        if states is not None:
+            peer.send(states)
+        return room
+
+    def receive(self, room: Room, peer: Peer, frame: bytes) -> asyncio.Future[None] | None:
+        """Handle one frame from `peer`. Returns the append under way for an update (the caller bounds
+        how many it has in flight), else None. `ProtocolError` for a malformed frame: nothing of it
+        was applied, stored or relayed."""
+        message = documents.parse_message(frame)
+        if message.type == documents.SYNC:
+            if message.sync == documents.STEP1:
+                peer.send(documents.sync_step2_message(room.doc, message.payload))
+                return None
+            update = message.payload
+            if update == documents.EMPTY_UPDATE:
+                return None
+            if peer.read_only:
+                self._refuse(peer)
+                return None
+            # An update message is relayed as it came: the same bytes (a step 2 is relayed as an update).
+            relay = frame if message.sync == documents.UPDATE else documents.update_message(update)
+            task = asyncio.ensure_future(self._store(room, peer, update, relay))
+            return self._track(task)
+        if message.type == documents.AWARENESS:
+            self.broker.relay(
+                room.channel, {"type": _AWARENESS, "update": message.payload, "frame": frame, "from": peer.id}
+            )
+        elif message.type == documents.QUERY_AWARENESS:
+            states = room.awareness.states_message()
+            if states is not None:
+                peer.send(states)
+        # Auth messages and types this server does not know are ignored, as y-websocket's server does.
+        return None
+
+    async def leave(self, room: Room, peer: Peer) -> None:
+        """`peer` is gone: announce its awareness clients gone; drop the document if it was the last."""
+        self.peers.pop(peer.id, None)
+        if room.peers.pop(peer.id, None) is None:
+            return
+        removal = room.awareness.removal_of(peer.id)
+        if removal is not None:
+            frame = documents.awareness_message(removal)
+            self.broker.relay(room.channel, {"type": _AWARENESS, "update": removal, "frame": frame, "from": None})
+        if not room.peers and self.rooms.get(room.channel) is room:
+            del self.rooms[room.channel]
+            if room.doc is not None and room.seq > room.snapshot_seq:
+                self._snapshot(room)
+
+    def _refuse(self, peer: Peer) -> None:
+        self.updates_refused += 1
+        peer.refused += 1
+        if peer.refused == 1:
+            peer.send(documents.permission_denied_message("read-only: your changes are not saved"))
+
+    # -- storing and relaying ----------------------------------------------------------------------
+
+    async def _store(self, room: Room, peer: Peer, update: bytes, relay: bytes) -> None:
+        user = peer.user
+        try:
+            appended = await self.store.append(NewEvent(room.channel, UPDATE, None, update, user.id, user.name))
+        except Exception as error:
+            log.warning("%s: update from %s not stored (%s); closing its connection", room.channel, peer.id, error)
+            peer.close_soon(INTERNAL_ERROR, "the update could not be stored; reconnect to resync")
+            return
+        self.updates_stored += 1
+        event = appended.event
+        self._origin = (event.channel, event.seq, peer.id, relay)
+        try:
+            self.broker.publish(event)
+        finally:
+            self._origin = None
+
+    def _on_event(self, event: StoredEvent) -> None:
+        """A committed event from the broker (every channel's; in seq order per channel)."""
+        room = self.rooms.get(event.channel)
+        if room is None or event.type != UPDATE:
+            return
+        origin = self._origin
+        if origin is not None and origin[0] == event.channel and origin[1] == event.seq:
+            exclude, frame = origin[2], origin[3]
+        else:
+            exclude, frame = None, documents.update_message(event.blob or documents.EMPTY_UPDATE)
+        if room.held is not None:
+            room.held.append(event)
+        else:
+            self._fold(room, event)
+        for peer in room.peers.values():
+            if peer.id != exclude:
+                peer.send(frame)
+
+    def _fold(self, room: Room, event: StoredEvent) -> None:
+        if event.seq <= room.seq:
+            return
+        if event.seq != room.seq + 1:
+            # A delivery this process missed (another process's broker hiccup): fetch the gap.
+            log.warning("%s: update %d after %d, reading the gap from the store", room.channel, event.seq, room.seq)
+            room.held = [event]
+            self._track(asyncio.ensure_future(self._fill_gap(room, event.seq)))
+            return
+        DOCUMENT.apply(room.doc, event)
+        room.seq = event.seq
+        room.tail_bytes += len(event.blob or b"")
+        tail = room.seq - room.snapshot_seq
+        if tail >= self.snapshot_max or (tail >= self.snapshot_min and room.tail_bytes >= room.snapshot_bytes):
+            self._snapshot(room)
+
+    async def _load(self, room: Room) -> None:
+        try:
+            loaded = await load_state(self.store, DOCUMENT, room.channel)
+        except (Exception, asyncio.CancelledError) as error:
+            log.error("%s: cannot load the document: %r", room.channel, error)
+            if self.rooms.get(room.channel) is room:
+                del self.rooms[room.channel]
+            failure = error if isinstance(error, Exception) else CollabError("loading was cancelled")
+            room.ready.set_exception(failure)
+            room.ready.exception()  # marked as retrieved: the joiners waiting (if any) raise it
+            if isinstance(error, asyncio.CancelledError):
+                raise
+            return
+        room.doc, room.seq, room.snapshot_seq = loaded.state, loaded.seq, loaded.snapshot_seq
+        self._release(room)
+        room.ready.set_result(None)
+        if room.seq - room.snapshot_seq >= self.snapshot_min:
+            self._snapshot(room)  # a long tail (a crash, or snapshots that failed): load faster next time
+
+    async def _fill_gap(self, room: Room, before: int) -> None:
+        try:
+            missing = await self.store.read(room.channel, after=room.seq, before=before)
+        except CollabError as error:
+            log.error("%s: cannot read updates %d..%d: %s", room.channel, room.seq + 1, before - 1, error)
+            missing = []
+        for event in missing:
+            for peer in room.peers.values():
+                peer.send(documents.update_message(event.blob or documents.EMPTY_UPDATE))
+        assert room.held is not None
+        room.held[:0] = missing
+        self._release(room)
+
+    def _release(self, room: Room) -> None:
+        held, room.held = room.held or [], None
+        for event in held:
+            if room.held is not None:  # a new gap: the rest waits for it
+                room.held.append(event)
+            else:
+                self._fold(room, event)
+
+    def _snapshot(self, room: Room) -> None:
+        blob = DOCUMENT.dump(room.doc)
+        room.snapshot_seq, room.snapshot_bytes, room.tail_bytes = room.seq, len(blob), 0
+        self._track(asyncio.ensure_future(self._save(room.channel, room.seq, blob)))
+
+    async def _save(self, channel: str, seq: int, blob: bytes) -> None:
+        try:
+            await self.store.save_snapshot(Snapshot(channel, seq, blob=blob))
+            self.snapshots_saved += 1
+        except CollabError as error:
+            log.warning("snapshot of %s at %d failed: %s", channel, seq, error)
+
+    def _track(self, task: asyncio.Future[Any]) -> asyncio.Future[Any]:
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    # -- awareness ---------------------------------------------------------------------------------
+
+    def _on_relay(self, channel: str, frame: dict[str, Any]) -> None:
+        if frame.get("type") != _AWARENESS:
+            return
+        room = self.rooms.get(channel)
+        if room is None:
+            return
+        sender = frame["from"]
+        origin = sender if sender in room.peers else None
+        if room.awareness.apply(frame["update"], origin):
+            text = frame["frame"]
+            for peer in room.peers.values():
+                peer.send(text)
+
+    # -- shutdown ----------------------------------------------------------------------------------
+
+    async def close_peers(self, code: int, reason: str) -> None:
+        """Shutdown, first step: close every connection (after what is queued for it)."""
+        self.closing = True
+        peers = list(self.peers.values())
+        await asyncio.gather(*(peer.close(code, reason) for peer in peers), return_exceptions=True)
+
+    async def close(self) -> None:
+        """Shutdown, before the store closes: wait for the appends under way, snapshot what changed."""
+        self.closing = True
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        for room in list(self.rooms.values()):
+            if room.doc is not None and room.held is None and room.seq > room.snapshot_seq:
+                self._snapshot(room)
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+
+class DocumentView:
+    """A document's text at a seq, for operators (`GET /api/docs/{name}?at=SEQ`)."""
+
+    __slots__ = ("head", "name", "roots", "seq", "text")
+
+    def __init__(self, name: str, seq: int, head: int, text: str, roots: list[str]) -> None:
+        self.name, self.seq, self.head, self.text, self.roots = name, seq, head, text, roots
+
+
+async def document_at(
+    store: EventStore, name: str, at: int | None, root: str = documents.TEXT_ROOT
+) -> DocumentView | None:
+    """The document after seq `at` (default: the head), None if it has never been written."""
+    channel = channel_of(name)
+    info = await store.get_channel(channel)
+    if info is None:
+        return None
+    loaded = await load_state(store, DOCUMENT, channel, until=at)
+    return DocumentView(
+        name, loaded.seq, info.head, documents.read_text(loaded.state, root), documents.root_names(loaded.state)
+    )
+
+
+__all__ = [
+    "DocTransport",
+    "DocumentManager",
+    "DocumentView",
+    "Peer",
+    "ProtocolError",
+    "Room",
+    "channel_of",
+    "document_at",
+]
