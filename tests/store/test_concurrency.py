@@ -28,10 +28,21 @@ async def test_two_stores_append_gapless_and_a_reader_never_sees_a_hole(database
                 # Single appends and small runs of append_many, so batches of all sizes meet.
                 run = 1 if n % 3 else min(5, PER_APPENDER - n)
                 chunk = [
-                    NewEvent(CHANNELS[(index + k) % 3], "message", {"appender": index, "n": k})
+                    NewEvent(
+                        CHANNELS[(index + k) % 3],
+                        "message",
+                        {"appender": index, "n": k},
+                        user_id=f"user-{index}",
+                        op_id=f"op-{k}",
+                    )
                     for k in range(n, n + run)
                 ]
-                await (store.append(chunk[0]) if run == 1 else store.append_many(chunk))
+                results = [await store.append(chunk[0])] if run == 1 else await store.append_many(chunk)
+                assert all(r.new for r in results)
+                if n % 50 == 0:
+                    # A retry through the other store, as after a reconnect to another process.
+                    retry = await writers[(index + 1) % 2].append(chunk[0])
+                    assert (retry.new, retry.event) == (False, results[0].event)
                 n += run
 
         seen: dict[str, int] = dict.fromkeys(CHANNELS, 0)
@@ -70,9 +81,30 @@ async def test_two_stores_append_gapless_and_a_reader_never_sees_a_hole(database
                 order[event.data["appender"]].append(event.data["n"])
             assert all(ns == sorted(ns) for ns in order.values())
         assert total == APPENDERS * PER_APPENDER
+        assert len({(e.user_id, e.op_id) for c in CHANNELS for e in await reader.read(c)}) == total
         assert polls > 1
         # Both stores really did write.
         assert all(store.events_committed > 0 for store in writers)
     finally:
         for store in [*writers, reader]:
             await store.close()
+
+
+async def test_a_retry_through_another_store_finds_the_original(database_url: str) -> None:
+    first, second = await SqlEventStore.open(database_url), await SqlEventStore.open(database_url)
+    try:
+        original = await first.append(NewEvent("room", "message", {"n": 1}, user_id="ann", op_id="op-1"))
+        # The second store has seen no conflict yet, so it inserts before it looks anything up.
+        results = await second.append_many(
+            [
+                NewEvent("room", "message", {"n": 2}, user_id="ann", op_id="op-2"),
+                NewEvent("room", "message", {"n": 1}, user_id="ann", op_id="op-1"),
+                NewEvent("room", "message", {"n": 3}),
+            ]
+        )
+        assert [(r.event.seq, r.new) for r in results] == [(2, True), (1, False), (3, True)]
+        assert results[1].event == original.event
+        assert [e.seq for e in await first.read("room")] == [1, 2, 3]
+    finally:
+        await first.close()
+        await second.close()
