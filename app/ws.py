@@ -140,7 +140,8 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
             return ws
         if user.expires_at is not None:
             expiry = asyncio.get_running_loop().call_later(
-                max(0.0, user.expires_at - time.time()),
+                # The same leeway as when the token was accepted, or a token let in by it closes at once.
+                max(0.0, user.expires_at + settings.jwt_leeway_seconds - time.time()),
                 session.close_soon,
                 CloseCode.POLICY_VIOLATION,
                 "token expired",

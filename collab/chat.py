@@ -63,7 +63,7 @@ def register_chat(manager: ChannelManager, rooms: Rooms) -> None:
 
     @dm.authorizer
     def two_users_only(info: ChannelInfo | None, client: Session) -> None:
-        rooms.check_dm_access(info.name if info is not None else "", client)
+        rooms.check_dm_access(info, client)
 
     manager.recipients["dm"] = rooms.dm_recipients
 

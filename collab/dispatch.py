@@ -93,7 +93,6 @@ class Dispatcher:
         since = optional_since(frame)
         if name in session.channels:
             raise ProtocolError(f"already subscribed to {name!r}")
-        self.rooms.check_dm_access(name, session)
 
         def announce(head: int) -> None:
             session.send({"type": "subscribed", "channel": name, "seq": head})
@@ -134,7 +133,7 @@ class Dispatcher:
             if other is None:
                 raise NotFound(f"no client {target!r} is connected")
             target_user = other.user.id
-        name = self.rooms.dm_channel(session.user.id, target_user)
+        name = await self.rooms.dm_channel_for(session.user.id, target_user)
         await self.manager.channel(name).append(
             session, "private", {"content": content, "from": session.id, "to": target_user}, op_id=op_id
         )

@@ -22,6 +22,7 @@ class Rooms:
         self.positions = positions
         self.infos: dict[str, ChannelInfo] = {}
         self._moved: dict[str, int] = {}
+        self._dm_ready: dict[str, asyncio.Future[None]] = {}
 
     async def load(self) -> None:
         for info in await self.manager.store.list_channels():
@@ -35,8 +36,10 @@ class Rooms:
         user = session.user
         return [info for info in self.infos.values() if not info.private or user.id in info.members or user.is_admin]
 
-    async def room_list(self, session: Session) -> list[dict[str, Any]]:
-        read = await self.positions.of_user(session.user.id)
+    async def room_list(self, session: Session, read: dict[str, int] | None = None) -> list[dict[str, Any]]:
+        """The rooms `session`'s user can see; `read` is the user's read positions (fetched if None)."""
+        if read is None:
+            read = await self.positions.of_user(session.user.id)
         heads = self.manager.heads
         rooms = []
         for info in sorted(self.visible_to(session), key=lambda i: i.name):
@@ -58,9 +61,13 @@ class Rooms:
         session.send({"type": "rooms", "rooms": await self.room_list(session)})
 
     async def announce_list(self) -> None:
-        """The list changed: everyone gets theirs again (each user's differs: private rooms, unread)."""
-        for session in list(self.manager.sessions.values()):
-            await self.send_list(session)
+        """The list changed: everyone gets theirs again (each user's differs: private rooms, unread).
+        One query for everyone's read positions, however many are connected."""
+        sessions = list(self.manager.sessions.values())
+        positions = await self.positions.of_users({session.user.id for session in sessions})
+        for session in sessions:
+            rooms = await self.room_list(session, positions.get(session.user.id, {}))
+            session.send({"type": "rooms", "rooms": rooms})
 
     async def create(
         self, session: Session, name: str, *, private: bool = False, members: list[str] | tuple[str, ...] = ()
@@ -129,13 +136,41 @@ class Rooms:
         return f"dm:{first}:{second}"
 
     @staticmethod
-    def dm_allowed(name: str, session: Session) -> bool:
-        user_id = session.user.id
-        return session.user.is_admin or name.startswith(f"dm:{user_id}:") or name.endswith(f":{user_id}")
+    def dm_allowed(info: ChannelInfo | None, session: Session) -> bool:
+        """A DM channel's two users are recorded as its members when it is created: the name alone
+        cannot say who they are (user ids may contain ':')."""
+        return info is not None and (session.user.id in info.members or session.user.is_admin)
 
-    def check_dm_access(self, name: str, session: Session) -> None:
-        if channel_kind(name) == "dm" and not self.dm_allowed(name, session):
+    def check_dm_access(self, info: ChannelInfo | None, session: Session) -> None:
+        if not self.dm_allowed(info, session):
             raise Forbidden("direct messages are readable by their two users only")
+
+    async def dm_channel_for(self, user_a: str, user_b: str) -> str:
+        """The DM channel of two users, created (private, the two as members) on first use. Concurrent
+        first messages of one pair wait on the same creation, so they keep their order."""
+        name = self.dm_channel(user_a, user_b)
+        ready = self._dm_ready.get(name)
+        if ready is None:
+            ready = self._dm_ready[name] = asyncio.ensure_future(self._create_dm(name, {user_a, user_b}))
+        if not ready.done():
+            try:
+                await asyncio.shield(ready)
+            except Exception:
+                self._dm_ready.pop(name, None)
+                raise
+        return name
+
+    async def _create_dm(self, name: str, members: set[str]) -> None:
+        store = self.manager.store
+        info = await store.get_channel(name)
+        if info is None:
+            try:
+                await store.create_channel(name, private=True, members=members)
+                return
+            except Conflict:
+                info = await store.get_channel(name)
+        for user_id in members - (info.members if info is not None else frozenset()):
+            await store.add_member(name, user_id)
 
     def dm_recipients(self, event: StoredEvent) -> set[Session]:
         data = event.data if isinstance(event.data, dict) else {}

@@ -43,6 +43,21 @@ class ReadPositions:
             )
             return {channel: seq for channel, seq in rows}
 
+    async def of_users(self, user_ids: set[str]) -> dict[str, dict[str, int]]:
+        """user -> channel -> seq, for many users in one query (in chunks, under parameter limits)."""
+        found: dict[str, dict[str, int]] = {}
+        ids = sorted(user_ids)
+        async with self.engine.connect() as conn:
+            for start in range(0, len(ids), 1000):
+                rows = await conn.execute(
+                    sa.select(read_positions.c.user_id, read_positions.c.channel, read_positions.c.seq).where(
+                        read_positions.c.user_id.in_(ids[start : start + 1000])
+                    )
+                )
+                for user_id, channel, seq in rows:
+                    found.setdefault(user_id, {})[channel] = seq
+        return found
+
     async def of_channel(self, channel: str) -> dict[str, int]:
         async with self.engine.connect() as conn:
             rows = await conn.execute(
