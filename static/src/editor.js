@@ -1,0 +1,177 @@
+// The collaborative editor (static/editor.html): CodeMirror 6 bound to a Yjs document with y-codemirror.next,
+// synced by y-websocket's unmodified WebsocketProvider with the server's /ws/doc/<name> (docs/editor.md).
+// Bundled by `npm run build` (esbuild) into static/dist/editor.js.
+//
+// The document name is the page's hash (#notes), "welcome" without one. Who you are: a token in
+// localStorage ("collab.token", the chat page stores its guest token there) or a new guest named after
+// "collab.nickname". Offline, edits stay in the page's Y.Doc and merge when the socket is back (y-websocket
+// reconnects by itself; "Go offline" disconnects on purpose).
+
+import * as Y from "yjs";
+import { WebsocketProvider } from "y-websocket";
+import { yCollab, yUndoManagerKeymap } from "y-codemirror.next";
+import { basicSetup } from "codemirror";
+import { EditorState } from "@codemirror/state";
+import { EditorView, keymap } from "@codemirror/view";
+
+// The Y.Text the editor binds to; GET /api/docs/{name} reads the same one.
+export const TEXT_ROOT = "content";
+const NICK_KEY = "collab.nickname";
+const TOKEN_KEY = "collab.token";
+const COLOR_KEY = "collab.editor.color";
+const COLORS = ["#e11d48", "#2563eb", "#16a34a", "#d97706", "#7c3aed", "#0891b2", "#db2777", "#65a30d"];
+const POLICY_VIOLATION = 1008; // a token the server refuses (or a bad document name)
+
+const $ = (id) => document.getElementById(id);
+
+function docName() {
+  const raw = decodeURIComponent(location.hash.slice(1)).trim();
+  return /^[\w.\-:@]{1,190}$/.test(raw) ? raw : "welcome";
+}
+
+/** The claims of a JWT, unverified (the server verifies; this only decides how the page looks). */
+function claims(token) {
+  try {
+    const part = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+    return JSON.parse(atob(part));
+  } catch {
+    return {};
+  }
+}
+
+function pickColor() {
+  let color = localStorage.getItem(COLOR_KEY);
+  if (!COLORS.includes(color)) {
+    color = COLORS[Math.floor(Math.random() * COLORS.length)];
+    localStorage.setItem(COLOR_KEY, color);
+  }
+  return color;
+}
+
+function nickname() {
+  const stored = (localStorage.getItem(NICK_KEY) ?? "").trim();
+  if (stored) return stored;
+  const made = `guest-${Math.random().toString(16).slice(2, 6)}`;
+  localStorage.setItem(NICK_KEY, made);
+  return made;
+}
+
+function socketBase() {
+  return `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws/doc`;
+}
+
+export function start() {
+  const name = docName();
+  document.title = `${name} · editor · collab`;
+  $("doc-name").textContent = name;
+
+  const token = localStorage.getItem(TOKEN_KEY);
+  const readOnly = token ? (claims(token).roles ?? []).includes("readonly") : false;
+  const user = { name: token ? claims(token).name ?? nickname() : nickname(), color: pickColor() };
+  user.colorLight = `${user.color}33`;
+
+  const doc = new Y.Doc();
+  const text = doc.getText(TEXT_ROOT);
+  const params = token ? { token } : { nickname: user.name };
+  const provider = new WebsocketProvider(socketBase(), name, doc, { params });
+  provider.awareness.setLocalStateField("user", user);
+
+  // A stored token this server refuses (another server's guest token, an expired JWT): forget it and come
+  // back as a guest, once. y-websocket reconnects by itself with the new params.
+  provider.on("connection-close", (event) => {
+    if (event?.code === POLICY_VIOLATION && provider.params.token) {
+      localStorage.removeItem(TOKEN_KEY);
+      provider.params = { nickname: user.name };
+    }
+  });
+
+  const view = new EditorView({
+    parent: $("editor"),
+    state: EditorState.create({
+      doc: text.toString(),
+      extensions: [
+        keymap.of(yUndoManagerKeymap),
+        basicSetup,
+        EditorView.lineWrapping,
+        EditorState.readOnly.of(readOnly),
+        yCollab(text, provider.awareness),
+        // Names above remote cursors all the time, not only on hover.
+        EditorView.theme({ ".cm-ySelectionInfo": { opacity: 1, fontFamily: "inherit", borderRadius: "3px 3px 3px 0" } }),
+      ],
+    }),
+  });
+
+  // -- what the page shows ----------------------------------------------------------------------
+  const conn = $("conn");
+  let offline = false;
+  const renderStatus = () => {
+    const state = offline
+      ? "offline"
+      : provider.wsconnected
+        ? provider.synced
+          ? "open"
+          : "connecting"
+        : "reconnecting";
+    conn.dataset.state = state;
+    $("conn-label").textContent = {
+      open: "Live",
+      connecting: "Syncing…",
+      reconnecting: "Reconnecting…",
+      offline: "Offline: edits are kept and merge when you go online",
+    }[state];
+    $("offline-toggle").textContent = offline ? "Go online" : "Go offline";
+  };
+  provider.on("status", renderStatus);
+  provider.on("sync", renderStatus);
+  $("offline-toggle").addEventListener("click", () => {
+    offline = !offline;
+    if (offline) provider.disconnect();
+    else provider.connect();
+    renderStatus();
+  });
+  renderStatus();
+
+  const renderPeople = () => {
+    const list = $("people");
+    const people = [];
+    for (const [clientId, state] of provider.awareness.getStates()) {
+      if (state?.user?.name) people.push({ clientId, ...state.user, me: clientId === doc.clientID });
+    }
+    people.sort((a, b) => (b.me ? 1 : 0) - (a.me ? 1 : 0) || a.name.localeCompare(b.name));
+    list.replaceChildren(
+      ...people.map((person) => {
+        const item = document.createElement("li");
+        item.className = "person";
+        item.dataset.clientId = String(person.clientId);
+        const dot = document.createElement("span");
+        dot.className = "person-dot";
+        dot.style.background = /^#[0-9a-f]{6}$/i.test(person.color) ? person.color : "#888";
+        const label = document.createElement("span");
+        label.textContent = person.me ? `${person.name} (you)` : person.name; // text, never markup
+        item.append(dot, label);
+        return item;
+      }),
+    );
+  };
+  provider.awareness.on("change", renderPeople);
+  renderPeople();
+
+  const nameInput = $("me-input");
+  nameInput.value = user.name;
+  nameInput.disabled = Boolean(token && claims(token).name);
+  nameInput.addEventListener("change", () => {
+    const chosen = nameInput.value.trim().slice(0, 32);
+    if (!chosen) return;
+    localStorage.setItem(NICK_KEY, chosen);
+    user.name = chosen;
+    provider.awareness.setLocalStateField("user", { ...user });
+  });
+  $("readonly").hidden = !readOnly;
+  window.addEventListener("hashchange", () => location.reload());
+
+  // For the tests and the curious.
+  window.collabEditor = { doc, text, provider, view, name, readOnly };
+  return window.collabEditor;
+}
+
+start();
