@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import shutil
+import sqlite3
 import time
 from collections import defaultdict
+from pathlib import Path
 
 from collab.events import NewEvent
 from collab.store.sql import SqlEventStore
@@ -108,3 +111,29 @@ async def test_a_retry_through_another_store_finds_the_original(database_url: st
     finally:
         await first.close()
         await second.close()
+
+
+async def test_waiting_for_another_processs_sqlite_lock_leaves_the_loop_free(
+    sqlite_template: Path, tmp_path: Path
+) -> None:
+    path = tmp_path / "collab.db"
+    shutil.copyfile(sqlite_template, path)
+    blocker = sqlite3.connect(path, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")  # another process holds the write lock
+    store = await SqlEventStore.open(f"sqlite+aiosqlite:///{path}")
+    try:
+        append = asyncio.create_task(store.append(NewEvent("room", "message")))
+        # The writer waits for the lock in a thread: the loop keeps turning meanwhile.
+        turns = 0
+        deadline = time.monotonic() + 0.5
+        while time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+            turns += 1
+        assert not append.done()
+        assert turns >= 10
+        blocker.execute("COMMIT")
+        appended = await asyncio.wait_for(append, timeout=DEADLINE_SECONDS)
+        assert appended.event.seq == 1
+    finally:
+        blocker.close()
+        await store.close()

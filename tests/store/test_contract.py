@@ -130,6 +130,8 @@ async def test_created_at_is_utc_and_kept_to_the_microsecond(store: SqlEventStor
     ]
     appended = await store.append_many([NewEvent("room", "message", created_at=m) for m in moments])
     appended.append(await store.append(NewEvent("room", "message")))
+    # A naive datetime is taken as UTC.
+    appended.append(await store.append(NewEvent("room", "message", created_at=datetime(2026, 1, 2, 3, 4, 5, 6))))
 
     stored = await store.read("room")
     assert [a.event for a in appended] == stored
@@ -137,6 +139,7 @@ async def test_created_at_is_utc_and_kept_to_the_microsecond(store: SqlEventStor
         assert event.created_at.utcoffset() == timedelta(0)
     assert [e.created_at for e in stored[:3]] == moments
     assert abs(datetime.now(UTC) - stored[3].created_at) < timedelta(minutes=1)
+    assert stored[4].created_at == datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=UTC)
 
 
 # -- idempotent op ids --------------------------------------------------------------------------
