@@ -101,3 +101,20 @@ read_positions = sa.Table(
     sa.Column("updated_at", Timestamp, nullable=False),
     sa.Index("ix_read_positions_user_id", "user_id"),
 )
+
+# Revoked tokens (moderation): by token id (`jti`), or every token of a user issued before a time.
+# Servers load them at start and poll for new rows (collab.moderation), so a revocation made by one
+# process or by `collab revoke` holds in all of them and across restarts. Rows are never updated.
+revocations = sa.Table(
+    "revocations",
+    metadata,
+    # Integer, not BigInteger: only SQLite's INTEGER PRIMARY KEY allocates ids by itself.
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("token_id", sa.String(200)),
+    sa.Column("user_id", sa.String(200)),
+    sa.Column("issued_before", Timestamp),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("created_by", sa.String(200)),
+    sa.Column("reason", sa.String(500)),
+    sa.CheckConstraint("token_id IS NOT NULL OR (user_id IS NOT NULL AND issued_before IS NOT NULL)", name="target"),
+)
