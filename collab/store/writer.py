@@ -14,7 +14,7 @@ still finds it.
 
 The batch is plain (sync) SQLAlchemy Core, written once for both databases: PostgreSQL runs it
 through `run_sync` on an asyncpg connection; SQLite runs it on the event loop's thread (see
-`SqliteWriteConnection`). The hot statements are compiled once and executed with ready-made
+`collab.store.sqlite_writer`). The hot statements are compiled once and executed with ready-made
 parameters, so no per-row type processing happens in SQLAlchemy.
 """
 
@@ -23,9 +23,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import sqlite3
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
@@ -38,8 +35,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from collab.errors import StoreError
 from collab.events import Appended, NewEvent, StoredEvent, utcnow
 from collab.naming import channel_kind
-from collab.store.engine import make_sync_engine
 from collab.store.schema import channels, events
+from collab.store.sqlite_writer import SqliteWriteConnection
 
 log = logging.getLogger(__name__)
 
@@ -223,6 +220,8 @@ class BatchWriter:
     def enqueue(self, event: NewEvent) -> asyncio.Future[Appended]:
         if self._closing:
             raise StoreError("the event store is closed")
+        if self._task is not None and self._task.done():
+            raise StoreError("the event store's writer has stopped")
         future: asyncio.Future[Appended] = asyncio.get_running_loop().create_future()
         self._pending.append(Pending(event, future, self._text_timestamps))
         self._wakeup.set()
@@ -243,15 +242,25 @@ class BatchWriter:
                 self._sqlite.executor.shutdown()
 
     async def _run(self) -> None:
-        while True:
-            await self._wakeup.wait()
-            self._wakeup.clear()
-            while self._pending:
-                batch = self._pending[: self.max_batch]
-                del self._pending[: self.max_batch]
-                await self._commit(batch)
-            if self._closing:
-                return
+        batch: list[Pending] = []
+        try:
+            while True:
+                await self._wakeup.wait()
+                self._wakeup.clear()
+                while self._pending:
+                    batch = self._pending[: self.max_batch]
+                    del self._pending[: self.max_batch]
+                    await self._commit(batch)
+                    batch = []
+                if self._closing:
+                    return
+        except BaseException as error:
+            # Never leave a caller waiting on a writer that is gone (a bug, or the loop shutting down).
+            for pending in [*batch, *self._pending]:
+                if not pending.future.done():
+                    pending.future.set_exception(StoreError(f"the event store's writer stopped: {error!r}"))
+            self._pending.clear()
+            raise
 
     async def _commit(self, batch: list[Pending]) -> None:
         try:
@@ -388,117 +397,3 @@ def _translate(error: BaseException) -> Exception:
     if isinstance(error, sa_exc.SQLAlchemyError):
         return StoreError(f"the database refused the event: {getattr(error, 'orig', None) or error}")
     return error if isinstance(error, Exception) else StoreError(str(error))
-
-
-class SqliteWriteConnection:
-    """SQLite's one writer connection, used on the event loop's thread.
-
-    Why not a thread of its own: with the process on one CPU, a writer thread gives no parallelism,
-    and pysqlite drops and retakes the GIL around every row it steps, so the thread waited for the
-    busy event loop (up to the 5 ms switch interval) again and again. Inline, a batch of 1,000 events
-    costs a few milliseconds of the loop's time, and callers wait for their commit anyway.
-
-    What could block the loop stays off it: waiting for another process's write lock (the connection
-    fails fast with `busy_timeout=0`; the wait then goes to `executor`), and checkpoints, which the
-    loop's commits never run (`wal_autocheckpoint=0`); the executor runs them in the background.
-    """
-
-    CHECKPOINT_EVERY = 1000  # rows committed between checkpoints (about 4 MB of WAL)
-    BUSY_TIMEOUT_MS = 10_000
-
-    def __init__(self, async_url: sa.URL) -> None:
-        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
-        # The executor borrows the connection while the loop awaits it, so any thread may use it.
-        self.engine = make_sync_engine(
-            async_url.set(drivername="sqlite+pysqlite"), connect_args={"check_same_thread": False}
-        )
-        self._conn: sa.Connection | None = None
-        self._checkpointer: sa.Connection | None = None
-        self._checkpoint: asyncio.Future[None] | None = None
-        self._rows_since_checkpoint = 0
-
-    def _connection(self) -> sa.Connection:
-        if self._conn is None:
-            conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-            conn.exec_driver_sql("PRAGMA busy_timeout=0")
-            conn.exec_driver_sql("PRAGMA wal_autocheckpoint=0")
-            # Op keys are random, so each batch touches pages all over their index: keep it in memory
-            # (64 MiB, for this one connection) instead of re-reading pages from the OS every batch.
-            conn.exec_driver_sql("PRAGMA cache_size=-65536")
-            self._conn = conn
-        return self._conn
-
-    def _begin_waiting(self) -> None:
-        conn = self._connection()
-        conn.exec_driver_sql(f"PRAGMA busy_timeout={self.BUSY_TIMEOUT_MS}")
-        try:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-        finally:
-            conn.exec_driver_sql("PRAGMA busy_timeout=0")
-
-    async def transaction(self, work: Callable[..., Any], argument: list[Any], *more: Any) -> Any:
-        """`work(conn, argument, *more)` in one `BEGIN IMMEDIATE` transaction (the write lock is taken before
-        the heads are read), committed before this returns."""
-        conn = self._connection()
-        try:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-        except sa_exc.OperationalError as error:
-            if not _is_busy(error):
-                raise
-            await asyncio.get_running_loop().run_in_executor(self.executor, self._begin_waiting)
-        try:
-            result = work(conn, argument, *more)
-            conn.exec_driver_sql("COMMIT")
-        except BaseException:
-            self._rollback()
-            raise
-        self._after_commit(len(argument))
-        return result
-
-    def _rollback(self) -> None:
-        if self._conn is None:
-            return
-        try:
-            self._conn.exec_driver_sql("ROLLBACK")
-        except sa_exc.SQLAlchemyError:
-            self._conn.invalidate()
-            self._conn = None
-
-    def _after_commit(self, rows: int) -> None:
-        # Rows stand in for pages written: a random insert into the op-key index dirties a page of its
-        # own, so a batch writes about one page per row plus a few.
-        self._rows_since_checkpoint += rows
-        if self._rows_since_checkpoint >= self.CHECKPOINT_EVERY and self._checkpoint is None:
-            self._rows_since_checkpoint = 0
-            self._checkpoint = asyncio.get_running_loop().run_in_executor(self.executor, self._run_checkpoint)
-            self._checkpoint.add_done_callback(self._checkpoint_done)
-
-    def _run_checkpoint(self) -> None:
-        """A PASSIVE checkpoint on a connection of its own: it copies committed WAL frames into the
-        database file (and syncs it) without blocking the writer or the readers."""
-        if self._checkpointer is None:
-            self._checkpointer = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-        self._checkpointer.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
-
-    def _checkpoint_done(self, future: asyncio.Future[None]) -> None:
-        self._checkpoint = None
-        if not future.cancelled() and future.exception() is not None:
-            log.warning("SQLite checkpoint failed: %s", future.exception())
-
-    def close(self) -> None:
-        """Checkpoint what is left and close the connections. Runs in `executor`."""
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
-        if self._checkpointer is not None:
-            self._checkpointer.close()
-            self._checkpointer = None
-        self.engine.dispose()
-
-
-def _is_busy(error: sa_exc.OperationalError) -> bool:
-    orig = error.orig
-    return isinstance(orig, sqlite3.OperationalError) and getattr(orig, "sqlite_errorcode", None) in (
-        sqlite3.SQLITE_BUSY,
-        sqlite3.SQLITE_LOCKED,
-    )

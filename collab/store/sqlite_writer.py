@@ -1,0 +1,133 @@
+"""SQLite's one writer connection, used on the event loop's thread, and its helpers."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import exc as sa_exc
+
+from collab.store.engine import make_sync_engine
+
+log = logging.getLogger(__name__)
+
+
+class SqliteWriteConnection:
+    """SQLite's one writer connection, used on the event loop's thread.
+
+    Why not a thread of its own: with the process on one CPU, a writer thread gives no parallelism,
+    and pysqlite drops and retakes the GIL around every row it steps, so the thread waited for the
+    busy event loop (up to the 5 ms switch interval) again and again. Inline, the same writer did
+    36-39k events/s where the thread did 29-33k (bench/append_bench.py, A/B on one machine). The
+    price: the loop is busy for the batch's duration (10-20 ms for 1,000 events), where it was busy
+    with the hand-offs before.
+
+    What could block the loop stays off it: waiting for another process's write lock (the connection
+    fails fast with `busy_timeout=0`; the wait then goes to `executor`), and checkpoints, which the
+    loop's commits never run (`wal_autocheckpoint=0`); the executor runs them in the background.
+    """
+
+    CHECKPOINT_EVERY = 1000  # rows committed between checkpoints (about 4 MB of WAL)
+    BUSY_TIMEOUT_MS = 10_000
+
+    def __init__(self, async_url: sa.URL) -> None:
+        self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
+        # The executor borrows the connection while the loop awaits it, so any thread may use it.
+        self.engine = make_sync_engine(
+            async_url.set(drivername="sqlite+pysqlite"), connect_args={"check_same_thread": False}
+        )
+        self._conn: sa.Connection | None = None
+        self._checkpointer: sa.Connection | None = None
+        self._checkpoint: asyncio.Future[None] | None = None
+        self._rows_since_checkpoint = 0
+
+    def _connection(self) -> sa.Connection:
+        if self._conn is None:
+            conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+            conn.exec_driver_sql("PRAGMA busy_timeout=0")
+            conn.exec_driver_sql("PRAGMA wal_autocheckpoint=0")
+            # Op keys are random, so each batch touches pages all over their index: keep it in memory
+            # (64 MiB, for this one connection) instead of re-reading pages from the OS every batch.
+            conn.exec_driver_sql("PRAGMA cache_size=-65536")
+            self._conn = conn
+        return self._conn
+
+    def _begin_waiting(self) -> None:
+        conn = self._connection()
+        conn.exec_driver_sql(f"PRAGMA busy_timeout={self.BUSY_TIMEOUT_MS}")
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        finally:
+            conn.exec_driver_sql("PRAGMA busy_timeout=0")
+
+    async def transaction(self, work: Callable[..., Any], argument: list[Any], *more: Any) -> Any:
+        """`work(conn, argument, *more)` in one `BEGIN IMMEDIATE` transaction (the write lock is taken
+        before the heads are read), committed before this returns."""
+        conn = self._connection()
+        try:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+        except sa_exc.OperationalError as error:
+            if not _is_busy(error):
+                raise
+            await asyncio.get_running_loop().run_in_executor(self.executor, self._begin_waiting)
+        try:
+            result = work(conn, argument, *more)
+            conn.exec_driver_sql("COMMIT")
+        except BaseException:
+            self._rollback()
+            raise
+        self._after_commit(len(argument))
+        return result
+
+    def _rollback(self) -> None:
+        if self._conn is None:
+            return
+        try:
+            self._conn.exec_driver_sql("ROLLBACK")
+        except sa_exc.SQLAlchemyError:
+            self._conn.invalidate()
+            self._conn = None
+
+    def _after_commit(self, rows: int) -> None:
+        # Rows stand in for pages written: a random insert into the op-key index dirties a page of its
+        # own, so a batch writes about one page per row plus a few.
+        self._rows_since_checkpoint += rows
+        if self._rows_since_checkpoint >= self.CHECKPOINT_EVERY and self._checkpoint is None:
+            self._rows_since_checkpoint = 0
+            self._checkpoint = asyncio.get_running_loop().run_in_executor(self.executor, self._run_checkpoint)
+            self._checkpoint.add_done_callback(self._checkpoint_done)
+
+    def _run_checkpoint(self) -> None:
+        """A PASSIVE checkpoint on a connection of its own: it copies committed WAL frames into the
+        database file (and syncs it) without blocking the writer or the readers."""
+        if self._checkpointer is None:
+            self._checkpointer = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        self._checkpointer.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+
+    def _checkpoint_done(self, future: asyncio.Future[None]) -> None:
+        self._checkpoint = None
+        if not future.cancelled() and future.exception() is not None:
+            log.warning("SQLite checkpoint failed: %s", future.exception())
+
+    def close(self) -> None:
+        """Close the connections (SQLite checkpoints when the last one closes). Runs in `executor`."""
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+        if self._checkpointer is not None:
+            self._checkpointer.close()
+            self._checkpointer = None
+        self.engine.dispose()
+
+
+def _is_busy(error: sa_exc.OperationalError) -> bool:
+    orig = error.orig
+    return isinstance(orig, sqlite3.OperationalError) and getattr(orig, "sqlite_errorcode", None) in (
+        sqlite3.SQLITE_BUSY,
+        sqlite3.SQLITE_LOCKED,
+    )
