@@ -118,3 +118,28 @@ revocations = sa.Table(
     sa.Column("reason", sa.String(500)),
     sa.CheckConstraint("token_id IS NOT NULL OR (user_id IS NOT NULL AND issued_before IS NOT NULL)", name="target"),
 )
+
+# The media library's metadata (collab/media.py). The files live on disk under the data directory,
+# named by their sha256: two uploads of the same bytes are two rows sharing one file.
+media = sa.Table(
+    "media",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("mime", sa.String(100), nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("width", sa.Integer),
+    sa.Column("height", sa.Integer),
+    sa.Column("filename", sa.String(255)),
+    sa.Column("title", sa.String(200), nullable=False),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("tags", Json, nullable=False),
+    sa.Column("uploader_id", sa.String(200), nullable=False),
+    sa.Column("uploader_name", sa.String(200), nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("updated_at", Timestamp, nullable=False),
+    sa.Index("ix_media_sha256", "sha256"),
+    sa.Index("ix_media_uploader_id", "uploader_id"),
+    # The gallery lists newest first, in pages: (created_at, id) is its order and its cursor.
+    sa.Index("ix_media_created_at_id", "created_at", "id"),
+)
