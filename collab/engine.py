@@ -5,15 +5,19 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from collab.boards import register_boards
 from collab.broker import Broker, InProcessBroker
-from collab.chat import register_chat, register_pubsub
+from collab.chat import register_chat
 from collab.dispatch import Dispatcher
 from collab.docrooms import DocumentManager
 from collab.hub import ChannelManager
+from collab.media import MediaLibrary, register_media
+from collab.monitor import Monitor
 from collab.rooms import Rooms
 from collab.store.base import EventStore
+from collab.store.engine import DEFAULT_DATA_DIR
 from collab.store.positions import ReadPositions
 from collab.store.sql import SqlEventStore
 
@@ -26,6 +30,8 @@ class Engine:
     rooms: Rooms
     dispatcher: Dispatcher
     documents: DocumentManager
+    monitor: Monitor
+    media: MediaLibrary
 
     @classmethod
     async def open(
@@ -35,9 +41,11 @@ class Engine:
         broker: Broker | None = None,
         replay_batch: int = 1000,
         channel_modules: Sequence[Callable[[ChannelManager], None]] = (),
+        media_dir: str | Path = Path(DEFAULT_DATA_DIR) / "media",
     ) -> Engine:
         """Open the store and register the built-in channel kinds, then each of `channel_modules`
-        (a function that registers its kinds on the manager: see docs/channels.md)."""
+        (a function that registers its kinds on the manager: see docs/channels.md). The media library
+        keeps its files in `media_dir`; the monitor samples once `monitor.start()` is called."""
         store = await SqlEventStore.open(database_url)
         broker = broker or InProcessBroker()
         manager = ChannelManager(store, broker, replay_batch=replay_batch)
@@ -52,14 +60,19 @@ class Engine:
 
         manager.shutdown_hooks.append(stop_heads)
         register_boards(manager)
-        register_pubsub(manager, "monitor", "media")
+        register_media(manager)
         for register in channel_modules:
             register(manager)
         # Documents are the broker's second subscriber (after the hub); their final snapshots are taken
         # before the store closes.
         documents = DocumentManager(store, broker)
         manager.shutdown_hooks.append(documents.close)
-        return cls(store, broker, manager, rooms, Dispatcher(manager, rooms), documents)
+        dispatcher = Dispatcher(manager, rooms)
+        monitor = Monitor(manager, dispatcher, store, store.engine, documents.peers)
+        monitor.register()
+        manager.shutdown_hooks.insert(0, monitor.stop)  # its last alerts are stored before the store closes
+        media = MediaLibrary(store.engine, manager, Path(media_dir))
+        return cls(store, broker, manager, rooms, dispatcher, documents, monitor, media)
 
     async def close(self) -> None:
         for hook in self.manager.shutdown_hooks:

@@ -12,16 +12,8 @@ from hypothesis import strategies as st
 
 from collab.events import StoredEvent
 from collab.projections.drawing import DRAWING
-from collab.projections.kanban import (
-    KANBAN,
-    MAX_RANK_LENGTH,
-    column_cards,
-    decide,
-    is_rank,
-    rank_between,
-    show,
-    spread_ranks,
-)
+from collab.projections.kanban import KANBAN, column_cards, decide, show
+from collab.projections.ranks import MAX_RANK_LENGTH, is_rank, rank_between, spread_ranks
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
