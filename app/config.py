@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from collab.monitor import ALERT_DEFAULTS, ALERT_METRICS
 from collab.store.engine import DEFAULT_DATA_DIR, default_database_url
 
 
@@ -50,6 +51,26 @@ def _float(env: Mapping[str, str], key: str, default: float) -> float:
         raise ConfigError(f"{key} must be a number, not {raw!r}") from None
 
 
+def _seconds(env: Mapping[str, str], key: str, default: float) -> float:
+    value = _float(env, key, default)
+    if value <= 0:
+        raise ConfigError(f"{key} must be more than 0, not {value}")
+    return value
+
+
+def _thresholds(env: Mapping[str, str]) -> tuple[tuple[str, float], ...]:
+    """`COLLAB_ALERT_<METRIC>` for each metric the monitor can alert on; 0 turns one off."""
+    thresholds = []
+    for name in ALERT_METRICS:
+        key = f"COLLAB_ALERT_{name.upper()}"
+        value = _float(env, key, ALERT_DEFAULTS.get(name, 0.0))
+        if value < 0:
+            raise ConfigError(f"{key} must be 0 (off) or more, not {value}")
+        if value > 0:
+            thresholds.append((name, value))
+    return tuple(thresholds)
+
+
 def _list(env: Mapping[str, str], key: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in env.get(key, "").split(",") if item.strip())
 
@@ -75,6 +96,15 @@ class Settings:
     heartbeat_seconds: float = 30.0
     replay_batch_size: int = 1000
     log_level: str = "INFO"
+    # The monitor (docs/monitor.md): a sample every interval, the last `history` seconds kept for pages
+    # that (re)connect, alerts (metric, threshold) firing at or above it and resolved after
+    # `alert_resolve_samples` samples below it.
+    monitor_interval_seconds: float = 1.0
+    monitor_history_seconds: float = 600.0
+    alert_thresholds: tuple[tuple[str, float], ...] = tuple(ALERT_DEFAULTS.items())
+    alert_resolve_samples: int = 5
+    # The media library (docs/media.md): the largest upload accepted.
+    media_max_bytes: int = 25 * 1024 * 1024
     extra: dict[str, str] = field(default_factory=dict, compare=False)
 
     @property
@@ -110,6 +140,11 @@ class Settings:
             heartbeat_seconds=_float(env, "COLLAB_HEARTBEAT_SECONDS", 30.0),
             replay_batch_size=_int(env, "COLLAB_REPLAY_BATCH", 1000, minimum=1),
             log_level=(env.get("COLLAB_LOG_LEVEL") or "INFO").upper(),
+            monitor_interval_seconds=_seconds(env, "COLLAB_MONITOR_INTERVAL_SECONDS", 1.0),
+            monitor_history_seconds=_seconds(env, "COLLAB_MONITOR_HISTORY_SECONDS", 600.0),
+            alert_thresholds=_thresholds(env),
+            alert_resolve_samples=_int(env, "COLLAB_ALERT_RESOLVE_SAMPLES", 5, minimum=1),
+            media_max_bytes=_int(env, "COLLAB_MEDIA_MAX_BYTES", 25 * 1024 * 1024, minimum=1),
         )
 
 

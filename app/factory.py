@@ -13,6 +13,8 @@ from app.config import Settings
 from app.docs_http import document_text
 from app.docs_ws import close_document_sockets, document_socket
 from app.keys import AUTH, ENGINE, SETTINGS
+from app.media_http import setup as setup_media
+from app.metrics import setup as setup_metrics
 from app.ws import websocket_handler
 from collab.engine import Engine
 from collab.hub import ChannelManager
@@ -29,7 +31,10 @@ async def _engine_ctx(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     await check_schema_current(settings.database_url)
     engine = await Engine.open(
-        settings.database_url, replay_batch=settings.replay_batch_size, channel_modules=app[CHANNEL_MODULES]
+        settings.database_url,
+        replay_batch=settings.replay_batch_size,
+        channel_modules=app[CHANNEL_MODULES],
+        media_dir=settings.data_dir / "media",
     )
     app[ENGINE] = engine
     yield
@@ -67,6 +72,10 @@ def create_app(settings: Settings | None = None, *, channel_modules: Sequence[Ch
     app.router.add_get("/api/ws", websocket_handler)
     app.router.add_get("/ws/doc/{name}", document_socket)
     app.router.add_get("/api/docs/{name}", document_text)
+    # The monitor (after _engine_ctx: its cleanup context starts and stops the sampling), GET /metrics,
+    # and the media library's endpoints.
+    setup_metrics(app)
+    setup_media(app)
     app.router.add_get("/", index)
     app.router.add_static("/static/", STATIC_DIR, follow_symlinks=False)
     return app

@@ -70,8 +70,12 @@ class SqlEventStore:
         return await self.writer.enqueue(event)
 
     async def append_many(self, new_events: Sequence[NewEvent]) -> list[Appended]:
-        futures = [self.writer.enqueue(e) for e in new_events]
-        return list(await asyncio.gather(*futures))
+        results = await asyncio.gather(*self.writer.enqueue_many(new_events), return_exceptions=True)
+        for result in results:
+            if isinstance(result, BaseException):
+                # The others were committed; every outcome was collected, this one is raised.
+                raise result
+        return results  # type: ignore[return-value]
 
     # -- reading --------------------------------------------------------------------------------
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -226,6 +227,18 @@ class BatchWriter:
         self._pending.append(Pending(event, future, self._text_timestamps))
         self._wakeup.set()
         return future
+
+    def enqueue_many(self, new_events: Sequence[NewEvent]) -> list[asyncio.Future[Appended]]:
+        """Enqueue all or none: a payload that is not JSON refuses the whole call before any is queued."""
+        if self._closing:
+            raise StoreError("the event store is closed")
+        if self._task is not None and self._task.done():
+            raise StoreError("the event store's writer has stopped")
+        loop = asyncio.get_running_loop()
+        prepared = [Pending(event, loop.create_future(), self._text_timestamps) for event in new_events]
+        self._pending.extend(prepared)
+        self._wakeup.set()
+        return [pending.future for pending in prepared]
 
     async def close(self) -> None:
         """Commit what is pending and answer its callers; later appends get `StoreError`."""

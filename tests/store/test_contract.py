@@ -267,6 +267,18 @@ async def test_a_payload_that_is_not_json_fails_only_its_caller(store: SqlEventS
     assert [e.seq for e in await store.read("room")] == [1, 2]
 
 
+async def test_append_many_with_a_payload_that_is_not_json_stores_none_of_its_events(store: SqlEventStore) -> None:
+    with pytest.raises(StoreError):
+        await store.append_many([message("room", 1), message("room", data={"x": object()}), message("room", 3)])
+    assert await store.read("room") == []
+
+
+async def test_append_many_raises_a_refused_event_and_keeps_the_others(store: SqlEventStore) -> None:
+    with pytest.raises(StoreError):
+        await store.append_many([message("room", 1), NewEvent("room", None), message("room", 3)])  # type: ignore[arg-type]
+    assert [e.data["n"] for e in await store.read("room")] == [1, 3]
+
+
 async def test_close_answers_pending_appends_and_refuses_new_ones(database_url: str) -> None:
     store = await SqlEventStore.open(database_url)
     pending = [asyncio.ensure_future(store.append(message("room", n))) for n in range(200)]
