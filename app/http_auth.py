@@ -19,6 +19,7 @@ from aiohttp import web
 
 from app.auth import AuthError
 from app.keys import AUTH
+from collab.errors import CollabError, Conflict, Forbidden, NotFound, ProtocolError, StoreError
 from collab.users import User
 
 OPERATOR_ROLES = ("operator", "admin")
@@ -28,6 +29,25 @@ def json_error(status: type[web.HTTPException], code: str, message: str, **heade
     """An HTTP error with a JSON body `{"error": code, "message": message}`; raise it."""
     body = orjson.dumps({"error": code, "message": message}).decode()
     return status(text=body, content_type="application/json", headers=headers or None)
+
+
+_STATUS: tuple[tuple[type[CollabError], type[web.HTTPException]], ...] = (
+    (ProtocolError, web.HTTPBadRequest),
+    (NotFound, web.HTTPNotFound),
+    (Forbidden, web.HTTPForbidden),
+    (Conflict, web.HTTPConflict),
+    (AuthError, web.HTTPUnauthorized),
+    (StoreError, web.HTTPServiceUnavailable),
+)
+
+
+def http_error(error: CollabError) -> web.HTTPException:
+    """An engine error as the HTTP error to raise: `bad_request` 400, `not_found` 404, `forbidden` 403,
+    `conflict` 409, `unauthorized` 401, `store_error` 503 (the database refused; nothing changed)."""
+    for kind, status in _STATUS:
+        if isinstance(error, kind):
+            return json_error(status, error.code, str(error))
+    return json_error(web.HTTPInternalServerError, error.code, str(error))
 
 
 def _unauthorized(message: str) -> web.HTTPException:
@@ -76,6 +96,7 @@ def json_response(data: Any, *, status: int = 200) -> web.Response:
 __all__ = [
     "OPERATOR_ROLES",
     "bearer",
+    "http_error",
     "json_error",
     "json_response",
     "request_user",

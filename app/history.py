@@ -1,0 +1,138 @@
+"""Operators' reads of the log over HTTP (docs/operators.md):
+
+- `GET /api/channels` — every channel with its head, kept events, members and connections here;
+- `GET /api/channels/{channel}/events` — stored events by filter, a page at a time (`next` cursor), or
+  the whole selection streamed as JSON lines or CSV (`format=jsonl|csv`).
+
+Both need a bearer token with role `operator` or `admin`; direct-message channels are listed and read
+by `admin` only, as on the socket. The queries are collab.history's, shared with `collab history`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from typing import Any
+
+from aiohttp import web
+
+from app.http_auth import http_error, json_error, json_response, require_operator
+from app.keys import ENGINE
+from collab.errors import CollabError, ProtocolError
+from collab.history import (
+    History,
+    HistoryQuery,
+    channel_entry,
+    csv_header,
+    csv_lines,
+    history_frame,
+    jsonl_lines,
+)
+from collab.naming import channel_kind, check_channel_name
+from collab.users import User
+
+HISTORY = web.AppKey("history", History)
+EVENT_PARAMETERS = frozenset({"after", "before", "since", "until", "type", "user", "text", "limit", "cursor", "format"})
+CHANNEL_PARAMETERS = frozenset({"kind"})
+CONTENT_TYPES = {"jsonl": "application/x-ndjson", "csv": "text/csv; charset=utf-8"}
+
+
+def _params(request: web.Request, allowed: frozenset[str]) -> dict[str, list[str]]:
+    unknown = sorted(set(request.query) - allowed)
+    if unknown:
+        raise json_error(
+            web.HTTPBadRequest, "bad_request", f"unknown parameter {unknown[0]!r} (known: {', '.join(sorted(allowed))})"
+        )
+    return {key: request.query.getall(key) for key in request.query}
+
+
+def _may_read(user: User, channel: str) -> bool:
+    """Direct messages are readable by their two users and by admins only (the contract): an operator
+    reads every other channel, private rooms included."""
+    return channel_kind(channel) != "dm" or user.is_admin
+
+
+async def list_channels(request: web.Request) -> web.Response:
+    user = require_operator(request)
+    params = _params(request, CHANNEL_PARAMETERS)
+    kinds = tuple(k.strip() for value in params.get("kind", []) for k in value.split(",") if k.strip())
+    try:
+        stats = await request.app[HISTORY].channels(kinds)
+    except CollabError as error:
+        raise http_error(error) from None
+    live = request.app[ENGINE].manager.channels
+    entries = []
+    for item in stats:
+        if not _may_read(user, item.name):
+            continue
+        entry = channel_entry(item)
+        channel = live.get(item.name)
+        entry["connections"] = len(channel.clients) if channel is not None else 0
+        entries.append(entry)
+    return json_response({"channels": entries})
+
+
+async def channel_events(request: web.Request) -> web.StreamResponse:
+    user = require_operator(request)
+    name = request.match_info["channel"]
+    params = _params(request, EVENT_PARAMETERS)
+    try:
+        check_channel_name(name)
+        query = HistoryQuery.parse(name, params)
+    except ProtocolError as error:
+        raise http_error(error) from None
+    if not _may_read(user, name):
+        raise json_error(web.HTTPForbidden, "forbidden", "direct messages are readable by role 'admin' only")
+    history = request.app[HISTORY]
+    try:
+        info = await history.store.get_channel(name)
+        if info is None:
+            raise json_error(web.HTTPNotFound, "not_found", f"no channel {name!r}")
+        if query.format != "json":
+            return await _export(request, history, query)
+        page = await history.page(query)
+    except CollabError as error:
+        raise http_error(error) from None
+    body: dict[str, Any] = {
+        "channel": name,
+        "head": info.head,
+        "events": [history_frame(event) for event in page.events],
+        "next": page.next,
+    }
+    return json_response(body)
+
+
+async def _export(request: web.Request, history: History, query: HistoryQuery) -> web.StreamResponse:
+    """Every matching event, written batch by batch as it is read: memory stays one batch, whatever
+    the size of the log. A failure after the headers went out cuts the body short (the chunked
+    response then lacks its end, which clients report)."""
+    safe = re.sub(r"[^\w.-]", "_", query.channel)
+    response = web.StreamResponse(
+        headers={
+            "Content-Type": CONTENT_TYPES[query.format],
+            "Content-Disposition": f'attachment; filename="{safe}.{query.format}"',
+            "Cache-Control": "no-store",
+        }
+    )
+    response.enable_chunked_encoding()
+    batches: AsyncIterator[Any] = history.stream(query)
+    await response.prepare(request)
+    if query.format == "csv":
+        await response.write(csv_header())
+    encode = csv_lines if query.format == "csv" else jsonl_lines
+    async for events in batches:
+        await response.write(encode(events))
+    await response.write_eof()
+    return response
+
+
+async def _history_ctx(app: web.Application) -> AsyncIterator[None]:
+    app[HISTORY] = History(app[ENGINE].store)  # type: ignore[arg-type]  # the SQL store: Engine.open's
+    yield
+
+
+def setup(app: web.Application) -> None:
+    """Routes and state; call after the engine's cleanup context is registered."""
+    app.cleanup_ctx.append(_history_ctx)
+    app.router.add_get("/api/channels", list_channels)
+    app.router.add_get("/api/channels/{channel}/events", channel_events)

@@ -1,0 +1,403 @@
+"""What was said, by whom, when: the operators' view of the log (docs/operators.md).
+
+One code path answers `GET /api/channels/{channel}/events`, its exports and `collab history`:
+`HistoryQuery.parse` turns the request's parameters (or the command line's) into a filter, `History`
+reads pages or streams batches, and `history_frame` shapes each event as it went out on the socket
+(`collab.protocol.event_frame`) plus its binary payload, base64-encoded, under `blob`.
+
+`prune` removes old events while boards and documents keep their state: for a channel with a
+projection it first stores a snapshot at the head, and never removes an event after the channel's
+latest snapshot.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import csv
+import io
+import re
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+
+from collab.errors import ProtocolError
+from collab.events import Snapshot, StoredEvent, utcnow
+from collab.naming import channel_kind, check_channel_name
+from collab.projections.base import load_state
+from collab.projections.registry import PROJECTIONS
+from collab.protocol import event_frame, timestamp
+from collab.store.history import ChannelStats, EventFilter, HistoryQueries
+from collab.store.prune import Pruner
+from collab.store.sql import SqlEventStore
+
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 1000
+EXPORT_BATCH = 1000
+FORMATS = ("json", "jsonl", "csv")
+# The CSV columns; the frame's other fields go, as one JSON object, into `extra`.
+CSV_COLUMNS = ("seq", "ts", "channel", "type", "user_id", "nickname", "id", "content", "extra")
+_DURATION = re.compile(r"(\d+)([smhdw])")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+# -- parsing -------------------------------------------------------------------------------------------
+
+
+def parse_duration(text: str) -> timedelta:
+    """`90s`, `15m`, `24h`, `90d`, `2w` (a bare number is seconds)."""
+    match = _DURATION.fullmatch(text.strip()) or re.fullmatch(r"(\d+)()", text.strip())
+    if not match:
+        raise ProtocolError(f"{text!r} is not a duration like 15m, 24h or 90d")
+    return timedelta(seconds=int(match.group(1)) * _UNITS.get(match.group(2) or "s", 1))
+
+
+def parse_time(text: str, *, key: str = "time", now: datetime | None = None) -> datetime:
+    """ISO 8601 (`2026-11-28`, `2026-11-28T09:30:00Z`, with an offset; no zone means UTC), or a
+    duration meaning that long ago (`15m`, `24h`, `7d`)."""
+    raw = text.strip()
+    if _DURATION.fullmatch(raw):
+        return (now or utcnow()) - parse_duration(raw)
+    try:
+        moment = datetime.fromisoformat(raw)
+    except ValueError:
+        raise ProtocolError(f"'{key}' must be an ISO 8601 time (2026-11-28T09:30:00Z) or an age (24h)") from None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _whole(raw: str, key: str, minimum: int = 0) -> int:
+    if not raw.isdigit() or int(raw) < minimum:
+        raise ProtocolError(f"'{key}' must be a whole number ≥ {minimum}")
+    return int(raw)
+
+
+def _listed(values: Iterable[str]) -> tuple[str, ...]:
+    """Repeated parameters and comma-separated lists alike: `type=a&type=b` or `type=a,b`."""
+    return tuple(dict.fromkeys(item.strip() for value in values for item in value.split(",") if item.strip()))
+
+
+# -- cursors --------------------------------------------------------------------------------------------
+
+
+def _filter_key(where: EventFilter) -> list[Any]:
+    """What a cursor remembers of its query, in a form that compares equal when the query does."""
+    return [
+        where.before,
+        timestamp(where.since) if where.since else None,
+        timestamp(where.until) if where.until else None,
+        sorted(where.types),
+        sorted(where.users),
+        where.text,
+    ]
+
+
+def encode_cursor(channel: str, where: EventFilter, seq: int) -> str:
+    """An opaque token: the channel, the query's filter and the last seq returned."""
+    body = orjson.dumps({"v": 1, "c": channel, "s": seq, "a": where.after, "f": _filter_key(where)})
+    return base64.urlsafe_b64encode(body).decode().rstrip("=")
+
+
+@dataclass(frozen=True)
+class Cursor:
+    channel: str
+    seq: int
+    after: int
+    filter_key: list[Any]
+
+
+def decode_cursor(text: str) -> Cursor:
+    try:
+        body = orjson.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+        if body.get("v") != 1:
+            raise ValueError
+        return Cursor(str(body["c"]), int(body["s"]), int(body["a"]), list(body["f"]))
+    except (ValueError, TypeError, KeyError, AttributeError, binascii.Error, orjson.JSONDecodeError):
+        raise ProtocolError("'cursor' is not a cursor this server gave out") from None
+
+
+# -- the query ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HistoryQuery:
+    """One request for a channel's events: the filter, where the page starts (`position`: the last seq
+    already seen through a cursor), the page size or export cap, and the output format."""
+
+    channel: str
+    where: EventFilter = field(default_factory=EventFilter)
+    position: int = 0
+    limit: int | None = DEFAULT_LIMIT
+    format: str = "json"
+
+    @classmethod
+    def parse(cls, channel: str, params: Mapping[str, Sequence[str]], *, now: datetime | None = None) -> HistoryQuery:
+        """From query parameters (each key with all its values). `ProtocolError` names the bad one.
+
+        `cursor` continues the query it came from: the filter is in it, so a client may send the cursor
+        alone or repeat its parameters with it (then they must be the same: otherwise a page of another
+        query would silently follow)."""
+
+        def one(key: str) -> str | None:
+            values = params.get(key) or ()
+            if len(values) > 1:
+                raise ProtocolError(f"'{key}' is given more than once")
+            return values[0] if values and values[0] != "" else None
+
+        check_channel_name(channel)
+        fmt = (one("format") or "json").lower()
+        if fmt not in FORMATS:
+            raise ProtocolError(f"'format' must be one of {', '.join(FORMATS)}")
+        limit_text = one("limit")
+        limit = _whole(limit_text, "limit", 1) if limit_text is not None else None
+        if fmt == "json":
+            limit = min(limit or DEFAULT_LIMIT, MAX_LIMIT)
+        since, until = one("since"), one("until")
+        after, before = one("after"), one("before")
+        where = EventFilter(
+            after=_whole(after, "after") if after is not None else 0,
+            before=_whole(before, "before") if before is not None else None,
+            since=parse_time(since, key="since", now=now) if since else None,
+            until=parse_time(until, key="until", now=now) if until else None,
+            types=_listed(params.get("type") or ()),
+            users=_listed(params.get("user") or ()),
+            text=one("text"),
+        )
+        position = where.after
+        cursor_text = one("cursor")
+        if cursor_text is not None:
+            cursor = decode_cursor(cursor_text)
+            if cursor.channel != channel:
+                raise ProtocolError("'cursor' belongs to another channel")
+            if not _same_query(where, cursor, relative={k for k in ("since", "until") if _is_age(one(k))}):
+                raise ProtocolError("'cursor' belongs to another query: repeat its parameters or send it alone")
+            where = _filter_from_key(cursor.after, cursor.filter_key)
+            position = cursor.seq
+        return cls(channel, where, position, limit, fmt)
+
+
+def _is_age(text: str | None) -> bool:
+    return text is not None and _DURATION.fullmatch(text.strip()) is not None
+
+
+def _same_query(where: EventFilter, cursor: Cursor, *, relative: set[str]) -> bool:
+    """Parameters sent beside a cursor agree with it, or are absent. An age (`since=24h`) moves with
+    the clock, so it is not compared: the cursor keeps the time it resolved to at the first page."""
+    given = _filter_key(where)
+    for index, key in enumerate(("before", "since", "until", "types", "users", "text")):
+        empty = given[index] in (None, [])
+        if key in relative or empty:
+            continue
+        if given[index] != cursor.filter_key[index]:
+            return False
+    return where.after in (0, cursor.after)
+
+
+def _filter_from_key(after: int, key: list[Any]) -> EventFilter:
+    before, since, until, types, users, text = key
+    return EventFilter(
+        after=after,
+        before=before,
+        since=parse_time(since) if since else None,
+        until=parse_time(until) if until else None,
+        types=tuple(types),
+        users=tuple(users),
+        text=text,
+    )
+
+
+# -- shaping --------------------------------------------------------------------------------------------
+
+
+def history_frame(event: StoredEvent) -> dict[str, Any]:
+    """The event as it went out on the socket, plus its binary payload (CRDT updates) as standard
+    base64 under `blob`; live clients of `/ws/doc` got those bytes as y-websocket frames instead."""
+    frame = event_frame(event)
+    if event.blob is not None:
+        frame["blob"] = base64.b64encode(event.blob).decode()
+    return frame
+
+
+def jsonl_lines(events: Iterable[StoredEvent]) -> bytes:
+    return b"".join(orjson.dumps(history_frame(event)) + b"\n" for event in events)
+
+
+def csv_header() -> bytes:
+    return _csv_rows([list(CSV_COLUMNS)])
+
+
+def csv_lines(events: Iterable[StoredEvent]) -> bytes:
+    rows = []
+    for event in events:
+        frame = history_frame(event)
+        row = [frame.pop(column, None) for column in CSV_COLUMNS[:-1]]
+        content = row[7]
+        if content is not None and not isinstance(content, str):
+            row[7] = orjson.dumps(content).decode()
+        row.append(orjson.dumps(frame).decode() if frame else "")
+        rows.append(["" if value is None else value for value in row])
+    return _csv_rows(rows)
+
+
+def _csv_rows(rows: list[list[Any]]) -> bytes:
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\r\n").writerows(rows)
+    return out.getvalue().encode()
+
+
+def channel_entry(stats: ChannelStats) -> dict[str, Any]:
+    return {
+        "name": stats.name,
+        "kind": stats.kind,
+        "private": stats.private,
+        "head": stats.head,
+        "first_seq": stats.first_seq,
+        "events": stats.events,
+        "members": stats.members,
+        "created_at": timestamp(stats.created_at),
+        "created_by": stats.created_by,
+        "last_event_at": timestamp(stats.last_event_at) if stats.last_event_at else None,
+    }
+
+
+# -- reading --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Page:
+    events: list[StoredEvent]
+    next: str | None
+
+
+class History:
+    """Operators' reads on an open `SqlEventStore`."""
+
+    def __init__(self, store: SqlEventStore) -> None:
+        self.store = store
+        self.queries = HistoryQueries(store.engine)
+
+    async def page(self, query: HistoryQuery) -> Page:
+        """One page of at most `query.limit` events; `next` continues it, None at the end (no more
+        matching events stored now: a later call with the same cursor finds what came since)."""
+        limit = query.limit or DEFAULT_LIMIT
+        found = await self.queries.page(query.channel, query.where, after=query.position, limit=limit + 1)
+        if len(found) > limit:
+            found = found[:limit]
+            return Page(found, encode_cursor(query.channel, query.where, found[-1].seq))
+        return Page(found, None)
+
+    async def stream(self, query: HistoryQuery, *, batch: int = EXPORT_BATCH) -> AsyncIterator[list[StoredEvent]]:
+        """Every matching event after the query's position (at most its limit), batch by batch."""
+        async for events in self.queries.iterate(
+            query.channel, query.where, after=query.position, limit=query.limit, batch=batch
+        ):
+            yield events
+
+    async def channels(self, kinds: tuple[str, ...] = ()) -> list[ChannelStats]:
+        return await self.queries.channels(kinds)
+
+    async def head(self, channel: str) -> int:
+        return await self.store.head(channel)
+
+
+# -- pruning --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Pruned:
+    """What `prune` did to one channel: the seqs removed (`removed` events, `first`..`last`), the
+    snapshot taken (its seq) for channels with projected state, and the first seq now kept."""
+
+    channel: str
+    removed: int
+    first: int | None
+    last: int | None
+    snapshot_seq: int | None
+    kept_from: int
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "channel": self.channel,
+            "removed": self.removed,
+            "first": self.first,
+            "last": self.last,
+            "snapshot_seq": self.snapshot_seq,
+            "kept_from": self.kept_from,
+        }
+
+
+async def snapshot_at_head(store: SqlEventStore, channel: str) -> int | None:
+    """Store the state of a channel with a projection at its head (the fold `load_state` gives, the
+    one the server and `collab replay` use); the seq of the channel's latest snapshot afterwards.
+    None for a channel without projected state."""
+    projection = PROJECTIONS.get(channel_kind(channel))
+    if projection is None:
+        return None
+    loaded = await load_state(store, projection, channel)
+    if loaded.seq > loaded.snapshot_seq:
+        dumped = projection.dump(loaded.state)
+        snapshot = (
+            Snapshot(channel, loaded.seq, blob=dumped) if projection.binary else Snapshot(channel, loaded.seq, dumped)
+        )
+        await store.save_snapshot(snapshot)
+    latest = await store.latest_snapshot(channel)
+    return latest.seq if latest is not None else 0
+
+
+async def prune(
+    store: SqlEventStore, older_than: datetime, channels: Sequence[str] = (), *, dry_run: bool = False
+) -> list[Pruned]:
+    """Remove the events stored before `older_than` from `channels` (default: every channel).
+
+    A channel with projected state (boards, documents) gets a snapshot at its head first, and the cut
+    never passes its latest snapshot: the state survives as snapshot + the events after it. The cut is
+    always a prefix (collab.store.prune). With `dry_run`, nothing is written or removed."""
+    pruner = Pruner(store.engine)
+    names = list(channels) or await pruner.channel_names()
+    done = []
+    for name in names:
+        check_channel_name(name)
+        first, last = await pruner.cut(name, older_than)
+        snapshot_seq: int | None = None
+        if last >= first and channel_kind(name) in PROJECTIONS:
+            if dry_run:
+                latest = await store.latest_snapshot(name)
+                snapshot_seq = max(latest.seq if latest else 0, await store.head(name))
+            else:
+                snapshot_seq = await snapshot_at_head(store, name)
+            last = min(last, snapshot_seq or 0)
+        if last < first:
+            done.append(Pruned(name, 0, None, None, snapshot_seq, first if first else await store.head(name) + 1))
+            continue
+        removed = last - first + 1 if dry_run else await pruner.delete_through(name, first, last)
+        done.append(Pruned(name, removed, first, last, snapshot_seq, last + 1))
+    return done
+
+
+def older_than(age: str, *, now: datetime | None = None) -> datetime:
+    """`90d` → the moment 90 days ago."""
+    return (now or utcnow()) - parse_duration(age)
+
+
+__all__ = [
+    "CSV_COLUMNS",
+    "ChannelStats",
+    "EventFilter",
+    "History",
+    "HistoryQuery",
+    "Page",
+    "Pruned",
+    "channel_entry",
+    "csv_header",
+    "csv_lines",
+    "decode_cursor",
+    "encode_cursor",
+    "history_frame",
+    "jsonl_lines",
+    "older_than",
+    "parse_duration",
+    "parse_time",
+    "prune",
+]
