@@ -12,6 +12,7 @@ import jwt
 
 from app.config import Settings
 from collab.errors import CollabError
+from collab.moderation import RevocationList
 from collab.users import User
 
 GUEST_TOKEN_TTL = 30 * 24 * 3600
@@ -38,9 +39,11 @@ class Authenticator:
         else:
             self._key = settings.signing_key
             self._algorithms = ["HS256"]
-        # Revoked tokens: by `jti`, and per user everything issued before a time (moderation).
-        self.revoked_ids: set[str] = set()
-        self.revoked_before: dict[str, float] = {}
+        # Revoked tokens: by `jti`, and per user everything issued before a time (moderation). Loaded
+        # from the database at start and kept current by collab.moderation (app/moderation.py).
+        self.revocations = RevocationList()
+        self.revoked_ids: set[str] = self.revocations.token_ids
+        self.revoked_before: dict[str, float] = self.revocations.users_before
 
     def verify(self, token: str) -> User:
         """The user a token names, or `AuthError`."""
@@ -116,11 +119,9 @@ class Authenticator:
         return user
 
     def check_revoked(self, user: User) -> None:
-        if user.token_id is not None and user.token_id in self.revoked_ids:
-            raise AuthError("token revoked")
-        before = self.revoked_before.get(user.id)
-        if before is not None and (user.issued_at is None or user.issued_at < before):
-            raise AuthError("token revoked")
+        reason = self.revocations.reason(user)
+        if reason is not None:
+            raise AuthError(reason)
 
     def guest(self, nickname: str | None) -> tuple[User, str]:
         """A new guest and the signed token that brings them back as the same user."""

@@ -14,6 +14,7 @@ from collab.dispatch import Dispatcher
 from collab.docrooms import DocumentManager
 from collab.hub import ChannelManager
 from collab.media import MediaLibrary, register_media
+from collab.moderation import register_audit
 from collab.monitor import Monitor
 from collab.rooms import Rooms
 from collab.store.base import EventStore
@@ -61,6 +62,7 @@ class Engine:
         manager.shutdown_hooks.append(stop_heads)
         register_boards(manager)
         register_media(manager)
+        register_audit(manager)
         for register in channel_modules:
             register(manager)
         # Documents are the broker's second subscriber (after the hub); their final snapshots are taken

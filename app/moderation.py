@@ -1,0 +1,215 @@
+"""Moderation over HTTP (docs/operators.md); every endpoint needs role `operator` or `admin`.
+
+- `GET  /api/moderation/connections` — the open sockets of this server (`/ws` and `/ws/doc`): their
+  client ids, users, channels;
+- `POST /api/moderation/kick` — `{"client_id"}` or `{"user_id"}`, `"revoke"` (default true), `"reason"`;
+- `POST /api/moderation/revoke` — `{"jti"}` or `{"user_id", "before"?}`, `"reason"`;
+- `GET  /api/moderation/revocations` — the revocations in force;
+- `GET/PUT/DELETE /api/channels/{channel}/members[/{user}]` — a private channel's members.
+
+Each action closes the affected sockets with 1008 and is recorded on the `audit` channel
+(collab.moderation explains the order of the steps).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from app.http_auth import http_error, json_error, json_response, require_operator
+from app.keys import AUTH, ENGINE
+from collab import moderation as moderation_module
+from collab.errors import CollabError, NotFound, ProtocolError
+from collab.history import parse_time
+from collab.moderation import Actor, Moderation, revocation_entry
+from collab.naming import check_channel_name
+from collab.protocol import timestamp
+from collab.store.revocations import RevocationStore
+
+MODERATION = web.AppKey("moderation", Moderation)
+MAX_REASON = 500
+
+
+async def _body(request: web.Request, allowed: set[str]) -> dict[str, Any]:
+    raw = await request.read()
+    if not raw:
+        return {}
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        raise json_error(web.HTTPBadRequest, "bad_request", "the body is not valid JSON") from None
+    if not isinstance(body, dict):
+        raise json_error(web.HTTPBadRequest, "bad_request", "the body must be a JSON object")
+    unknown = sorted(set(body) - allowed)
+    if unknown:
+        raise json_error(web.HTTPBadRequest, "bad_request", f"unknown field {unknown[0]!r}")
+    return body
+
+
+def _text(body: dict[str, Any], key: str, *, max_length: int = 200) -> str | None:
+    value = body.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, str) or not value or len(value) > max_length:
+        message = f"field '{key}' must be a string of 1-{max_length} characters"
+        raise json_error(web.HTTPBadRequest, "bad_request", message)
+    return value
+
+
+async def _run(action: Any) -> web.Response:
+    try:
+        outcome = await action
+    except CollabError as error:
+        raise http_error(error) from None
+    return json_response(outcome.public())
+
+
+async def connections(request: web.Request) -> web.Response:
+    require_operator(request)
+    engine = request.app[ENGINE]
+    found = [
+        {
+            "client_id": session.id,
+            "endpoint": "/ws",
+            "user": session.user.public(),
+            "channels": sorted(session.channels),
+            "channel": session.get_attr("home"),
+            "connected_at": timestamp_of(session.connected_at),
+        }
+        for session in engine.manager.sessions.values()
+        if session.state.value == "open"
+    ]
+    for peer in engine.documents.peers.values():
+        if peer.state.value == "open":
+            found.append({"client_id": peer.id, "endpoint": "/ws/doc", "user": peer.user.public(), "channels": []})
+    return json_response({"connections": found})
+
+
+def timestamp_of(epoch: float) -> str:
+    return timestamp(datetime.fromtimestamp(epoch, UTC))
+
+
+async def kick(request: web.Request) -> web.Response:
+    actor = Actor.of(require_operator(request))
+    body = await _body(request, {"client_id", "user_id", "revoke", "reason"})
+    revoke = body.get("revoke", True)
+    if not isinstance(revoke, bool):
+        raise json_error(web.HTTPBadRequest, "bad_request", "field 'revoke' must be true or false")
+    return await _run(
+        request.app[MODERATION].kick(
+            actor,
+            client_id=_text(body, "client_id"),
+            user_id=_text(body, "user_id"),
+            revoke=revoke,
+            reason=_text(body, "reason", max_length=MAX_REASON),
+        )
+    )
+
+
+async def revoke(request: web.Request) -> web.Response:
+    actor = Actor.of(require_operator(request))
+    body = await _body(request, {"jti", "user_id", "before", "reason"})
+    before_text = _text(body, "before", max_length=64)
+    try:
+        before = parse_time(before_text, key="before") if before_text else None
+    except ProtocolError as error:
+        raise http_error(error) from None
+    return await _run(
+        request.app[MODERATION].revoke(
+            actor,
+            token_id=_text(body, "jti"),
+            user_id=_text(body, "user_id"),
+            before=before,
+            reason=_text(body, "reason", max_length=MAX_REASON),
+        )
+    )
+
+
+async def revocations(request: web.Request) -> web.Response:
+    require_operator(request)
+    try:
+        rows = await request.app[MODERATION].revocation_store.after(0)
+    except CollabError as error:
+        raise http_error(error) from None
+    return json_response({"revocations": [revocation_entry(row) for row in rows]})
+
+
+def _member_target(request: web.Request) -> tuple[str, str]:
+    channel, user_id = request.match_info["channel"], request.match_info["user"]
+    try:
+        check_channel_name(channel)
+    except ProtocolError as error:
+        raise http_error(error) from None
+    if not user_id or len(user_id) > 200:
+        raise json_error(web.HTTPBadRequest, "bad_request", "a user id is 1-200 characters")
+    return channel, user_id
+
+
+def _reason(request: web.Request) -> str | None:
+    reason = request.query.get("reason") or None
+    if reason is not None and len(reason) > MAX_REASON:
+        raise json_error(web.HTTPBadRequest, "bad_request", f"'reason' is longer than {MAX_REASON} characters")
+    return reason
+
+
+async def members(request: web.Request) -> web.Response:
+    require_operator(request)
+    channel = request.match_info["channel"]
+    try:
+        check_channel_name(channel)
+        info = await request.app[ENGINE].store.get_channel(channel)
+        if info is None:
+            raise NotFound(f"no channel {channel!r}")
+    except CollabError as error:
+        raise http_error(error) from None
+    return json_response({"channel": channel, "private": info.private, "members": sorted(info.members)})
+
+
+async def remove_member(request: web.Request) -> web.Response:
+    actor = Actor.of(require_operator(request))
+    channel, user_id = _member_target(request)
+    return await _run(request.app[MODERATION].remove_member(actor, channel, user_id, reason=_reason(request)))
+
+
+async def add_member(request: web.Request) -> web.Response:
+    actor = Actor.of(require_operator(request))
+    channel, user_id = _member_target(request)
+    return await _run(request.app[MODERATION].add_member(actor, channel, user_id, reason=_reason(request)))
+
+
+async def _moderation_ctx(app: web.Application) -> AsyncIterator[None]:
+    engine = app[ENGINE]
+    moderation = Moderation(
+        engine.manager,
+        engine.documents,
+        engine.rooms,
+        RevocationStore(engine.store.engine),  # type: ignore[attr-defined]  # the SQL store: Engine.open's
+        app[AUTH].revocations,
+    )
+    await moderation.refresh()  # every revocation stored so far, before the first connection
+    engine.manager.event_listeners.append(moderation.on_event)
+    poll = asyncio.create_task(moderation.run_refresh(moderation_module.REFRESH_SECONDS), name="revocations")
+    app[MODERATION] = moderation
+    yield
+    poll.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await poll
+    await moderation.close_tasks()
+
+
+def setup(app: web.Application) -> None:
+    """Routes and state; call after the engine's cleanup context is registered."""
+    app.cleanup_ctx.append(_moderation_ctx)
+    app.router.add_get("/api/moderation/connections", connections)
+    app.router.add_post("/api/moderation/kick", kick)
+    app.router.add_post("/api/moderation/revoke", revoke)
+    app.router.add_get("/api/moderation/revocations", revocations)
+    app.router.add_get("/api/channels/{channel}/members", members)
+    app.router.add_put("/api/channels/{channel}/members/{user}", add_member)
+    app.router.add_delete("/api/channels/{channel}/members/{user}", remove_member)

@@ -1,0 +1,408 @@
+"""Moderation: kicking connections, revoking tokens, removing users from private channels, and the
+`audit` channel that records each action (docs/operators.md).
+
+Every action follows one order, so that nothing can slip in between:
+1. persist what must outlive the connections (a revocation row, a membership removed), then
+2. apply it in memory (the revocation list the authenticator consults, the rooms' cache), then
+3. close the affected connections with 1008 — the JSON sockets (`/ws`) and the document sockets
+   (`/ws/doc`) alike — and only then
+4. append the audit event (`kick`, `revoke`, `member_removed`, `member_added`; who did it is the
+   event's `user_id`/`nickname`) and publish it.
+A client that reconnects after step 3 is refused, because step 1 and 2 came first.
+
+Several processes: revocations live in the database, and each process polls for new rows every
+`REFRESH_SECONDS` (so `collab revoke` and another process's revocations reach every server), closing
+its own connections that use a revoked token. Audit events published by another process reach
+`on_event` through the broker and are applied to this process's connections.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any, Protocol
+
+from collab.errors import Conflict, Forbidden, NotFound, ProtocolError
+from collab.events import ChannelInfo, NewEvent, StoredEvent, utcnow
+from collab.hub import ChannelManager
+from collab.naming import channel_kind, check_channel_name
+from collab.protocol import CloseCode, error_frame, timestamp
+from collab.session import Session
+from collab.store.base import EventStore
+from collab.store.revocations import Revocation, RevocationStore
+from collab.users import User
+
+log = logging.getLogger(__name__)
+
+AUDIT = "audit"
+REFRESH_SECONDS = 5.0
+# The poll reads ids above (the highest seen - this window): ids come from a sequence, and a
+# transaction that took a lower id may commit after one that took a higher.
+ID_WINDOW = 100
+ACTIONS = ("kick", "revoke", "member_removed", "member_added", "prune")
+
+
+class Connection(Protocol):
+    """A socket a moderator can close: `collab.session.Session` (/ws) and `collab.docrooms.Peer`
+    (/ws/doc) both are one."""
+
+    id: str
+    user: User
+
+    def close_soon(self, code: int, reason: str = "", *, flush: bool = False) -> None: ...
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: an operator's token, or the command line (`collab prune`, `collab revoke`)."""
+
+    id: str | None
+    name: str
+
+    @classmethod
+    def of(cls, user: User) -> Actor:
+        return cls(user.id, user.name)
+
+
+class RevocationList:
+    """The revocations in force, in memory: what `app.auth.Authenticator` checks every token against
+    (a sync check on every connect and request, so no database round trip)."""
+
+    def __init__(self) -> None:
+        self.token_ids: set[str] = set()
+        # user id -> epoch seconds: that user's tokens issued (`iat`) before it are revoked.
+        self.users_before: dict[str, float] = {}
+        self.last_id = 0
+        self._seen: set[int] = set()
+
+    def add(self, revocation: Revocation) -> bool:
+        """Take a revocation in; False when it was known already."""
+        if revocation.id in self._seen:
+            return False
+        self._seen.add(revocation.id)
+        self.last_id = max(self.last_id, revocation.id)
+        if revocation.token_id is not None:
+            self.token_ids.add(revocation.token_id)
+        if revocation.user_id is not None and revocation.issued_before is not None:
+            moment = revocation.issued_before.timestamp()
+            self.users_before[revocation.user_id] = max(self.users_before.get(revocation.user_id, 0.0), moment)
+        return True
+
+    def reason(self, user: User) -> str | None:
+        """Why `user`'s token is refused, or None. A token without `iat` counts as issued before any
+        time; a user-wide revocation refuses it."""
+        if user.token_id is not None and user.token_id in self.token_ids:
+            return "token revoked"
+        before = self.users_before.get(user.id)
+        if before is not None and (user.issued_at is None or user.issued_at < before):
+            return "token revoked"
+        return None
+
+
+@dataclass
+class Outcome:
+    """What an action did: the connections closed, the revocations stored, the audit event."""
+
+    action: str
+    closed: list[str] = field(default_factory=list)
+    revocations: list[Revocation] = field(default_factory=list)
+    audit: StoredEvent | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def public(self) -> dict[str, Any]:
+        return {
+            "action": self.action,
+            **self.details,
+            "closed": self.closed,
+            "revocations": [revocation_entry(r) for r in self.revocations],
+            "audit_seq": self.audit.seq if self.audit is not None else None,
+        }
+
+
+def revocation_entry(revocation: Revocation) -> dict[str, Any]:
+    return {
+        "id": revocation.id,
+        "jti": revocation.token_id,
+        "user_id": revocation.user_id,
+        "issued_before": timestamp(revocation.issued_before) if revocation.issued_before else None,
+        "created_at": timestamp(revocation.created_at),
+        "created_by": revocation.created_by,
+        "reason": revocation.reason,
+    }
+
+
+def register_audit(manager: ChannelManager) -> None:
+    """The `audit` channel kind: written by moderation only, read through the history API. No socket
+    may join it: a subscriber could `publish` into the record."""
+    audit = manager.register_channel(AUDIT)
+    audit.presence = False
+
+    @audit.authorizer
+    def nobody(info: ChannelInfo | None, client: Session) -> None:
+        raise Forbidden("the audit channel is read through GET /api/channels/audit/events")
+
+
+async def record(
+    store: EventStore, actor: Actor, action: str, data: dict[str, Any], *, manager: ChannelManager | None = None
+) -> StoredEvent:
+    """Append an audit event (and publish it when a server's `manager` is given)."""
+    appended = await store.append(NewEvent(AUDIT, action, data, user_id=actor.id, nickname=actor.name))
+    if manager is not None and appended.new:
+        manager.broker.publish(appended.event)
+    return appended.event
+
+
+class Moderation:
+    """The actions, on one server process. `documents` is the `DocumentManager` (its `peers`)."""
+
+    def __init__(
+        self,
+        manager: ChannelManager,
+        documents: Any,
+        rooms: Any,
+        revocation_store: RevocationStore,
+        revoked: RevocationList,
+    ) -> None:
+        self.manager = manager
+        self.documents = documents
+        self.rooms = rooms
+        self.revocation_store = revocation_store
+        self.revoked = revoked
+        self._own: set[int] = set()  # seqs of audit events this process published (on_event skips them)
+        self._tasks: set[asyncio.Task[Any]] = set()
+
+    # -- connections ----------------------------------------------------------------------------
+
+    def connections(self) -> list[Connection]:
+        """Every open connection of this process, on both socket endpoints."""
+        found: list[Connection] = [s for s in self.manager.sessions.values() if s.state.value == "open"]
+        found += [p for p in self.documents.peers.values() if p.state.value == "open"]
+        return found
+
+    def _close(self, connection: Connection, reason: str) -> None:
+        if isinstance(connection, Session):
+            # The JSON socket says why in an `error` frame first (as for any refusal); a document socket
+            # speaks y-websocket only and gets the reason in the close frame.
+            connection.send(error_frame("forbidden", reason))
+        connection.close_soon(CloseCode.POLICY_VIOLATION, reason)
+        log.info("moderation: closed client=%s user=%s: %s", connection.id, connection.user.id, reason)
+
+    def close(self, connections: Iterable[Connection], reason: str) -> list[str]:
+        closed = []
+        for connection in connections:
+            self._close(connection, reason)
+            closed.append(connection.id)
+        return closed
+
+    def enforce(self) -> list[str]:
+        """Close every connection whose token the revocation list refuses now."""
+        return self.close(
+            (c for c in self.connections() if self.revoked.reason(c.user) is not None), "token revoked by an operator"
+        )
+
+    # -- revocations ------------------------------------------------------------------------------
+
+    async def refresh(self) -> list[str]:
+        """Take in revocations stored since the last look (other processes, `collab revoke`); close the
+        connections they refuse. The ids of the connections closed."""
+        rows = await self.revocation_store.after(max(0, self.revoked.last_id - ID_WINDOW))
+        fresh = [row for row in rows if self.revoked.add(row)]
+        return self.enforce() if fresh else []
+
+    async def run_refresh(self, interval: float = REFRESH_SECONDS) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.refresh()
+            except Exception as error:  # the database is away: try again next time, say so now
+                log.warning("moderation: cannot read revocations: %s", error)
+
+    async def _store_revocation(
+        self,
+        actor: Actor,
+        *,
+        token_id: str | None = None,
+        user_id: str | None = None,
+        before: datetime | None = None,
+        reason: str | None,
+    ) -> Revocation:
+        revocation = await self.revocation_store.add(
+            token_id=token_id, user_id=user_id, issued_before=before, created_by=actor.id or actor.name, reason=reason
+        )
+        self.revoked.add(revocation)
+        return revocation
+
+    async def revoke(
+        self,
+        actor: Actor,
+        *,
+        token_id: str | None = None,
+        user_id: str | None = None,
+        before: datetime | None = None,
+        reason: str | None = None,
+    ) -> Outcome:
+        """Revoke one token (`token_id`, its `jti`) or every token of `user_id` issued before `before`
+        (default: now). Connections using a revoked token close with 1008."""
+        if (token_id is None) == (user_id is None):
+            raise ProtocolError("revoke either a token ('jti') or a user ('user_id'), not both")
+        if token_id is not None and before is not None:
+            raise ProtocolError("'before' goes with 'user_id'")
+        if user_id is not None:
+            before = before or utcnow()
+        revocation = await self._store_revocation(
+            actor, token_id=token_id, user_id=user_id, before=before, reason=reason
+        )
+        closed = self.enforce()
+        details = {"jti": token_id, "target_user": user_id, "issued_before": timestamp(before) if before else None}
+        outcome = Outcome("revoke", closed, [revocation], details=details)
+        outcome.audit = await self._audit(actor, outcome, reason)
+        return outcome
+
+    # -- kicks ------------------------------------------------------------------------------------
+
+    async def kick(
+        self,
+        actor: Actor,
+        *,
+        client_id: str | None = None,
+        user_id: str | None = None,
+        revoke: bool = True,
+        reason: str | None = None,
+    ) -> Outcome:
+        """Close one connection (`client_id`) or every connection of `user_id` with 1008. With `revoke`
+        (the default) their tokens are revoked too, so they cannot come straight back: by `jti`, or —
+        for a token without one, and for a user with no connection here — all the user's tokens
+        issued until now."""
+        if (client_id is None) == (user_id is None):
+            raise ProtocolError("kick either a connection ('client_id') or a user ('user_id'), not both")
+        if client_id is not None:
+            targets = [c for c in self.connections() if c.id == client_id]
+            if not targets:
+                raise NotFound(f"no connection {client_id!r} is open on this server")
+        else:
+            targets = [c for c in self.connections() if c.user.id == user_id]
+        revocations: list[Revocation] = []
+        if revoke:
+            token_ids = {c.user.token_id for c in targets if c.user.token_id is not None}
+            users = {c.user.id for c in targets if c.user.token_id is None}
+            if user_id is not None and not targets:
+                users.add(user_id)
+            now = utcnow()
+            for jti in sorted(token_ids):
+                revocations.append(await self._store_revocation(actor, token_id=jti, reason=reason))
+            for uid in sorted(users):
+                revocations.append(await self._store_revocation(actor, user_id=uid, before=now, reason=reason))
+        closed = self.close(targets, "kicked by an operator" + (f": {reason}" if reason else ""))
+        closed += [cid for cid in self.enforce() if cid not in closed]  # other sockets on a revoked token
+        details = {"client_id": client_id, "target_user": user_id, "revoke": revoke}
+        outcome = Outcome("kick", closed, revocations, details=details)
+        outcome.audit = await self._audit(actor, outcome, reason)
+        return outcome
+
+    # -- membership -------------------------------------------------------------------------------
+
+    async def _private_channel(self, channel: str) -> ChannelInfo:
+        check_channel_name(channel)
+        info = await self.manager.store.get_channel(channel)
+        if info is None:
+            raise NotFound(f"no channel {channel!r}")
+        if not info.private:
+            raise Conflict(f"channel {channel!r} is public: it has no members to remove or add")
+        return info
+
+    async def remove_member(self, actor: Actor, channel: str, user_id: str, *, reason: str | None = None) -> Outcome:
+        """Take `user_id` out of a private channel: their sockets whose own channel it is close with 1008,
+        the others leave it (`unsubscribed` with a `reason`), and joining again is refused."""
+        info = await self._private_channel(channel)
+        if user_id not in info.members:
+            raise NotFound(f"{user_id!r} is not a member of {channel!r}")
+        await self.manager.store.remove_member(channel, user_id)
+        closed = await self._apply_removal(info, user_id, reason)
+        outcome = Outcome("member_removed", closed, details={"target_channel": channel, "target_user": user_id})
+        outcome.audit = await self._audit(actor, outcome, reason)
+        return outcome
+
+    async def _apply_removal(self, info: ChannelInfo, user_id: str, reason: str | None) -> list[str]:
+        text = f"removed from {info.name!r} by an operator" + (f": {reason}" if reason else "")
+        if info.name in self.rooms.infos:
+            self.rooms.infos[info.name] = replace(info, members=info.members - {user_id})
+        closed = []
+        for session in self.manager.sessions_of(user_id):
+            if session.state.value != "open" or session.user.is_admin:
+                continue  # admins may read every private channel
+            if session.get_attr("home") == info.name:
+                self._close(session, text)
+                closed.append(session.id)
+            elif info.name in session.channels:
+                await self.manager.leave(session, info.name)
+                session.send({"type": "unsubscribed", "channel": info.name, "reason": text})
+        if channel_kind(info.name) == "chat":
+            await self.rooms.announce_list()
+        return closed
+
+    async def add_member(self, actor: Actor, channel: str, user_id: str, *, reason: str | None = None) -> Outcome:
+        info = await self._private_channel(channel)
+        if user_id in info.members:
+            raise Conflict(f"{user_id!r} is a member of {channel!r} already")
+        await self.manager.store.add_member(channel, user_id)
+        if channel in self.rooms.infos:
+            self.rooms.infos[channel] = replace(info, members=info.members | {user_id})
+            await self.rooms.announce_list()
+        outcome = Outcome("member_added", details={"target_channel": channel, "target_user": user_id})
+        outcome.audit = await self._audit(actor, outcome, reason)
+        return outcome
+
+    # -- the record -------------------------------------------------------------------------------
+
+    async def _audit(self, actor: Actor, outcome: Outcome, reason: str | None) -> StoredEvent:
+        data = outcome.public()
+        data.pop("audit_seq")
+        data.pop("action")
+        data["reason"] = reason
+        appended = await self.manager.store.append(
+            NewEvent(AUDIT, outcome.action, data, user_id=actor.id, nickname=actor.name)
+        )
+        self._own.add(appended.event.seq)
+        self.manager.broker.publish(appended.event)
+        return appended.event
+
+    def on_event(self, event: StoredEvent) -> None:
+        """A committed event (hub listener): an audit event of another process is applied here too."""
+        if event.channel != AUDIT:
+            return
+        if event.seq in self._own:
+            self._own.discard(event.seq)
+            return
+        data = event.data if isinstance(event.data, dict) else {}
+        if event.type in ("revoke", "kick"):
+            self._spawn(self.refresh())
+        if event.type == "kick":
+            client_id, user_id = data.get("client_id"), data.get("target_user")
+            targets = [
+                c
+                for c in self.connections()
+                if (client_id is not None and c.id == client_id) or (user_id is not None and c.user.id == user_id)
+            ]
+            self.close(targets, "kicked by an operator")
+        elif event.type == "member_removed":
+            self._spawn(self._remote_removal(str(data.get("target_channel")), str(data.get("target_user"))))
+
+    async def _remote_removal(self, channel: str, user_id: str) -> None:
+        info = await self.manager.store.get_channel(channel)
+        if info is not None:
+            await self._apply_removal(info, user_id, None)
+
+    def _spawn(self, coroutine: Any) -> None:
+        task = asyncio.ensure_future(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def close_tasks(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
