@@ -1,4 +1,5 @@
-"""`collab`: serve, migrate, token (and the operators' commands as they come)."""
+"""`collab`: serve, migrate, token, replay, and the operators' history, prune and revoke
+(docs/operators.md)."""
 
 from __future__ import annotations
 
@@ -94,6 +95,161 @@ def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
     return asyncio.run(replay())
 
 
+async def _open_store(settings: Settings):  # -> SqlEventStore (imported late: `collab token` stays quick)
+    from collab.store.migrate import check_schema_current
+    from collab.store.sql import SqlEventStore
+
+    await check_schema_current(settings.database_url)
+    return await SqlEventStore.open(settings.database_url)
+
+
+def _cli_actor():  # -> collab.moderation.Actor: who acts from the command line, for the audit channel
+    import getpass
+
+    from collab.moderation import Actor
+
+    try:
+        login = getpass.getuser()
+    except (KeyError, OSError):
+        login = "unknown"
+    return Actor(f"cli:{login}", f"collab {sys.argv[1] if len(sys.argv) > 1 else 'cli'}")
+
+
+def _text_line(frame: dict) -> str:
+    """One event as a line for people: seq, time, who, type, then its content (or its other fields)."""
+    import orjson
+
+    who = frame.get("nickname") or frame.get("user_id") or "-"
+    if frame.get("user_id") and frame.get("user_id") != who:
+        who = f"{who} ({frame['user_id']})"
+    rest = {k: v for k, v in frame.items() if k not in ("seq", "ts", "type", "channel", "user_id", "nickname")}
+    content = rest.pop("content", None)
+    body = content if isinstance(content, str) else orjson.dumps(rest if content is None else content).decode()
+    if isinstance(content, str) and rest:
+        body += "  " + orjson.dumps(rest).decode()
+    return f"{frame['seq']:>6}  {frame['ts']}  {who}  {frame['type']}  {body}"
+
+
+def cmd_history(args: argparse.Namespace, settings: Settings) -> int:
+    """A channel's stored events by filter: the query code of GET /api/channels/{channel}/events."""
+    from collab.errors import CollabError
+    from collab.history import History, HistoryQuery, csv_header, csv_lines, history_frame, jsonl_lines
+
+    params = {"format": ["jsonl"]}
+    for key in ("since", "until", "after", "before", "text", "limit"):
+        value = getattr(args, key)
+        if value is not None:
+            params[key] = [str(value)]
+    params["type"] = args.type
+    params["user"] = args.user
+    out = sys.stdout.buffer
+
+    async def run() -> int:
+        query = HistoryQuery.parse(args.channel, params)
+        store = await _open_store(settings)
+        try:
+            if await store.get_channel(args.channel) is None:
+                print(f"collab: no channel {args.channel!r}", file=sys.stderr)
+                return 1
+            if args.csv:
+                out.write(csv_header())
+            async for events in History(store).stream(query):
+                if args.json:
+                    out.write(jsonl_lines(events))
+                elif args.csv:
+                    out.write(csv_lines(events))
+                else:
+                    out.write("".join(_text_line(history_frame(e)) + "\n" for e in events).encode())
+                out.flush()
+        finally:
+            await store.close()
+        return 0
+
+    try:
+        return asyncio.run(run())
+    except (CollabError, SchemaBehind) as error:
+        print(f"collab: {error}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:  # `collab history general | head`
+        sys.stderr.close()
+        return 0
+
+
+def cmd_prune(args: argparse.Namespace, settings: Settings) -> int:
+    """Remove old events; boards and documents keep their state (a snapshot at the head first)."""
+    from collab.errors import CollabError
+    from collab.history import older_than, prune
+    from collab.moderation import record
+    from collab.protocol import timestamp
+
+    async def run() -> int:
+        cutoff = older_than(args.older_than)
+        store = await _open_store(settings)
+        try:
+            done = await prune(store, cutoff, args.channel, dry_run=args.dry_run)
+            changed = [item for item in done if item.removed]
+            verb = "would remove" if args.dry_run else "removed"
+            for item in changed:
+                snapshot = f", state kept in the snapshot at seq {item.snapshot_seq}" if item.snapshot_seq else ""
+                print(f"{item.channel}: {verb} {item.removed} events (seq {item.first}..{item.last}){snapshot}")
+            total = sum(item.removed for item in done)
+            print(f"collab: {verb} {total} events stored before {timestamp(cutoff)} from {len(changed)} channels")
+            if changed and not args.dry_run:
+                data = {"older_than": timestamp(cutoff), "channels": [item.public() for item in changed]}
+                await record(store, _cli_actor(), "prune", data)
+        finally:
+            await store.close()
+        return 0
+
+    try:
+        return asyncio.run(run())
+    except (CollabError, SchemaBehind) as error:
+        print(f"collab: {error}", file=sys.stderr)
+        return 2
+
+
+def cmd_revoke(args: argparse.Namespace, settings: Settings) -> int:
+    """Store a revocation; running servers apply it within seconds (they poll for new ones)."""
+    from collab.errors import CollabError
+    from collab.history import parse_time
+    from collab.moderation import REFRESH_SECONDS, Outcome, record
+    from collab.store.revocations import RevocationStore
+
+    if args.jti and args.before:
+        print("collab: --before goes with --user", file=sys.stderr)
+        return 2
+
+    async def run() -> int:
+        before = parse_time(args.before, key="before") if args.before else None
+        if args.user is not None and before is None:
+            from collab.events import utcnow
+
+            before = utcnow()
+        store = await _open_store(settings)
+        try:
+            actor = _cli_actor()
+            revocation = await RevocationStore(store.engine).add(
+                token_id=args.jti, user_id=args.user, issued_before=before, created_by=actor.id, reason=args.reason
+            )
+            outcome = Outcome("revoke", [], [revocation], details={"jti": args.jti, "target_user": args.user})
+            data = outcome.public()
+            for key in ("action", "audit_seq"):
+                data.pop(key)
+            data["reason"] = args.reason
+            await record(store, actor, "revoke", data)
+        finally:
+            await store.close()
+        what = f"token {args.jti}" if args.jti else f"tokens of {args.user} issued before {before}"
+        print(f"collab: revoked {what} (running servers apply it within {REFRESH_SECONDS:g} s)")
+        return 0
+
+    try:
+        return asyncio.run(run())
+    except (CollabError, SchemaBehind) as error:
+        print(f"collab: {error}", file=sys.stderr)
+        return 2
+
+
 def _safe_url(url: str) -> str:
     return re.sub(r"://([^:/@]+):[^@]+@", r"://\1:***@", url)
 
@@ -117,6 +273,32 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("channel", help="e.g. kanban:team or doc:notes")
     replay.add_argument("--until", type=int, default=None, help="the state after this seq (default: the head)")
     replay.set_defaults(run=cmd_replay)
+    history = commands.add_parser("history", help="print a channel's stored events (filters as the history API)")
+    history.add_argument("channel")
+    history.add_argument("--since", help="stored at or after: ISO 8601 or an age (24h, 7d)")
+    history.add_argument("--until", help="stored before: ISO 8601 or an age")
+    history.add_argument("--after", type=int, help="seqs above this")
+    history.add_argument("--before", type=int, help="seqs below this")
+    history.add_argument("--user", action="append", default=[], help="user id (repeat or comma-separate)")
+    history.add_argument("--type", action="append", default=[], help="event type (repeat or comma-separate)")
+    history.add_argument("--text", help="content contains this (case-insensitive)")
+    history.add_argument("--limit", type=int, help="at most this many events")
+    output = history.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="one JSON event per line, as the socket sent it")
+    output.add_argument("--csv", action="store_true", help="CSV with a header row")
+    history.set_defaults(run=cmd_history)
+    prune_cmd = commands.add_parser("prune", help="remove old events (boards and documents keep their state)")
+    prune_cmd.add_argument("--older-than", required=True, help="age of the events to remove: 90d, 12w, 24h")
+    prune_cmd.add_argument("--channel", action="append", default=[], help="only this channel (repeat)")
+    prune_cmd.add_argument("--dry-run", action="store_true", help="say what would go, remove nothing")
+    prune_cmd.set_defaults(run=cmd_prune)
+    revoke = commands.add_parser("revoke", help="revoke a token (by jti) or a user's tokens issued before a time")
+    target = revoke.add_mutually_exclusive_group(required=True)
+    target.add_argument("--jti", help="the token's jti claim")
+    target.add_argument("--user", help="every token of this user id issued before --before")
+    revoke.add_argument("--before", help="with --user: ISO 8601 or an age (default: now)")
+    revoke.add_argument("--reason", help="recorded on the audit channel")
+    revoke.set_defaults(run=cmd_revoke)
     return parser
 
 

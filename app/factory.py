@@ -12,9 +12,12 @@ from app.auth import Authenticator
 from app.config import Settings
 from app.docs_http import document_text
 from app.docs_ws import close_document_sockets, document_socket
+from app.history import setup as setup_history
 from app.keys import AUTH, ENGINE, SETTINGS
 from app.media_http import setup as setup_media
 from app.metrics import setup as setup_metrics
+from app.moderation import setup as setup_moderation
+from app.openapi import setup as setup_openapi
 from app.ws import websocket_handler
 from collab.engine import Engine
 from collab.hub import ChannelManager
@@ -76,6 +79,10 @@ def create_app(settings: Settings | None = None, *, channel_modules: Sequence[Ch
     # and the media library's endpoints.
     setup_metrics(app)
     setup_media(app)
+    # Operators: history, moderation (after _engine_ctx: their cleanup contexts use the engine), the spec.
+    setup_history(app)
+    setup_moderation(app)
+    setup_openapi(app)
     app.router.add_get("/", index)
     app.router.add_static("/static/", STATIC_DIR, follow_symlinks=False)
     return app
