@@ -19,8 +19,11 @@ class EventStore(Protocol):
     - A retry with the same (channel, user_id, op_id) returns the stored event with `new=False` and stores
       nothing. Events without an op_id are never deduplicated.
     - Appending to an unknown channel creates it (kind from its name, public).
-    - Errors: `StoreError` for anything the database refuses; the callers of a failed batch get it, the
-      others of that batch are still committed.
+    - `created_at` is stored and returned in UTC (a naive one is taken as UTC), to the microsecond.
+    - Errors: `StoreError` for anything the database refuses. An event the database refuses fails only
+      its own caller, the others of that batch are still committed; a lost connection or a lock that
+      cannot be had fails the whole batch. A payload that is not JSON is refused at the call, before
+      anything is queued (for `append_many`, all of its events).
     """
 
     async def append(self, event: NewEvent) -> Appended: ...
