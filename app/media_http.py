@@ -1,0 +1,226 @@
+"""The media library over HTTP (../shared/PROTOCOL.md, docs/media.md); the logic is collab/media.py.
+
+    POST   /api/media              multipart upload (`file`, optional `title`, `description`, `tags`)
+    GET    /api/media              the list, newest first (`limit`, `cursor`, `tag`, `uploader`, `type`)
+    GET    /api/media/{id}         one item's metadata
+    GET    /api/media/{id}/file    its bytes, with the type read from them and `nosniff`
+    PUT    /api/media/{id}         change title, description, tags (PATCH does the same)
+    DELETE /api/media/{id}         remove it
+
+Writing needs `Authorization: Bearer <token>` (a JWT, or the guest token of a `welcome`); changing or
+deleting an item needs its uploader or an operator. Reading needs nothing: `<img src>` sends no header.
+Errors are JSON `{"error": code, "message": text}` like every HTTP error of this server.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from urllib.parse import quote
+
+from aiohttp import BodyPartReader, web
+
+from app.http_auth import json_error, json_response, request_user
+from app.keys import ENGINE, SETTINGS
+from collab.errors import CollabError, Conflict, Forbidden, NotFound, ProtocolError, StoreError
+from collab.media import MediaItem, MediaLibrary, Received, TooLarge, UnsupportedType, check_changes, check_filename
+from collab.mediatypes import IMAGE_TYPES
+
+log = logging.getLogger(__name__)
+
+CHUNK_BYTES = 64 * 1024
+MAX_FIELD_BYTES = 16 * 1024
+# A multipart body is the file plus boundaries, part headers and the small text fields.
+FORM_OVERHEAD_BYTES = 4 * MAX_FIELD_BYTES
+# Served files run no script and load nothing, even when opened on their own in a tab.
+FILE_CSP = "default-src 'none'; img-src 'self'; media-src 'self'; style-src 'unsafe-inline'; sandbox"
+
+
+class _ContentTooLarge(web.HTTPClientError):
+    """413 (aiohttp's own HTTPRequestEntityTooLarge wants sizes we may not know yet)."""
+
+    status_code = 413
+
+
+_STATUS: list[tuple[type[CollabError], type[web.HTTPException]]] = [
+    (TooLarge, _ContentTooLarge),
+    (UnsupportedType, web.HTTPUnsupportedMediaType),
+    (ProtocolError, web.HTTPBadRequest),
+    (NotFound, web.HTTPNotFound),
+    (Forbidden, web.HTTPForbidden),
+    (Conflict, web.HTTPConflict),
+    (StoreError, web.HTTPServiceUnavailable),
+]
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+def _json_errors(handler: Handler) -> Handler:
+    """The engine's errors as JSON HTTP errors with their wire codes."""
+
+    async def wrapped(request: web.Request) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except CollabError as error:
+            status = next((status for kind, status in _STATUS if isinstance(error, kind)), web.HTTPBadRequest)
+            raise json_error(status, error.code, str(error)) from None
+
+    wrapped.__name__ = handler.__name__
+    wrapped.__doc__ = handler.__doc__
+    return wrapped
+
+
+def _library(request: web.Request) -> MediaLibrary:
+    return request.app[ENGINE].media
+
+
+async def _chunks(part: BodyPartReader) -> AsyncIterator[bytes]:
+    while chunk := await part.read_chunk(CHUNK_BYTES):
+        yield chunk
+
+
+async def _field_text(part: BodyPartReader) -> str:
+    data = b""
+    while chunk := await part.read_chunk(CHUNK_BYTES):
+        data += chunk
+        if len(data) > MAX_FIELD_BYTES:
+            raise ProtocolError(f"form field {part.name!r} is larger than {MAX_FIELD_BYTES} bytes")
+    try:
+        return data.decode(part.get_charset(default="utf-8"))
+    except (UnicodeDecodeError, LookupError):
+        raise ProtocolError(f"form field {part.name!r} is not UTF-8 text") from None
+
+
+@_json_errors
+async def upload(request: web.Request) -> web.Response:
+    """Stream the `file` part to disk (never whole in memory), then record it: 201 with the item."""
+    user = request_user(request)
+    if user.read_only:
+        raise Forbidden("a readonly user cannot upload")
+    limit = request.app[SETTINGS].media_max_bytes
+    if request.content_length is not None and request.content_length > limit + FORM_OVERHEAD_BYTES:
+        raise TooLarge(f"the file is larger than {limit} bytes")
+    if request.content_type != "multipart/form-data":
+        raise ProtocolError("send multipart/form-data with a 'file' field")
+    library = _library(request)
+    reader = await request.multipart()
+    received: Received | None = None
+    fields: dict[str, str] = {}
+    filename: str | None = None
+    try:
+        while (part := await reader.next()) is not None:
+            if not isinstance(part, BodyPartReader):
+                raise ProtocolError("nested multipart bodies are not accepted")
+            if part.name == "file":
+                if received is not None:
+                    raise ProtocolError("one file per upload")
+                filename = check_filename(part.filename)
+                received = await library.receive(_chunks(part), max_bytes=limit)
+            elif part.name in ("title", "description", "tags") and part.name not in fields:
+                fields[part.name] = await _field_text(part)
+            else:
+                raise ProtocolError(f"unexpected form field {part.name!r} (file, title, description, tags)")
+        if received is None:
+            raise ProtocolError("the form has no 'file' field")
+        checked = check_changes(fields)
+        item = await library.add(user, received, filename=filename, **checked)
+    except BaseException:
+        if received is not None:
+            received.discard()
+        raise
+    location = request.app.router["media_item"].url_for(id=item.id)
+    response = json_response(item.public(), status=201)
+    response.headers["Location"] = str(location)
+    return response
+
+
+def _int_query(request: web.Request, key: str, default: int) -> int:
+    raw = request.query.get(key)
+    if raw in (None, ""):
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise ProtocolError(f"'{key}' must be a whole number") from None
+
+
+@_json_errors
+async def list_media(request: web.Request) -> web.Response:
+    query = request.query
+    items, cursor = await _library(request).list(
+        limit=_int_query(request, "limit", 50),
+        cursor=query.get("cursor") or None,
+        tag=query.get("tag") or None,
+        uploader=query.get("uploader") or None,
+        mime_prefix=query.get("type") or None,
+    )
+    return json_response({"media": [item.public() for item in items], "next": cursor})
+
+
+@_json_errors
+async def get_media(request: web.Request) -> web.Response:
+    item = await _library(request).get(request.match_info["id"])
+    return json_response(item.public())
+
+
+@_json_errors
+async def media_file(request: web.Request) -> web.StreamResponse:
+    library = _library(request)
+    item = await library.get(request.match_info["id"])
+    path = library.path_of(item)
+    headers = {
+        "Content-Type": item.mime,
+        "X-Content-Type-Options": "nosniff",
+        # Revalidated every time (cheaply: 304 on the ETag): a deleted item stops showing at once.
+        "Cache-Control": "no-cache",
+        "Content-Disposition": _disposition(item),
+    }
+    if item.mime in IMAGE_TYPES or item.mime.startswith("video/"):
+        headers["Content-Security-Policy"] = FILE_CSP
+    if not path.is_file():
+        log.warning("media %s: its file %s is missing", item.id, path)
+        raise NotFound(f"the file of media {item.id!r} is missing")
+    return web.FileResponse(path, headers=headers)
+
+
+def _disposition(item: MediaItem) -> str:
+    if not item.filename:
+        return "inline"
+    ascii_name = item.filename.encode("ascii", "replace").decode().replace('"', "'").replace("\\", "_")
+    return f"inline; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(item.filename, safe='')}"
+
+
+async def _json_body(request: web.Request) -> dict[str, object]:
+    try:
+        body = await request.json()
+    except ValueError:
+        raise ProtocolError("the body must be a JSON object") from None
+    if not isinstance(body, dict):
+        raise ProtocolError("the body must be a JSON object")
+    return body
+
+
+@_json_errors
+async def update_media(request: web.Request) -> web.Response:
+    user = request_user(request)
+    changes = await _json_body(request)
+    item = await _library(request).update(user, request.match_info["id"], changes)
+    return json_response(item.public())
+
+
+@_json_errors
+async def delete_media(request: web.Request) -> web.Response:
+    user = request_user(request)
+    await _library(request).delete(user, request.match_info["id"])
+    return web.Response(status=204)
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_post("/api/media", upload)
+    app.router.add_get("/api/media", list_media)
+    item = app.router.add_resource("/api/media/{id}", name="media_item")
+    item.add_route("GET", get_media)
+    item.add_route("PUT", update_media)
+    item.add_route("PATCH", update_media)
+    item.add_route("DELETE", delete_media)
+    app.router.add_get("/api/media/{id}/file", media_file)

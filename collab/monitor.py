@@ -1,0 +1,473 @@
+"""The monitor: the server's figures sampled every second, and alerts when one reaches its threshold.
+
+The `monitor` channel (docs/monitor.md):
+
+- every `interval` a `metrics` frame goes to the channel's clients. It is relayed, not stored: a
+  second's figures mean little a minute later, and a stored frame per second would bury the alerts
+  in the channel's history and grow the log by 86,400 events a day;
+- a figure reaching its threshold stores an `alert` event (`state: "firing"`); the figure staying
+  below it for `resolve_after` samples stores another (`state: "resolved"`). Alerts are events, so a
+  page that connects with `since=0` gets every past one;
+- joining the channel sends `metrics_history`: the samples of the last minutes, kept in a ring buffer
+  in memory, so that a page that reloads draws its charts again at once.
+
+The figures are this process's own (each server process samples itself and sends to its own clients):
+a sample names its `process`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import contextlib
+import logging
+import math
+import os
+import random
+import resource
+import socket
+import time
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import sqlalchemy as sa
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from collab.events import NewEvent, StoredEvent, utcnow
+from collab.hub import Channel, ChannelKind, ChannelManager
+from collab.protocol import timestamp
+from collab.session import Session
+from collab.store.base import EventStore
+from collab.store.schema import channels, events
+
+log = logging.getLogger(__name__)
+
+MONITOR_CHANNEL = "monitor"
+MIB = 1024 * 1024
+
+# What an alert threshold may watch: its name (`COLLAB_ALERT_<NAME>`) → the sample's field and the
+# factor from that field's unit to the threshold's (thresholds in MB read fields in bytes).
+ALERT_METRICS: Mapping[str, tuple[str, float]] = {
+    "connections": ("connections", 1.0),
+    "channels": ("channels", 1.0),
+    "messages_in_per_s": ("messages_in_per_s", 1.0),
+    "messages_out_per_s": ("messages_out_per_s", 1.0),
+    "append_p99_ms": ("append_p99_ms", 1.0),
+    "loop_lag_ms": ("loop_lag_ms", 1.0),
+    "cpu_percent": ("cpu_percent", 1.0),
+    "memory_mb": ("memory_bytes", 1 / MIB),
+    "database_mb": ("database_bytes", 1 / MIB),
+}
+# Thresholds that are on unless configured otherwise (0 turns one off).
+ALERT_DEFAULTS: Mapping[str, float] = {"loop_lag_ms": 500.0, "append_p99_ms": 1000.0, "memory_mb": 2048.0}
+
+# Upper bounds (seconds) of the append latency histogram that /metrics exports.
+LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+LAG_PROBE_SECONDS = 0.1
+DATABASE_POLL_SECONDS = 5.0
+DATABASE_TIMEOUT_SECONDS = 10.0
+ALERT_QUEUE_LIMIT = 1000
+
+
+class MessagesIn(Protocol):
+    messages_in: int
+
+
+@dataclass(frozen=True)
+class MonitorConfig:
+    """`thresholds`: alert name (a key of ALERT_METRICS) → the value at or above which it fires."""
+
+    interval: float = 1.0
+    history_seconds: float = 600.0
+    thresholds: Mapping[str, float] = field(default_factory=lambda: dict(ALERT_DEFAULTS))
+    resolve_after: int = 5
+
+    def __post_init__(self) -> None:
+        unknown = set(self.thresholds) - set(ALERT_METRICS)
+        if unknown:
+            raise ValueError(f"no such alert metric: {', '.join(sorted(unknown))}")
+        if self.interval <= 0 or self.history_seconds < self.interval or self.resolve_after < 1:
+            raise ValueError("interval > 0, history_seconds ≥ interval and resolve_after ≥ 1")
+
+
+class AppendLatency:
+    """Append latencies: from an event's creation (just before `store.append`) to its delivery by the
+    broker after the commit, which is what a writer waits for. Per sample interval a reservoir of at
+    most `RESERVOIR` latencies gives p50/p99; a cumulative histogram serves /metrics."""
+
+    RESERVOIR = 4096
+
+    def __init__(self) -> None:
+        self.window: list[float] = []
+        self.seen = 0
+        self.buckets = [0] * (len(LATENCY_BUCKETS) + 1)  # the last one is +Inf
+        self.count = 0
+        self.total = 0.0
+
+    def record(self, seconds: float) -> None:
+        seconds = max(0.0, seconds)
+        self.count += 1
+        self.total += seconds
+        self.buckets[bisect.bisect_left(LATENCY_BUCKETS, seconds)] += 1
+        self.seen += 1
+        if len(self.window) < self.RESERVOIR:
+            self.window.append(seconds)
+        else:  # reservoir sampling: every latency of the interval is equally likely to be kept
+            slot = random.randrange(self.seen)
+            if slot < self.RESERVOIR:
+                self.window[slot] = seconds
+
+    def take(self) -> tuple[float | None, float | None]:
+        """p50 and p99 (seconds) of the latencies since the last call; None when there were none."""
+        window, self.window, self.seen = self.window, [], 0
+        if not window:
+            return None, None
+        window.sort()
+        return _quantile(window, 0.5), _quantile(window, 0.99)
+
+
+def _quantile(ordered: list[float], q: float) -> float:
+    """The nearest-rank quantile of sorted values."""
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
+
+
+_PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
+def resident_memory_bytes() -> int:
+    """This process's resident set size (Linux: /proc/self/statm; elsewhere the peak, from getrusage)."""
+    try:
+        with open("/proc/self/statm", "rb") as statm:
+            return int(statm.read().split()[1]) * _PAGE_SIZE
+    except (OSError, ValueError, IndexError):
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return peak if os.uname().sysname == "Darwin" else peak * 1024
+
+
+def _file_sizes(*paths: str) -> int:
+    total = 0
+    for path in paths:
+        with contextlib.suppress(FileNotFoundError):
+            total += os.stat(path).st_size
+    return total
+
+
+async def database_figures(engine: AsyncEngine) -> tuple[int, int]:
+    """(events kept, bytes the database takes). A channel keeps a gapless run of seqs ending at its head
+    (pruning removes a prefix), so it holds head - first kept seq + 1 events: one index probe per
+    channel instead of counting millions of rows."""
+    first = sa.select(sa.func.min(events.c.seq)).where(events.c.channel == channels.c.name).scalar_subquery()
+    kept = channels.c.head_seq - sa.func.coalesce(first, channels.c.head_seq + 1) + 1
+    async with engine.connect() as conn:
+        stored = (await conn.execute(sa.select(sa.func.coalesce(sa.func.sum(kept), 0)))).scalar_one()
+        if engine.dialect.name == "postgresql":
+            size = (await conn.execute(sa.text("SELECT pg_database_size(current_database())"))).scalar_one()
+        else:
+            path = engine.url.database
+            if path and path != ":memory:":
+                # The file and its write-ahead log: what the database takes on disk right now.
+                size = _file_sizes(path, f"{path}-wal")
+            else:
+                pages = (await conn.exec_driver_sql("PRAGMA page_count")).scalar_one()
+                size = pages * (await conn.exec_driver_sql("PRAGMA page_size")).scalar_one()
+    return int(stored), int(size)
+
+
+class Monitor:
+    """Samples this process every `config.interval` once `start`ed; see the module docstring."""
+
+    def __init__(
+        self,
+        manager: ChannelManager,
+        dispatcher: MessagesIn,
+        store: EventStore,
+        database: AsyncEngine | None = None,
+        document_peers: Mapping[str, Any] | None = None,
+    ) -> None:
+        self.manager = manager
+        self.dispatcher = dispatcher
+        self.store = store
+        self.database = database
+        self.document_peers = document_peers
+        self.process = f"{socket.gethostname()}:{os.getpid()}"
+        self.config = MonitorConfig()
+        self.database_poll_seconds = DATABASE_POLL_SECONDS
+        self.latency = AppendLatency()
+        self.history: deque[dict[str, Any]] = deque(maxlen=600)
+        self.latest: dict[str, Any] | None = None
+        # Alerts now firing: name → the data of its `alert` event; samples below threshold since.
+        self.firing: dict[str, dict[str, Any]] = {}
+        self._below: dict[str, int] = {}
+        self.alerts_stored = 0
+        self.stored_events: int | None = None
+        self.database_bytes: int | None = None
+        self._lag_max = 0.0
+        self._last: tuple[float, int, int, int, int, float] | None = None
+        self._alerts: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(ALERT_QUEUE_LIMIT)
+        self._tasks: list[asyncio.Task[None]] = []
+        self._alert_writer: asyncio.Task[None] | None = None
+
+    # -- wiring ---------------------------------------------------------------------------------------
+
+    def register(self) -> ChannelKind:
+        """The `monitor` channel kind: history on join; this monitor hears every committed event."""
+        kind = self.manager.register_channel(MONITOR_CHANNEL)
+        kind.presence = False  # who watches the monitor is nobody's business there
+        kind.on_connect(self._send_history)
+        self.manager.event_listeners.append(self._on_event)
+        return kind
+
+    def _on_event(self, event: StoredEvent) -> None:
+        self.latency.record(time.time() - event.created_at.timestamp())
+
+    async def _send_history(self, channel: Channel, client: Session) -> None:
+        channel.send_to(client.id, self.history_frame())
+
+    def history_frame(self) -> dict[str, Any]:
+        return {
+            "type": "metrics_history",
+            "process": self.process,
+            "interval": self.config.interval,
+            "thresholds": dict(self.config.thresholds),
+            "firing": list(self.firing.values()),
+            "samples": list(self.history),
+        }
+
+    # -- lifetime -------------------------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self._alert_writer is not None
+
+    def start(self, config: MonitorConfig | None = None) -> None:
+        """Sample every `config.interval` from now on; call `stop` before the store closes."""
+        if self._alert_writer is not None:
+            raise RuntimeError("the monitor is running already")
+        if config is not None:
+            self.config = config
+        self.config = MonitorConfig(
+            self.config.interval,
+            self.config.history_seconds,
+            {name: value for name, value in self.config.thresholds.items() if value > 0},
+            self.config.resolve_after,
+        )
+        self.history = deque(self.history, maxlen=max(1, round(self.config.history_seconds / self.config.interval)))
+        self._alert_writer = asyncio.create_task(self._store_alerts(), name="monitor-alerts")
+        self._tasks = [
+            asyncio.create_task(self._sample_forever(), name="monitor-sampler"),
+            asyncio.create_task(self._probe_lag(), name="monitor-lag-probe"),
+        ]
+        if self.database is not None:
+            self._tasks.append(asyncio.create_task(self._poll_database(), name="monitor-database"))
+
+    async def stop(self) -> None:
+        """Stop sampling, then store the alerts still queued. Idempotent."""
+        tasks, self._tasks = self._tasks, []
+        writer, self._alert_writer = self._alert_writer, None
+        if writer is None:
+            return
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        with contextlib.suppress(asyncio.QueueFull):
+            self._alerts.put_nowait(None)
+        try:
+            await asyncio.wait_for(writer, DATABASE_TIMEOUT_SECONDS)
+        except TimeoutError:
+            log.warning("monitor: alerts still queued at shutdown were not stored")
+
+    # -- sampling -------------------------------------------------------------------------------------
+
+    async def _sample_forever(self) -> None:
+        loop = asyncio.get_running_loop()
+        interval = self.config.interval
+        self._baseline()
+        due = loop.time() + interval
+        while True:
+            await asyncio.sleep(max(0.0, due - loop.time()))
+            due += interval
+            if due < loop.time():  # fell behind (a stalled loop): carry on from now, no burst of samples
+                due = loop.time() + interval
+            try:
+                self.tick()
+            except Exception:  # a figure that fails once must not end the monitoring for good
+                log.exception("monitor: taking a sample failed")
+
+    def _counters(self) -> tuple[float, int, int, int, int, float]:
+        figures: Any = self.store
+        return (
+            time.monotonic(),
+            self.dispatcher.messages_in,
+            self.manager.messages_out,
+            getattr(figures, "batches_committed", 0),
+            getattr(figures, "events_committed", 0),
+            time.process_time(),
+        )
+
+    def _baseline(self) -> None:
+        self._last = self._counters()
+        self.latency.take()
+        self._lag_max = 0.0
+
+    def tick(self) -> dict[str, Any]:
+        """Take a sample, keep it, raise or resolve alerts, send it to the channel's clients here."""
+        sample = self.sample()
+        self.history.append(sample)
+        self.latest = sample
+        self._evaluate(sample)
+        sample["alerts"] = sorted(self.firing)
+        channel = self.manager.channels.get(MONITOR_CHANNEL)
+        if channel is not None:
+            channel.broadcast({"type": "metrics", **sample})
+        return sample
+
+    def sample(self) -> dict[str, Any]:
+        """The figures since the previous sample (rates per second over the time really elapsed)."""
+        if self._last is None:
+            self._baseline()
+        now, messages_in, messages_out, batches, events, cpu = current = self._counters()
+        then, messages_in_0, messages_out_0, batches_0, events_0, cpu_0 = self._last or current
+        self._last = current
+        elapsed = max(now - then, 1e-6)
+        lag, self._lag_max = self._lag_max, 0.0
+        p50, p99 = self.latency.take()
+        batch_count = batches - batches_0
+        appended = events - events_0
+        figures: Any = self.store
+        return {
+            "time": round(time.time(), 3),
+            "ts": timestamp(utcnow()),
+            "process": self.process,
+            "connections": len(self.manager.sessions),
+            "doc_connections": len(self.document_peers) if self.document_peers is not None else 0,
+            "channels": len(self.manager.channels),
+            "messages_in_per_s": round((messages_in - messages_in_0) / elapsed, 1),
+            "messages_out_per_s": round((messages_out - messages_out_0) / elapsed, 1),
+            "appends_per_s": round(appended / elapsed, 1),
+            "batches_per_s": round(batch_count / elapsed, 1),
+            "batch_size": round(appended / batch_count, 1) if batch_count else 0,
+            "last_batch_size": getattr(figures, "last_batch_size", 0),
+            "append_p50_ms": None if p50 is None else round(p50 * 1000, 3),
+            "append_p99_ms": None if p99 is None else round(p99 * 1000, 3),
+            "stored_events": self.stored_events,
+            "database_bytes": self.database_bytes,
+            "memory_bytes": resident_memory_bytes(),
+            "cpu_percent": round((cpu - cpu_0) / elapsed * 100, 1),
+            "loop_lag_ms": round(lag * 1000, 2),
+        }
+
+    async def _probe_lag(self) -> None:
+        """How late the loop runs a timer: the worst delay of a 100 ms sleep since the last sample."""
+        loop = asyncio.get_running_loop()
+        while True:
+            began = loop.time()
+            await asyncio.sleep(LAG_PROBE_SECONDS)
+            lag = loop.time() - began - LAG_PROBE_SECONDS
+            if lag > self._lag_max:
+                self._lag_max = lag
+
+    async def _poll_database(self) -> None:
+        """Stored events and database size every few seconds, off the sampling path: a slow database
+        must not stop the samples that would show it."""
+        database = self.database
+        if database is None:
+            return
+        failing = False
+        while True:
+            try:
+                async with asyncio.timeout(DATABASE_TIMEOUT_SECONDS):
+                    self.stored_events, self.database_bytes = await database_figures(database)
+                failing = False
+            except (TimeoutError, sa_exc.SQLAlchemyError, OSError) as error:
+                if not failing:
+                    log.warning("monitor: reading the database's figures failed: %s", error)
+                failing = True
+            await asyncio.sleep(self.database_poll_seconds)
+
+    # -- alerts ---------------------------------------------------------------------------------------
+
+    def _evaluate(self, sample: dict[str, Any]) -> None:
+        for name, threshold in self.config.thresholds.items():
+            key, factor = ALERT_METRICS[name]
+            raw = sample.get(key)
+            value = None if raw is None else round(raw * factor, 3)
+            if value is not None and value >= threshold:
+                self._below[name] = 0
+                if name not in self.firing:
+                    alert = {
+                        "metric": name,
+                        "state": "firing",
+                        "value": value,
+                        "threshold": threshold,
+                        "process": self.process,
+                        "since": sample["ts"],
+                        "message": f"{name} is {value:g}, at or above {threshold:g}",
+                    }
+                    self.firing[name] = alert
+                    self._queue(alert)
+            elif name in self.firing:
+                self._below[name] = self._below.get(name, 0) + 1
+                if self._below[name] >= self.config.resolve_after:
+                    fired = self.firing.pop(name)
+                    del self._below[name]
+                    self._queue(
+                        {
+                            "metric": name,
+                            "state": "resolved",
+                            "value": value,
+                            "threshold": threshold,
+                            "process": self.process,
+                            "since": fired["since"],
+                            "message": f"{name} is back below {threshold:g}",
+                        }
+                    )
+
+    def _queue(self, alert: dict[str, Any]) -> None:
+        try:
+            self._alerts.put_nowait(alert)
+        except asyncio.QueueFull:
+            log.warning("monitor: %d alerts waiting to be stored; dropped %s", ALERT_QUEUE_LIMIT, alert["message"])
+
+    async def _store_alerts(self) -> None:
+        """Store alerts one after the other, in the order they were raised (firing before resolved)."""
+        while True:
+            alert = await self._alerts.get()
+            if alert is None:
+                return
+            try:
+                appended = await self.manager.store.append(NewEvent(MONITOR_CHANNEL, "alert", alert))
+            except Exception as error:  # the database refused: say so, keep monitoring
+                log.warning("monitor: storing alert %r failed: %s", alert["message"], error)
+                continue
+            self.alerts_stored += 1
+            # What Channel.append does for a client: publish after the commit (the server has no socket).
+            if appended.new:
+                self.manager.broker.publish(appended.event)
+
+    # -- for /metrics ---------------------------------------------------------------------------------
+
+    def counters(self) -> dict[str, int]:
+        figures: Any = self.store
+        return {
+            "messages_in": self.dispatcher.messages_in,
+            "messages_out": self.manager.messages_out,
+            "append_batches": getattr(figures, "batches_committed", 0),
+            "appended_events": getattr(figures, "events_committed", 0),
+            "alerts_stored": self.alerts_stored,
+        }
+
+
+__all__ = [
+    "ALERT_DEFAULTS",
+    "ALERT_METRICS",
+    "LATENCY_BUCKETS",
+    "MONITOR_CHANNEL",
+    "AppendLatency",
+    "Monitor",
+    "MonitorConfig",
+    "database_figures",
+    "resident_memory_bytes",
+]
