@@ -47,6 +47,12 @@ def _operator(summary: str, responses: dict[str, Any], **extra: Any) -> dict[str
     return {"summary": summary, "security": BEARER, "responses": {**responses, **OPERATOR_ERRORS}, **extra}
 
 
+def _user(summary: str, responses: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    """An endpoint for any user with a token (a guest's too), some of whose items are theirs alone."""
+    errors = {"401": OPERATOR_ERRORS["401"], "403": _error("not the item's uploader, nor an operator")}
+    return {"summary": summary, "security": BEARER, "responses": {**responses, **errors}, **extra}
+
+
 def _body(schema: dict[str, Any]) -> dict[str, Any]:
     return {"required": True, "content": {JSON: {"schema": schema}}}
 
@@ -175,12 +181,23 @@ SCHEMAS: dict[str, Any] = {
     },
     "Media": {
         "type": "object",
-        "description": "A stored media file's metadata (its content is `GET /api/media/{id}`).",
+        "description": "A media item's metadata (its bytes are `GET /api/media/{id}/file`); docs/media.md.",
         "properties": {
             "id": {"type": "string"},
-            "filename": {"type": "string"},
-            "content_type": {"type": "string"},
+            "title": {"type": ["string", "null"]},
+            "description": {"type": ["string", "null"]},
+            "tags": {"type": "array", "items": {"type": "string"}},
+            "mime": {"type": "string"},
             "size": {"type": "integer"},
+            "width": _NULLABLE_INT,
+            "height": _NULLABLE_INT,
+            "sha256": {"type": "string"},
+            "filename": {"type": ["string", "null"]},
+            "uploader": {"type": "object"},
+            "created_at": _TIME,
+            "updated_at": _TIME,
+            "url": {"type": "string"},
+            "file_url": {"type": "string"},
         },
         "additionalProperties": True,
     },
@@ -236,13 +253,19 @@ PATHS: dict[str, Any] = {
         "get": {
             "summary": "liveness: the database answers",
             "responses": {
-                "200": _json({"type": "object", "properties": {"status": {"type": "string"}}}),
+                "200": _json(
+                    {
+                        "type": "object",
+                        "properties": {"status": {"type": "string"}, "connections": {"type": "integer"}},
+                        "additionalProperties": True,
+                    }
+                ),
             },
         }
     },
     "/metrics": {
         "get": {
-            "summary": "Prometheus metrics (text exposition format)",
+            "summary": "Prometheus metrics (text exposition format; no token: keep it behind the proxy)",
             "responses": {"200": {"description": "OK", "content": {"text/plain": {"schema": {"type": "string"}}}}},
         }
     },
@@ -395,25 +418,63 @@ PATHS: dict[str, Any] = {
         "get": _operator("the revocations in force", {"200": _json(_ref("RevocationList"))})
     },
     "/api/media": {
-        "get": _operator("the media files", {"200": _json({"type": "array", "items": _ref("Media")})}),
-        "post": _operator(
-            "upload a file (multipart/form-data); announced as `new_media` on channel `media`",
-            {"200": _json(_ref("Media")), "201": _json(_ref("Media"))},
+        "get": {
+            "summary": "the media library, newest first (no token needed)",
+            "parameters": [
+                _query("limit", "page size", {"type": "integer", "minimum": 1}),
+                _query("cursor", "`next` of the previous page"),
+                _query("tag", "only items with this tag"),
+                _query("uploader", "only items of this user id"),
+                _query("type", "only items whose MIME type starts with this (`image/`)"),
+            ],
+            "responses": {
+                "200": _json(
+                    {
+                        "type": "object",
+                        "required": ["media", "next"],
+                        "properties": {
+                            "media": {"type": "array", "items": _ref("Media")},
+                            "next": _NULLABLE_STRING,
+                        },
+                    }
+                ),
+                "400": _error("a bad parameter"),
+            },
+        },
+        "post": _user(
+            "upload a file (multipart: `file`, optional `title`, `description`, `tags`); announced as "
+            "`new_media` on channel `media`",
+            {"201": _json(_ref("Media")), "400": _error("no file, a bad field"), "413": _error("too large")},
             requestBody={"required": True, "content": {"multipart/form-data": {"schema": {"type": "object"}}}},
         ),
     },
     "/api/media/{id}": {
         "parameters": _media_id(),
-        "get": _operator("a media file", {"200": {"description": "the file"}, "404": _error("no such file")}),
-        "put": _operator(
-            "change a file's metadata; announced as `media_updated`",
-            {"200": _json(_ref("Media")), "404": _error("no such file")},
+        "get": {
+            "summary": "one item's metadata (no token needed)",
+            "responses": {"200": _json(_ref("Media")), "404": _error("no such item")},
+        },
+        "put": _user(
+            "change title, description, tags (the uploader or an operator); announced as `media_updated`",
+            {"200": _json(_ref("Media")), "400": _error("a bad field"), "404": _error("no such item")},
             requestBody=_body({"type": "object"}),
         ),
-        "delete": _operator(
-            "delete a file; announced as `media_deleted`",
-            {"200": {"description": "deleted"}, "204": {"description": "deleted"}, "404": _error("no such file")},
+        "patch": _user(
+            "the same as PUT",
+            {"200": _json(_ref("Media")), "400": _error("a bad field"), "404": _error("no such item")},
+            requestBody=_body({"type": "object"}),
         ),
+        "delete": _user(
+            "remove an item (the uploader or an operator); announced as `media_deleted`",
+            {"204": {"description": "deleted"}, "404": _error("no such item")},
+        ),
+    },
+    "/api/media/{id}/file": {
+        "parameters": _media_id(),
+        "get": {
+            "summary": "the item's bytes, with the type read from them (no token needed)",
+            "responses": {"200": {"description": "the file"}, "404": _error("no such item")},
+        },
     },
     "/api/openapi.json": {
         "get": {"summary": "this description", "responses": {"200": _json({"type": "object"})}},
