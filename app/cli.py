@@ -103,7 +103,7 @@ async def _open_store(settings: Settings):  # -> SqlEventStore (imported late: `
     return await SqlEventStore.open(settings.database_url)
 
 
-def _cli_actor():  # -> collab.moderation.Actor: who acts from the command line, for the audit channel
+def _cli_actor(command: str):  # -> collab.moderation.Actor: who acts from the command line (audit channel)
     import getpass
 
     from collab.moderation import Actor
@@ -112,7 +112,7 @@ def _cli_actor():  # -> collab.moderation.Actor: who acts from the command line,
         login = getpass.getuser()
     except (KeyError, OSError):
         login = "unknown"
-    return Actor(f"cli:{login}", f"collab {sys.argv[1] if len(sys.argv) > 1 else 'cli'}")
+    return Actor(f"cli:{login}", f"collab {command}")
 
 
 def _text_line(frame: dict) -> str:
@@ -196,7 +196,7 @@ def cmd_prune(args: argparse.Namespace, settings: Settings) -> int:
             print(f"collab: {verb} {total} events stored before {timestamp(cutoff)} from {len(changed)} channels")
             if changed and not args.dry_run:
                 data = {"older_than": timestamp(cutoff), "channels": [item.public() for item in changed]}
-                await record(store, _cli_actor(), "prune", data)
+                await record(store, _cli_actor("prune"), "prune", data)
         finally:
             await store.close()
         return 0
@@ -227,7 +227,7 @@ def cmd_revoke(args: argparse.Namespace, settings: Settings) -> int:
             before = utcnow()
         store = await _open_store(settings)
         try:
-            actor = _cli_actor()
+            actor = _cli_actor("revoke")
             revocation = await RevocationStore(store.engine).add(
                 token_id=args.jti, user_id=args.user, issued_before=before, created_by=actor.id, reason=args.reason
             )
