@@ -199,9 +199,14 @@ class Room:
         self.tail_bytes = 0
         self.peers: dict[str, Peer] = {}
         self.awareness = documents.DocAwareness()
+        # Committed updates not sent yet: (update, the frame it came in or None, the sender's peer id).
+        self.outgoing: list[tuple[bytes, bytes | None, str | None]] = []
         # Events that arrive while the state is loaded or a gap is filled; folded in afterwards.
         self.held: list[StoredEvent] | None = []
         self.ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        # Set while nothing is held: a connection joins only then, or its sync step 2 (from `doc`) would
+        # miss held updates that were relayed before it arrived.
+        self.settled = asyncio.Event()
 
 
 class DocumentManager:
@@ -229,6 +234,8 @@ class DocumentManager:
         # knows whose update it is (not to echo it) and reuses the frame it came in. A broker that
         # delivered later would only cost the sender its own update back, which Yjs ignores.
         self._origin: tuple[str, int, str, bytes] | None = None
+        self._dirty: list[Room] = []  # rooms with updates to send at the end of this tick
+        self._flush_handle: asyncio.Handle | None = None
         # Figures for the monitor.
         self.updates_stored = 0
         self.updates_refused = 0
@@ -251,6 +258,7 @@ class DocumentManager:
             room = self.rooms[channel] = Room(channel)
             self._track(asyncio.ensure_future(self._load(room)))
         await asyncio.shield(room.ready)
+        await room.settled.wait()
         if self.rooms.get(channel) is not room:  # dropped while we waited (its last peer left): again
             return await self.join(name, peer)
         room.peers[peer.id] = peer
@@ -335,17 +343,44 @@ class DocumentManager:
         if room is None or event.type != UPDATE:
             return
         origin = self._origin
+        update = event.blob or documents.EMPTY_UPDATE
         if origin is not None and origin[0] == event.channel and origin[1] == event.seq:
-            exclude, frame = origin[2], origin[3]
+            self._relay(room, update, origin[3], origin[2])
         else:
-            exclude, frame = None, documents.update_message(event.blob or documents.EMPTY_UPDATE)
+            self._relay(room, update, None, None)
         if room.held is not None:
             room.held.append(event)
         else:
             self._fold(room, event)
-        for peer in room.peers.values():
-            if peer.id != exclude:
-                peer.send(frame)
+
+    def _relay(self, room: Room, update: bytes, frame: bytes | None, origin: str | None) -> None:
+        """Queue a committed update for the room's connections; `_flush` sends what a tick gathered."""
+        if not room.outgoing:
+            self._dirty.append(room)
+            if self._flush_handle is None:
+                self._flush_handle = asyncio.get_running_loop().call_soon(self._flush)
+        room.outgoing.append((update, frame, origin))
+
+    def _flush(self) -> None:
+        """Send each room what this tick committed. One update goes out as it came in, to everyone but
+        its sender. Several (a group commit answers many appends at once) go out merged into one update,
+        one frame per connection instead of one per update: for every client, one Yjs transaction instead
+        of many. A merge holds its receivers' own updates too when they come from more than one sender;
+        Yjs skips what a client has already."""
+        self._flush_handle = None
+        dirty, self._dirty = self._dirty, []
+        for room in dirty:
+            outgoing, room.outgoing = room.outgoing, []
+            if len(outgoing) == 1:
+                update, frame, origin = outgoing[0]
+                frame = frame or documents.update_message(update)
+            else:
+                frame = documents.update_message(documents.merge_updates([item[0] for item in outgoing]))
+                origins = {item[2] for item in outgoing}
+                origin = origins.pop() if len(origins) == 1 else None
+            for peer in room.peers.values():
+                if peer.id != origin:
+                    peer.send(frame)
 
     def _fold(self, room: Room, event: StoredEvent) -> None:
         if event.seq <= room.seq:
@@ -354,6 +389,7 @@ class DocumentManager:
             # A delivery this process missed (another process's broker hiccup): fetch the gap.
             log.warning("%s: update %d after %d, reading the gap from the store", room.channel, event.seq, room.seq)
             room.held = [event]
+            room.settled.clear()
             self._track(asyncio.ensure_future(self._fill_gap(room, event.seq)))
             return
         DOCUMENT.apply(room.doc, event)
@@ -389,8 +425,13 @@ class DocumentManager:
             log.error("%s: cannot read updates %d..%d: %s", room.channel, room.seq + 1, before - 1, error)
             missing = []
         for event in missing:
-            for peer in room.peers.values():
-                peer.send(documents.update_message(event.blob or documents.EMPTY_UPDATE))
+            update = event.blob or documents.EMPTY_UPDATE
+            try:
+                documents.check_update(update)
+            except ProtocolError:
+                log.error("%s: stored update %d does not decode; not relayed", room.channel, event.seq)
+                continue
+            self._relay(room, update, None, None)
         assert room.held is not None
         room.held[:0] = missing
         self._release(room)
@@ -402,6 +443,8 @@ class DocumentManager:
                 room.held.append(event)
             else:
                 self._fold(room, event)
+        if room.held is None:
+            room.settled.set()
 
     def _snapshot(self, room: Room) -> None:
         blob = DOCUMENT.dump(room.doc)

@@ -39,6 +39,9 @@ from pycrdt import (
     write_message,
     write_var_uint,
 )
+from pycrdt import (
+    merge_updates as _merge_updates,
+)
 
 from collab.errors import ProtocolError
 
@@ -177,6 +180,11 @@ def awareness_clients(update: bytes) -> list[int]:
 
 def update_message(update: bytes) -> bytes:
     return create_update_message(update)
+
+
+def merge_updates(updates: list[bytes]) -> bytes:
+    """One update with the effect of all of `updates` (in any order: Yjs updates commute)."""
+    return _merge_updates(*updates)
 
 
 def sync_step1_message(doc: Doc) -> bytes:
@@ -332,6 +340,7 @@ __all__ = [
     "apply_update",
     "awareness_message",
     "encode_doc",
+    "merge_updates",
     "new_doc",
     "parse_message",
     "permission_denied_message",
