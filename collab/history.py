@@ -86,8 +86,8 @@ def _filter_key(where: EventFilter) -> list[Any]:
     """What a cursor remembers of its query, in a form that compares equal when the query does."""
     return [
         where.before,
-        timestamp(where.since) if where.since else None,
-        timestamp(where.until) if where.until else None,
+        where.since.isoformat() if where.since else None,
+        where.until.isoformat() if where.until else None,
         sorted(where.types),
         sorted(where.users),
         where.text,
