@@ -1,0 +1,127 @@
+"""static/editor.html in Debian's chromium: two people type at once and end with the same text, each sees
+the other's cursor with a name and colour, and offline edits merge when the page goes back online."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, expect
+
+ROOT = Path(__file__).resolve().parents[2]
+
+# Types `count` characters at random places through CodeMirror (what a keyboard does), one every few ms.
+TYPE_AT_RANDOM = """([count, letter]) => new Promise((resolve) => {
+    const { view } = window.collabEditor;
+    let typed = 0;
+    const timer = setInterval(() => {
+        const at = Math.floor(Math.random() * (view.state.doc.length + 1));
+        view.dispatch({ changes: { from: at, insert: letter } });
+        if (++typed === count) { clearInterval(timer); resolve(); }
+    }, 4);
+})"""
+
+
+def text(page: Page) -> str:
+    return page.evaluate("window.collabEditor.text.toString()")
+
+
+def wait_same_text(pages: list[Page], seconds: float = 15.0) -> str:
+    """Both pages' Y.Text and editor content are equal (their own checks, polled with a deadline)."""
+    deadline = time.monotonic() + seconds
+    while True:
+        texts = {text(page) for page in pages} | {
+            page.evaluate("window.collabEditor.view.state.doc.toString()") for page in pages
+        }
+        if len(texts) == 1:
+            return texts.pop()
+        if time.monotonic() > deadline:
+            raise AssertionError(f"the pages did not converge: {texts}")
+        pages[0].wait_for_timeout(50)
+
+
+@pytest.fixture
+def open_editor(browser: Browser, doc_server, watch) -> Iterator[Callable[..., Page]]:
+    if not (ROOT / "static" / "dist" / "editor.js").is_file():
+        pytest.skip("static/dist/editor.js is missing: run `make setup`")
+    contexts: list[BrowserContext] = []
+
+    def open_as(nickname: str, doc: str) -> Page:
+        context = browser.new_context(base_url=doc_server.url, viewport={"width": 1100, "height": 640})
+        contexts.append(context)
+        context.add_init_script(f"localStorage.setItem('collab.nickname', {nickname!r})")
+        page = watch.attach(context.new_page())
+        page.goto(f"/static/editor.html#{doc}")
+        expect(page.locator("#conn")).to_have_attribute("data-state", "open")
+        return page
+
+    yield open_as
+    for context in contexts:
+        context.close()
+
+
+@pytest.mark.browser
+def test_two_people_type_at_once_and_see_each_others_cursors(open_editor, tmp_path: Path) -> None:
+    doc = f"pair-{uuid.uuid4().hex[:8]}"
+    alice = open_editor("Alice", doc)
+    bob = open_editor("Bob", doc)
+    expect(alice.locator("#people .person")).to_have_count(2)
+    expect(alice.locator("#people")).to_contain_text("Bob")
+
+    # Both type at the same moment, at random places.
+    alice.evaluate("args => { window.typing = (" + TYPE_AT_RANDOM + ")(args) }", [150, "a"])
+    bob.evaluate(TYPE_AT_RANDOM, [150, "b"])
+    alice.evaluate("window.typing")
+    final = wait_same_text([alice, bob])
+    assert sorted(final) == ["a"] * 150 + ["b"] * 150
+
+    # Real keystrokes, then each sees the other's caret, labelled with the name, in the other's colour.
+    alice.locator(".cm-content").click()
+    alice.keyboard.press("Control+End")
+    alice.keyboard.type(" -- Alice was here")
+    bob.locator(".cm-content").click()
+    bob.keyboard.press("Control+Home")
+    bob.keyboard.type("Bob: ")
+    final = wait_same_text([alice, bob])
+    assert final.startswith("Bob: ") and final.endswith(" -- Alice was here")
+    caret = alice.locator(".cm-ySelectionCaret")
+    expect(caret).to_have_count(1)
+    expect(caret.locator(".cm-ySelectionInfo")).to_have_text("Bob")
+    expect(bob.locator(".cm-ySelectionInfo")).to_have_text("Alice")
+    bob_colour = bob.evaluate("window.collabEditor.provider.awareness.getLocalState().user.color")
+    assert bob_colour.lower() in (caret.get_attribute("style") or "").lower()
+    alice.screenshot(path=str(tmp_path / "editor.png"))
+
+    # When Bob leaves, his caret and his name go away at Alice's.
+    bob.context.close()
+    expect(alice.locator(".cm-ySelectionCaret")).to_have_count(0)
+    expect(alice.locator("#people .person")).to_have_count(1)
+
+
+@pytest.mark.browser
+def test_offline_edits_merge_when_the_page_is_back_online(open_editor) -> None:
+    doc = f"trip-{uuid.uuid4().hex[:8]}"
+    alice = open_editor("Alice", doc)
+    bob = open_editor("Bob", doc)
+    alice.locator(".cm-content").click()
+    alice.keyboard.type("shared line\n")
+    wait_same_text([alice, bob])
+
+    bob.locator("#offline-toggle").click()
+    expect(bob.locator("#conn")).to_have_attribute("data-state", "offline")
+    expect(alice.locator("#people .person")).to_have_count(1)
+    bob.locator(".cm-content").click()
+    bob.keyboard.press("Control+End")
+    bob.keyboard.type("written on the train\n")
+    alice.keyboard.press("Control+Home")
+    alice.keyboard.type("meanwhile in the office\n")
+    assert "train" not in text(alice) and "office" not in text(bob)
+
+    bob.locator("#offline-toggle").click()
+    expect(bob.locator("#conn")).to_have_attribute("data-state", "open")
+    final = wait_same_text([alice, bob])
+    for part in ("shared line", "written on the train", "meanwhile in the office"):
+        assert part in final
