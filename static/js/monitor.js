@@ -286,6 +286,15 @@ function drawChart(canvas, chart, palette, now) {
       previous = s.time;
     }
     ctx.stroke();
+    // The newest value, as a dot: visible even while the line is a few pixels long.
+    const last = visible.length ? visible[visible.length - 1] : null;
+    const value = last ? read(last) : null;
+    if (value != null) {
+      ctx.fillStyle = ctx.strokeStyle;
+      ctx.beginPath();
+      ctx.arc(x(last.time), y(value), 3, 0, Math.PI * 2);
+      ctx.fill();
+    }
   });
   ctx.restore();
 }
