@@ -20,6 +20,7 @@ import os
 import re
 import secrets
 import tempfile
+import time
 import unicodedata
 from collections.abc import AsyncIterable, Mapping
 from dataclasses import dataclass, replace
@@ -52,6 +53,7 @@ MAX_TAGS = 20
 MAX_TAG = 40
 MAX_FILENAME = 255
 MAX_PAGE = 200
+STALE_UPLOAD_SECONDS = 24 * 3600
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # control characters but tab and newline
 
 
@@ -199,6 +201,7 @@ class MediaLibrary:
         # could find its blob removed under it. (Across server processes that race remains possible;
         # docs/media.md says so.)
         self._blobs = asyncio.Lock()
+        self._swept = False
 
     def path_of(self, item: MediaItem) -> Path:
         return self.root / item.sha256[:2] / item.sha256
@@ -210,6 +213,9 @@ class MediaLibrary:
         and content of a type not accepted (`UnsupportedType`) as soon as they show, keeping nothing."""
         tmp = self.root / "tmp"
         await asyncio.to_thread(tmp.mkdir, parents=True, exist_ok=True)
+        if not self._swept:
+            self._swept = True
+            await asyncio.to_thread(_sweep, tmp, time.time() - STALE_UPLOAD_SECONDS)
         fd, name = await asyncio.to_thread(tempfile.mkstemp, dir=tmp, prefix="upload-")
         path = Path(name)
         file = os.fdopen(fd, "w+b")
@@ -452,6 +458,16 @@ def _accepted(head: bytes) -> str:
 def _write(file: BinaryIO, digest: Any, chunk: bytes) -> None:
     digest.update(chunk)
     file.write(chunk)
+
+
+def _sweep(tmp: Path, before: float) -> None:
+    """Remove what uploads cut short by a crash left in `tmp` (not the uploads under way elsewhere:
+    only files untouched for a day)."""
+    for path in tmp.glob("upload-*"):
+        with contextlib.suppress(FileNotFoundError):
+            if path.stat().st_mtime < before:
+                path.unlink()
+                log.info("media: removed %s, left by an upload that never finished", path.name)
 
 
 def _abandon(file: BinaryIO, path: Path) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -313,3 +315,16 @@ async def test_the_list_pages_and_filters(start):
     assert await ids_for(tag="nope") == []
     assert (await client.get("/api/media", params={"cursor": "garbage"})).status == 400
     assert (await client.get("/api/media", params={"limit": "many"})).status == 400
+
+
+async def test_files_left_by_crashed_uploads_are_swept(start, tmp_path):
+    tmp = tmp_path / "data" / "media" / "tmp"
+    tmp.mkdir(parents=True)
+    stale, recent = tmp / "upload-stale", tmp / "upload-recent"
+    stale.write_bytes(b"half an upload")
+    recent.write_bytes(b"an upload under way in another process")
+    day_ago = time.time() - 25 * 3600
+    os.utime(stale, (day_ago, day_ago))
+    client = await start()
+    await upload(client, png())
+    assert not stale.exists() and recent.exists()
