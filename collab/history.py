@@ -113,8 +113,17 @@ def decode_cursor(text: str) -> Cursor:
         body = orjson.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
         if body.get("v") != 1:
             raise ValueError
-        return Cursor(str(body["c"]), int(body["s"]), int(body["a"]), list(body["f"]))
-    except (ValueError, TypeError, KeyError, AttributeError, binascii.Error, orjson.JSONDecodeError):
+        key = list(body["f"])
+        if (
+            len(key) != 6
+            or not (key[0] is None or (isinstance(key[0], int) and not isinstance(key[0], bool)))
+            or not all(isinstance(key[i], list) and all(isinstance(v, str) for v in key[i]) for i in (3, 4))
+            or not (key[5] is None or isinstance(key[5], str))
+        ):
+            raise ValueError
+        _filter_from_key(0, key)  # every part must make a filter
+        return Cursor(str(body["c"]), int(body["s"]), int(body["a"]), key)
+    except (ValueError, TypeError, KeyError, AttributeError, binascii.Error, orjson.JSONDecodeError, ProtocolError):
         raise ProtocolError("'cursor' is not a cursor this server gave out") from None
 
 

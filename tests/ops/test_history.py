@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 from datetime import UTC, datetime, timedelta
@@ -193,6 +194,9 @@ async def test_pages_walk_everything_once(start) -> None:
     for query in (f"user=ann&cursor={cursor}", f"type=event&cursor={cursor}", f"after=5&cursor={cursor}"):
         response = await client.get(EVENTS.format("busy") + "?" + query, headers=OPERATOR)
         assert response.status == 400, query
+    forged = {"v": 1, "c": "busy", "s": 3, "a": 0, "f": ["1; drop", None, None, [], [], None]}
+    forged_cursor = base64.urlsafe_b64encode(orjson.dumps(forged)).decode()
+    assert (await client.get(EVENTS.format("busy") + f"?cursor={forged_cursor}", headers=OPERATOR)).status == 400
     await seed(client, "other", [{"type": "message", "data": {"content": "x"}}])
     assert (await client.get(EVENTS.format("other") + f"?cursor={cursor}", headers=OPERATOR)).status == 400
     # Events appended after the last page are found by a later look from the last seq seen.
