@@ -43,8 +43,20 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     print(
         f"collab: serving on http://{args.host}:{args.port} (database {_safe_url(settings.database_url)})", flush=True
     )
-    web.run_app(create_app(settings), host=args.host, port=args.port, print=None, shutdown_timeout=10)
+    app = create_app(settings)
+    app.on_startup.append(_freeze_startup_heap)  # after the engine has opened (cleanup_ctx runs first)
+    web.run_app(app, host=args.host, port=args.port, print=None, shutdown_timeout=10)
     return 0
+
+
+async def _freeze_startup_heap(app: object) -> None:
+    """Move what start-up allocated (modules, SQLAlchemy, the engine: ~100k objects) out of the cyclic
+    collector's reach. Without it, the full collections that objects in flight eventually trigger scan
+    them all: a 50-80 ms pause every few seconds under load, which alone sets a latency p99."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
 
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
