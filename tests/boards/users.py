@@ -5,4 +5,5 @@ from collab.users import User
 ANN = User("u-ann", "Ann")
 BOB = User("u-bob", "Bob")
 CAT = User("u-cat", "Cat")
+WATCHER = User("u-watcher", "Watcher")
 READER = User("u-reader", "Reader", roles=frozenset({"readonly"}))
