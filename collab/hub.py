@@ -239,7 +239,7 @@ class ChannelManager:
                 session.positions[name] = head if since is None else since
             else:
                 session.positions[name] = since
-                await self._replay(session, channel, since)
+                await self._replay(session, channel, since, head)
         finally:
             session.holding.pop(name, None)
         for seq, text in holding:
@@ -250,8 +250,10 @@ class ChannelManager:
             await hook(channel, session)
         return channel
 
-    async def _replay(self, session: Session, channel: Channel, since: int) -> None:
-        if not session.legacy_room:
+    async def _replay(self, session: Session, channel: Channel, since: int, head: int) -> None:
+        # Memory serves only when its run reaches the head just read: events published while this
+        # process had nobody on the channel (or published by another process) are not in it.
+        if not session.legacy_room and self.recent.last_seq(channel.name) >= head:
             recent = self.recent.after(channel.name, since)
             if recent is not None:
                 for start in range(0, len(recent), self.replay_batch):

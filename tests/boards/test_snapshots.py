@@ -172,12 +172,6 @@ async def test_a_resume_past_pruned_events_gets_the_state_instead(database_url: 
         await second.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="hub bug: a process records an event in its recent-events memory only while it has a member on"
-    " the channel, and a resume trusts that memory without checking it reaches the head (collab/hub.py"
-    " `_deliver_event` / `_replay`); reported, not ours to change",
-)
 async def test_a_resume_on_a_process_that_had_no_member_meanwhile_misses_nothing(database_url: str) -> None:
     """Two server processes: ann's process keeps the board's recent events in memory while she is there;
     she leaves, bob adds an event through the other process, ann resumes on hers."""
