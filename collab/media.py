@@ -368,7 +368,11 @@ class MediaLibrary:
             return before
         after = replace(before, **checked, updated_at=utcnow())
         values = {key: list(value) if key == "tags" else value for key, value in checked.items()}
-        await self._execute(media.update().where(media.c.id == before.id).values(**values, updated_at=after.updated_at))
+        changed = await self._execute(
+            media.update().where(media.c.id == before.id).values(**values, updated_at=after.updated_at)
+        )
+        if changed == 0:  # deleted meanwhile
+            raise NotFound(f"no media {media_id!r}")
         try:
             await self._publish(
                 user,
