@@ -21,7 +21,7 @@ from collab.projections.drawing import DRAWING
 from collab.projections.kanban import KANBAN
 
 from .helpers import Client, Cluster, canonical
-from .users import ANN, BOB, CAT, WATCHER
+from .users import ANN, BOB, CAT
 
 KANBAN_FAST = dataclasses.replace(KANBAN, snapshot_every=4)
 DRAWING_FAST = dataclasses.replace(DRAWING, snapshot_every=4)
@@ -161,12 +161,6 @@ async def run(cluster: Cluster, kind: str, batches: list[list[tuple[int, Any]]])
     for n, client in enumerate(clients):
         if n != 2:  # the third starts offline
             await client.connect()
-    # With two processes, each keeps a silent member on the board: a process records a channel's events
-    # in its resume memory only while it has a member there, and a resume on a process that had none
-    # meanwhile misses events (a hub bug, pinned by test_snapshots.py's xfail test).
-    observers = [Client(node, WATCHER, channel) for node in cluster.nodes] if processes > 1 else []
-    for observer in observers:
-        await observer.connect()
     if kind == "kanban":  # a board to work on (the steps add and remove more)
         for column in ("c1", "c2"):
             await clients[0].send(type="column_add", column=column, title=column)
@@ -180,7 +174,6 @@ async def run(cluster: Cluster, kind: str, batches: list[list[tuple[int, Any]]])
     for client in clients:
         if not client.connected:
             await client.connect()
-    clients += observers
     for client in clients:
         client.pump()
 
