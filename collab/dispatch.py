@@ -117,7 +117,10 @@ class Dispatcher:
         if name not in session.channels:
             raise Forbidden(f"publish to {name!r} needs a subscription first")
         self._writable(session)
-        await self.manager.channels[name].append(session, "event", {"event": event, "data": frame["data"]}, op_id=op_id)
+        channel = self.manager.channels[name]
+        if not channel.kind.client_publish:
+            raise Forbidden(f"only the server writes to {channel.kind.name} channels")
+        await channel.append(session, "event", {"event": event, "data": frame["data"]}, op_id=op_id)
 
     async def private(self, session: Session, frame: dict[str, Any]) -> None:
         target = field_str(frame, "target", max_length=220)

@@ -51,6 +51,8 @@ class ChannelKind:
         self.state_provider: StateProvider | None = None
         # Kinds whose channels announce who is there (presence, system notices).
         self.presence = True
+        # Whether clients may `publish` events of their own here (no for channels the server writes).
+        self.client_publish = True
 
     def on_message(self, frame_type: str | MessageHandler | None = None) -> Any:
         if callable(frame_type):

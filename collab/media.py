@@ -188,7 +188,9 @@ def check_changes(changes: Mapping[str, Any]) -> dict[str, Any]:
 
 def register_media(manager: ChannelManager) -> ChannelKind:
     """The `media` channel: its events come from the library (HTTP), clients only listen."""
-    return manager.register_channel(MEDIA_CHANNEL)
+    kind = manager.register_channel(MEDIA_CHANNEL)
+    kind.client_publish = False
+    return kind
 
 
 class MediaLibrary:

@@ -216,6 +216,7 @@ class Monitor:
         """The `monitor` channel kind: history on join; this monitor hears every committed event."""
         kind = self.manager.register_channel(MONITOR_CHANNEL)
         kind.presence = False  # who watches the monitor is nobody's business there
+        kind.client_publish = False  # metrics and alerts come from the server only
         kind.on_connect(self._send_history)
         self.manager.event_listeners.append(self._on_event)
         return kind

@@ -44,3 +44,15 @@ async def test_shout_channel_from_the_docs(aiohttp_client: Any, make_settings: A
     assert error["code"] == "bad_request"
     await alice.close()
     await bob.close()
+
+
+async def test_clients_cannot_publish_into_server_written_channels(aiohttp_client: Any, make_settings: Any) -> None:
+    client = await aiohttp_client(create_app(make_settings()))
+    ws = await client.ws_connect("/ws?channel=general&nickname=mallory")
+    for channel in ("monitor", "media"):
+        await ws.send_json({"type": "subscribe", "channel": channel})
+        await _next_of(ws, "subscribed")
+        await ws.send_json({"type": "publish", "channel": channel, "event": "alert", "data": {"fake": True}, "id": "x"})
+        error = await _next_of(ws, "error")
+        assert (error["code"], error.get("id")) == ("forbidden", "x")
+    await ws.close()
