@@ -32,7 +32,7 @@ from typing import Any, Protocol
 from collab import documents
 from collab.broker import Broker
 from collab.errors import CollabError, ProtocolError
-from collab.events import NewEvent, Snapshot, StoredEvent
+from collab.events import Appended, NewEvent, Snapshot, StoredEvent
 from collab.naming import check_channel_name
 from collab.projections.base import load_state
 from collab.projections.document import DOCUMENT, UPDATE
@@ -234,8 +234,10 @@ class DocumentManager:
         # knows whose update it is (not to echo it) and reuses the frame it came in. A broker that
         # delivered later would only cost the sender its own update back, which Yjs ignores.
         self._origin: tuple[str, int, str, bytes] | None = None
-        self._dirty: list[Room] = []  # rooms with updates to send at the end of this tick
+        self._dirty: list[Room] = []  # rooms with committed updates not sent yet
         self._flush_handle: asyncio.Handle | None = None
+        # Appends under way, in the order they were handed to the store (= the order they commit in).
+        self._appending: dict[_Append, None] = {}
         # Figures for the monitor.
         self.updates_stored = 0
         self.updates_refused = 0
@@ -286,8 +288,7 @@ class DocumentManager:
                 return None
             # An update message is relayed as it came: the same bytes (a step 2 is relayed as an update).
             relay = frame if message.sync == documents.UPDATE else documents.update_message(update)
-            task = asyncio.ensure_future(self._store(room, peer, update, relay))
-            return self._track(task)
+            return self._track(_Append(self, room, peer, update, relay).done)
         if message.type == documents.AWARENESS:
             self.broker.relay(
                 room.channel, {"type": _AWARENESS, "update": message.payload, "frame": frame, "from": peer.id}
@@ -321,21 +322,33 @@ class DocumentManager:
 
     # -- storing and relaying ----------------------------------------------------------------------
 
-    async def _store(self, room: Room, peer: Peer, update: bytes, relay: bytes) -> None:
-        user = peer.user
-        try:
-            appended = await self.store.append(NewEvent(room.channel, UPDATE, None, update, user.id, user.name))
-        except Exception as error:
-            log.warning("%s: update from %s not stored (%s); closing its connection", room.channel, peer.id, error)
-            peer.close_soon(INTERNAL_ERROR, "the update could not be stored; reconnect to resync")
-            return
+    def _committed(self, append: _Append, appended: Appended) -> None:
+        """An append committed (in seq order, from `_Append.step`): publish it, then send what this
+        commit answered once the last of its appends is through."""
         self.updates_stored += 1
         event = appended.event
-        self._origin = (event.channel, event.seq, peer.id, relay)
-        try:
-            self.broker.publish(event)
-        finally:
-            self._origin = None
+        if appended.new:
+            self._origin = (event.channel, event.seq, append.peer.id, append.relay)
+            try:
+                self.broker.publish(event)
+            finally:
+                self._origin = None
+        del self._appending[append]
+        if self._dirty:
+            following = next(iter(self._appending), None)
+            if following is not None and following.waiting is not None and following.waiting.done():
+                # The next append is committed too and resumes right after this one: it sends.
+                self._schedule_flush()
+            else:
+                self._flush()
+
+    def _failed(self, append: _Append, error: BaseException) -> None:
+        self._appending.pop(append, None)
+        room, peer = append.room, append.peer
+        log.warning("%s: update from %s not stored (%r); closing its connection", room.channel, peer.id, error)
+        peer.close_soon(INTERNAL_ERROR, "the update could not be stored; reconnect to resync")
+        if self._dirty:
+            self._schedule_flush()
 
     def _on_event(self, event: StoredEvent) -> None:
         """A committed event from the broker (every channel's; in seq order per channel)."""
@@ -354,12 +367,16 @@ class DocumentManager:
             self._fold(room, event)
 
     def _relay(self, room: Room, update: bytes, frame: bytes | None, origin: str | None) -> None:
-        """Queue a committed update for the room's connections; `_flush` sends what a tick gathered."""
+        """Queue a committed update for the room's connections; `_flush` sends what a commit answered."""
         if not room.outgoing:
             self._dirty.append(room)
-            if self._flush_handle is None:
-                self._flush_handle = asyncio.get_running_loop().call_soon(self._flush)
         room.outgoing.append((update, frame, origin))
+        if self._origin is None:  # not from one of our commits (another process, a gap): send soon
+            self._schedule_flush()
+
+    def _schedule_flush(self) -> None:
+        if self._flush_handle is None:
+            self._flush_handle = asyncio.get_running_loop().call_soon(self._flush)
 
     def _flush(self) -> None:
         """Send each room what this tick committed. One update goes out as it came in, to everyone but
@@ -367,7 +384,9 @@ class DocumentManager:
         one frame per connection instead of one per update: for every client, one Yjs transaction instead
         of many. A merge holds its receivers' own updates too when they come from more than one sender;
         Yjs skips what a client has already."""
-        self._flush_handle = None
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
+            self._flush_handle = None
         dirty, self._dirty = self._dirty, []
         for room in dirty:
             outgoing, room.outgoing = room.outgoing, []
@@ -496,6 +515,49 @@ class DocumentManager:
                 self._snapshot(room)
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+
+class _Append:
+    """One update on its way into the store, driven by hand rather than by a task.
+
+    `store.append` is awaited by stepping its coroutine: the first step runs at once, so the update is
+    queued for the group commit in the order its frame arrived (a task would start one loop iteration
+    later), and the step after the commit runs from the future's callback, in commit order, where a task
+    would take another iteration to wake. `done` resolves when the update is published (or failed).
+    """
+
+    __slots__ = ("coro", "done", "manager", "peer", "relay", "room", "waiting")
+
+    def __init__(self, manager: DocumentManager, room: Room, peer: Peer, update: bytes, relay: bytes) -> None:
+        self.manager, self.room, self.peer, self.relay = manager, room, peer, relay
+        self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.waiting: asyncio.Future[Any] | None = None
+        user = peer.user
+        self.coro = manager.store.append(NewEvent(room.channel, UPDATE, None, update, user.id, user.name))
+        manager._appending[self] = None
+        self.step()
+
+    def step(self, _: object = None) -> None:
+        try:
+            waiting = self.coro.send(None)
+        except StopIteration as stop:
+            self.waiting = None
+            try:
+                self.manager._committed(self, stop.value)
+            finally:
+                self.done.set_result(None)
+            return
+        except Exception as error:
+            self.waiting = None
+            self.manager._failed(self, error)
+            self.done.set_result(None)
+            return
+        if isinstance(waiting, asyncio.Future):
+            self.waiting = waiting
+            waiting.add_done_callback(self.step)
+        else:  # a bare yield (`asyncio.sleep(0)`)
+            self.waiting = None
+            asyncio.get_running_loop().call_soon(self.step)
 
 
 class DocumentView:

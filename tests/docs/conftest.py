@@ -12,7 +12,6 @@ import pytest
 from aiohttp.test_utils import TestClient
 from browser.conftest import (  # tests/browser's fixtures and server, shared
     ServerProcess,
-    browser,  # noqa: F401 - a fixture
     watch,  # noqa: F401 - a fixture
 )
 
