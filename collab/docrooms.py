@@ -223,6 +223,8 @@ class DocumentManager:
     ) -> None:
         self.store = store
         self.broker = broker
+        # Looked up once: `asyncio.get_running_loop()` costs a getpid() system call on every call.
+        self.loop = asyncio.get_running_loop()
         self.snapshot_min = snapshot_min
         self.snapshot_max = snapshot_max
         self.queue_limit = queue_limit
@@ -376,7 +378,7 @@ class DocumentManager:
 
     def _schedule_flush(self) -> None:
         if self._flush_handle is None:
-            self._flush_handle = asyncio.get_running_loop().call_soon(self._flush)
+            self._flush_handle = self.loop.call_soon(self._flush)
 
     def _flush(self) -> None:
         """Send each room what this tick committed. One update goes out as it came in, to everyone but
@@ -530,7 +532,7 @@ class _Append:
 
     def __init__(self, manager: DocumentManager, room: Room, peer: Peer, update: bytes, relay: bytes) -> None:
         self.manager, self.room, self.peer, self.relay = manager, room, peer, relay
-        self.done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.done: asyncio.Future[None] = manager.loop.create_future()
         self.waiting: asyncio.Future[Any] | None = None
         user = peer.user
         self.coro = manager.store.append(NewEvent(room.channel, UPDATE, None, update, user.id, user.name))
@@ -557,7 +559,7 @@ class _Append:
             waiting.add_done_callback(self.step)
         else:  # a bare yield (`asyncio.sleep(0)`)
             self.waiting = None
-            asyncio.get_running_loop().call_soon(self.step)
+            self.manager.loop.call_soon(self.step)
 
 
 class DocumentView:
