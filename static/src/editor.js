@@ -141,10 +141,10 @@ export function start() {
     list.replaceChildren(
       ...people.map((person) => {
         const item = document.createElement("li");
-        item.className = "person";
+        item.className = "who-person";
         item.dataset.clientId = String(person.clientId);
         const dot = document.createElement("span");
-        dot.className = "person-dot";
+        dot.className = "who-dot";
         dot.style.background = /^#[0-9a-f]{6}$/i.test(person.color) ? person.color : "#888";
         const label = document.createElement("span");
         label.textContent = person.me ? `${person.name} (you)` : person.name; // text, never markup

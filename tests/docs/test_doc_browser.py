@@ -83,7 +83,7 @@ def test_two_people_type_at_once_and_see_each_others_cursors(open_editor, tmp_pa
     doc = f"pair-{uuid.uuid4().hex[:8]}"
     alice = open_editor("Alice", doc)
     bob = open_editor("Bob", doc)
-    expect(alice.locator("#people .person")).to_have_count(2)
+    expect(alice.locator("#people li")).to_have_count(2)
     expect(alice.locator("#people")).to_contain_text("Bob")
 
     # Both type at the same moment, at random places.
@@ -113,7 +113,7 @@ def test_two_people_type_at_once_and_see_each_others_cursors(open_editor, tmp_pa
     # When Bob leaves, his caret and his name go away at Alice's.
     bob.context.close()
     expect(alice.locator(".cm-ySelectionCaret")).to_have_count(0)
-    expect(alice.locator("#people .person")).to_have_count(1)
+    expect(alice.locator("#people li")).to_have_count(1)
 
 
 @pytest.mark.browser
@@ -127,7 +127,7 @@ def test_offline_edits_merge_when_the_page_is_back_online(open_editor) -> None:
 
     bob.locator("#offline-toggle").click()
     expect(bob.locator("#conn")).to_have_attribute("data-state", "offline")
-    expect(alice.locator("#people .person")).to_have_count(1)
+    expect(alice.locator("#people li")).to_have_count(1)
     bob.locator(".cm-content").click()
     bob.keyboard.press("Control+End")
     bob.keyboard.type("written on the train\n")
