@@ -207,6 +207,7 @@ class Room:
         # Set while nothing is held: a connection joins only then, or its sync step 2 (from `doc`) would
         # miss held updates that were relayed before it arrived.
         self.settled = asyncio.Event()
+        self.joining = 0  # connections waiting for `ready` and `settled`
 
 
 class DocumentManager:
@@ -261,8 +262,18 @@ class DocumentManager:
         if room is None:
             room = self.rooms[channel] = Room(channel)
             self._track(asyncio.ensure_future(self._load(room)))
-        await asyncio.shield(room.ready)
-        await room.settled.wait()
+        room.joining += 1
+        try:
+            await asyncio.shield(room.ready)
+            await room.settled.wait()
+        except asyncio.CancelledError:
+            # The connection went away while the document loaded. If nobody else is in it or waiting for
+            # it, nobody would ever drop it: drop it now (its load still ends; the result is not used).
+            if room.joining == 1 and not room.peers and self.rooms.get(channel) is room:
+                del self.rooms[channel]
+            raise
+        finally:
+            room.joining -= 1
         if self.rooms.get(channel) is not room:  # dropped while we waited (its last peer left): again
             return await self.join(name, peer)
         room.peers[peer.id] = peer

@@ -263,3 +263,27 @@ async def test_raw_protocol_sync_without_a_provider(start) -> None:
     target = Doc()
     target.apply_update(read_message(step2[2:]))
     assert text_of(target) == "raw"
+
+
+async def test_a_client_that_leaves_while_the_document_loads_leaves_nothing_behind(start) -> None:
+    client = await start()
+    documents = client.app[ENGINE].documents
+    store = client.app[ENGINE].store
+    gate = asyncio.Event()
+    latest_snapshot = store.latest_snapshot
+
+    async def slow(channel, max_seq=None):
+        await gate.wait()
+        return await latest_snapshot(channel, max_seq)
+
+    store.latest_snapshot = slow
+    ws = await client.ws_connect("/ws/doc/slow")
+    await Changes().until(lambda: channel_of("slow") in documents.rooms, "the load to start")
+    await ws.close()
+    await Changes().until(lambda: channel_of("slow") not in documents.rooms, "the room to be dropped")
+    gate.set()
+    store.latest_snapshot = latest_snapshot
+    peer = await YClient.open(client, "slow", Changes())  # loads afresh and works
+    await peer.insert(0, "fine")
+    await Changes().until(lambda: documents.updates_stored == 1, "the update stored")
+    assert set(documents.rooms) == {channel_of("slow")}
