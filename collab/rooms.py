@@ -14,6 +14,8 @@ from collab.session import Session
 from collab.store.positions import ReadPositions
 
 HEADS_INTERVAL = 1.0
+# A `rooms` list names at most this many rooms (the user's own first, then the most active).
+MAX_LISTED = 200
 
 
 class Rooms:
@@ -37,12 +39,17 @@ class Rooms:
         return [info for info in self.infos.values() if not info.private or user.id in info.members or user.is_admin]
 
     async def room_list(self, session: Session, read: dict[str, int] | None = None) -> list[dict[str, Any]]:
-        """The rooms `session`'s user can see; `read` is the user's read positions (fetched if None)."""
+        """The rooms `session`'s user can see, at most `MAX_LISTED`: those the user has read in first,
+        then the most active. `read` is the user's read positions (fetched if None)."""
         if read is None:
             read = await self.positions.of_user(session.user.id)
         heads = self.manager.heads
+        visible = self.visible_to(session)
+        if len(visible) > MAX_LISTED:
+            visible.sort(key=lambda i: (i.name not in read, -max(heads.get(i.name, 0), i.head)))
+            visible = visible[:MAX_LISTED]
         rooms = []
-        for info in sorted(self.visible_to(session), key=lambda i: i.name):
+        for info in sorted(visible, key=lambda i: i.name):
             head = max(heads.get(info.name, 0), info.head)
             channel = self.manager.channels.get(info.name)
             rooms.append(
@@ -55,10 +62,11 @@ class Rooms:
                     "online": len(channel.presence.users) if channel is not None else 0,
                 }
             )
+        session.set_attr("listed_rooms", {room["name"] for room in rooms})
         return rooms
 
     async def send_list(self, session: Session) -> None:
-        session.send({"type": "rooms", "rooms": await self.room_list(session)})
+        session.send({"type": "rooms", "rooms": await self.room_list(session), "total": len(self.visible_to(session))})
 
     async def announce_list(self) -> None:
         """The list changed: everyone gets theirs again (each user's differs: private rooms, unread).
@@ -67,7 +75,7 @@ class Rooms:
         positions = await self.positions.of_users({session.user.id for session in sessions})
         for session in sessions:
             rooms = await self.room_list(session, positions.get(session.user.id, {}))
-            session.send({"type": "rooms", "rooms": rooms})
+            session.send({"type": "rooms", "rooms": rooms, "total": len(self.visible_to(session))})
 
     async def create(
         self, session: Session, name: str, *, private: bool = False, members: list[str] | tuple[str, ...] = ()
@@ -94,8 +102,10 @@ class Rooms:
             except Conflict:
                 info = await self.manager.store.get_channel(name)
         if info is not None:
+            # Not announced to everyone at once (10,000 sockets joining 1,000 rooms would each get
+            # 1,000 lists): the next `heads` push names the new room, and clients ask for the list.
             self.infos[name] = info
-            await self.announce_list()
+            self._moved.setdefault(name, info.head)
 
     def info(self, name: str) -> ChannelInfo | None:
         return self.infos.get(name)
@@ -113,12 +123,17 @@ class Rooms:
         if not self._moved:
             return
         moved, self._moved = self._moved, {}
+        everything = len(self.infos) <= MAX_LISTED
         for session in list(self.manager.sessions.values()):
             user = session.user
+            listed = session.get_attr("listed_rooms", ())
+            # With more rooms than a list shows, only the rooms in the client's list: else each client
+            # would hear of every room's every message.
             heads = {
                 name: seq
                 for name, seq in moved.items()
-                if not (info := self.infos[name]).private or user.id in info.members or user.is_admin
+                if (everything or name in listed)
+                and (not (info := self.infos[name]).private or user.id in info.members or user.is_admin)
             }
             if heads:
                 session.send({"type": "heads", "heads": heads})

@@ -340,12 +340,15 @@ function start() {
   });
   // Rooms this socket is not in move too: the server pushes their new heads (at most once a second).
   client.on("heads", (frame) => {
+    let unknown = false;
     for (const [name, head] of Object.entries(frame.heads)) {
       const info = rooms.get(name);
+      if (!info) unknown = true; // a room that came to exist: fetch the list again
       if (!info || head <= info.seq) continue;
       info.seq = head;
       info.unread = Math.max(0, head - (info.last_read ?? 0));
     }
+    if (unknown) client.listRooms();
     renderRooms();
   });
   client.on("message", (frame) => {
