@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import re
 import sys
 
@@ -37,7 +38,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         import uvloop
     except ImportError:
         uvloop = None
-    if uvloop is not None:
+    if uvloop is not None and os.environ.get("COLLAB_EVENT_LOOP", "uvloop") != "asyncio":
         asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
     print(
