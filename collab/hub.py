@@ -224,24 +224,43 @@ class ChannelManager:
         """
         check_channel_name(name)
         kind = self.kind_of(name)
-        info = await self.store.get_channel(name)
-        if kind.authorize is not None:
-            kind.authorize(info, session)
         channel = self.channel(name)
         holding: list[tuple[int, str]] = []
         session.holding[name] = holding
         channel.clients[session.id] = session
         session.channels.add(name)
+        # The head as this process knows it at the moment the client joins. A fresh client is owed
+        # every event after it, even one sent while the store is being asked below: those arrive live
+        # (held meanwhile) or are read back, never silently skipped.
+        joined_at = self.heads.get(name)
         try:
+            info = await self.store.get_channel(name)
+            if kind.authorize is not None:
+                kind.authorize(info, session)
             head = await self.store.head(name)
             self.heads[name] = max(self.heads.get(name, 0), head)
-            if announce is not None:
-                announce(head)
-            if since is None or since >= head:
-                session.positions[name] = head if since is None else since
+            if since is not None:
+                start = since
+            elif joined_at is not None:
+                start = min(joined_at, head)
+            elif holding:
+                # New to this process: what was published since the client registered is held, and
+                # publishing follows seq order, so everything before the first held seq came earlier.
+                start = min(head, holding[0][0] - 1)
             else:
-                session.positions[name] = since
-                await self._replay(session, channel, since, head)
+                start = head
+            if announce is not None:
+                announce(head if since is not None else start)
+            session.positions[name] = start
+            if start < head:
+                await self._replay(session, channel, start, head)
+        except BaseException:
+            channel.clients.pop(session.id, None)
+            session.channels.discard(name)
+            session.positions.pop(name, None)
+            if not channel.clients and not channel.presence.pending:
+                self.channels.pop(name, None)
+            raise
         finally:
             session.holding.pop(name, None)
         for seq, text in holding:
