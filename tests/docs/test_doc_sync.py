@@ -287,3 +287,18 @@ async def test_a_client_that_leaves_while_the_document_loads_leaves_nothing_behi
     await peer.insert(0, "fine")
     await Changes().until(lambda: documents.updates_stored == 1, "the update stored")
     assert set(documents.rooms) == {channel_of("slow")}
+
+
+async def test_a_frame_too_large_closes_with_1009(start) -> None:
+    client = await start(max_message_bytes=4096)
+    ws = await client.ws_connect("/ws/doc/large")
+    await ws.send_bytes(create_update_message(b"\x00" * 5000))
+    assert await close_code(ws) == 1009
+
+
+async def test_a_token_that_expires_while_connected_closes_with_1008(start) -> None:
+    client = await start()
+    changes = Changes()
+    peer = await YClient.open(client, "expiring", changes, token=token("brief", ttl=1))
+    await changes.until(lambda: peer.close_code is not None, "the server to close the socket")
+    assert peer.close_code == 1008
