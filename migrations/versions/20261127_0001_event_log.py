@@ -33,8 +33,9 @@ def upgrade() -> None:
     )
     op.create_table(
         "events",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
         sa.Column("channel", sa.String(length=200), nullable=False),
-        sa.Column("seq", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("seq", sa.BigInteger(), nullable=False),
         sa.Column("type", sa.String(length=64), nullable=False),
         sa.Column("user_id", sa.String(length=200), nullable=True),
         sa.Column("nickname", sa.String(length=200), nullable=True),
@@ -43,7 +44,8 @@ def upgrade() -> None:
         sa.Column("data", JSON, nullable=True),
         sa.Column("blob", sa.LargeBinary(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.PrimaryKeyConstraint("channel", "seq", name=op.f("pk_events")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_events")),
+        sa.UniqueConstraint("channel", "seq", name="uq_events_channel_seq"),
         sa.UniqueConstraint("op_key", name="uq_events_op_key"),
     )
     op.create_table(
