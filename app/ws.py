@@ -133,8 +133,8 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
             # Join first: the client is owed every message sent from now on, and creating a new room
             # waits for the database's write lock.
             await manager.join(session, name, since, announce=welcome)
-            await engine.rooms.ensure(name, session)
             manager.add_session(session)
+            await engine.rooms.ensure(name, session)
         except CollabError as error:
             # Stop the session's writer without closing the socket: `_refuse` still has to send the error.
             session.connection_lost()
