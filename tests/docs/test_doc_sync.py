@@ -7,7 +7,7 @@ import asyncio
 import random
 
 import pytest
-from aiohttp import WSMsgType
+from aiohttp import ClientWSTimeout, WSMsgType
 from pycrdt import Doc, Text, create_sync_message, create_update_message, read_message
 
 from app.keys import ENGINE
@@ -277,7 +277,8 @@ async def test_a_client_that_leaves_while_the_document_loads_leaves_nothing_behi
         return await latest_snapshot(channel, max_seq)
 
     store.latest_snapshot = slow
-    ws = await client.ws_connect("/ws/doc/slow")
+    # The server reads nothing while the document loads, so it never answers a close: don't wait long.
+    ws = await client.ws_connect("/ws/doc/slow", timeout=ClientWSTimeout(ws_close=0.1))
     await Changes().until(lambda: channel_of("slow") in documents.rooms, "the load to start")
     await ws.close()
     await Changes().until(lambda: channel_of("slow") not in documents.rooms, "the room to be dropped")
