@@ -175,6 +175,9 @@ class ChannelManager:
         self.event_listeners: list[Callable[[StoredEvent], None]] = []
         # Awaited by Engine.close() before the store closes (final snapshots, …).
         self.shutdown_hooks: list[Callable[[], Awaitable[None]]] = []
+        # Set by close_all (code, reason): a socket still joining then (its welcome may be sent already,
+        # but it is not in `sessions` yet) is closed as soon as it is added.
+        self.closing: tuple[int, str] | None = None
 
     # -- registry --------------------------------------------------------------------------------
 
@@ -201,6 +204,9 @@ class ChannelManager:
     def add_session(self, session: Session) -> None:
         self.sessions[session.id] = session
         self.sessions_by_user[session.user.id].add(session)
+        if self.closing is not None:
+            # close_all has run without it: close it the same way (after what is queued for it).
+            session.close_soon(*self.closing, flush=True)
 
     async def remove_session(self, session: Session) -> None:
         for name in list(session.channels):
@@ -378,7 +384,9 @@ class ChannelManager:
         return set(self.sessions_by_user.get(user_id, ()))
 
     async def close_all(self, code: int, reason: str) -> None:
-        """Shutdown: flush every outbox, then close each socket with `code`."""
+        """Shutdown: flush every outbox, then close each socket with `code`. Sockets added later (they
+        were still joining) are closed by `add_session`; aiohttp waits for their handlers."""
+        self.closing = (code, reason)
         sessions = list(self.sessions.values())
         await asyncio.gather(*(s.close(code, reason, flush=True) for s in sessions), return_exceptions=True)
 

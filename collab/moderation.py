@@ -219,6 +219,10 @@ class Moderation:
             try:
                 await self.refresh()
             except Exception as error:  # the database is away: try again next time, say so now
+                if (task := asyncio.current_task()) is not None and task.cancelling():
+                    # Cancelled during the query, and the driver's clean-up error replaced the
+                    # CancelledError (asyncpg): stop, or the shutdown waits for this task forever.
+                    raise asyncio.CancelledError from error
                 log.warning("moderation: cannot read revocations: %s", error)
 
     async def _store_revocation(

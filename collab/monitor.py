@@ -383,6 +383,10 @@ class Monitor:
                     self.stored_events, self.database_bytes = await database_figures(database)
                 failing = False
             except (TimeoutError, sa_exc.SQLAlchemyError, OSError) as error:
+                if (task := asyncio.current_task()) is not None and task.cancelling():
+                    # stop() cancelled the query, and the driver's clean-up error replaced the
+                    # CancelledError (asyncpg): stop, or stop() waits for this task forever.
+                    raise asyncio.CancelledError from error
                 if not failing:
                     log.warning("monitor: reading the database's figures failed: %s", error)
                 failing = True

@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 
-from ws_helpers import Closed, connect
+from ws_helpers import Closed, connect, wait_for
 
 from app.keys import ENGINE
 from collab.events import NewEvent
@@ -68,6 +68,29 @@ async def test_graceful_shutdown_closes_with_1001_and_keeps_acknowledged_appends
     assert {op: stored.get(op) for op in acked} == acked
     assert sorted(stored.values()) == list(range(1, len(stored) + 1))
     print(f"\n{len(acked)} of 1000 acknowledged before the shutdown, {len(stored)} stored")
+
+
+async def test_a_socket_still_joining_when_the_shutdown_starts_is_closed_with_1001(start) -> None:
+    # Its welcome is sent by the join, before the new room is created (which waits for the database's
+    # write lock) and before the socket is registered: the shutdown must not miss it.
+    client = await start()
+    engine = client.app[ENGINE]
+    release = asyncio.Event()
+    ensure = engine.rooms.ensure
+
+    async def slow_ensure(name: str, session) -> None:
+        await release.wait()
+        await ensure(name, session)
+
+    engine.rooms.ensure = slow_ensure
+    peer = await connect(client, channel="late-joiner")
+    shutdown = asyncio.create_task(client.server.close())
+    await wait_for(lambda: engine.manager.closing is not None, what="the shutdown closing the sockets")
+    release.set()
+    code, _ = await peer.closed()
+    async with asyncio.timeout(30):
+        await shutdown
+    assert code == 1001
 
 
 def test_the_engine_does_not_load_the_web_shell() -> None:
