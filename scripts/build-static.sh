@@ -22,8 +22,10 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$lock_hash" ]; then
   echo "$lock_hash" > "$stamp"
 fi
 
-# Rebuild when the bundle is missing or older than a source, the lock file or this script.
+# Rebuild when the bundle is missing or older than a source (static/src, and static/js, which the bundle may
+# import from), the lock file or this script.
 bundle=static/dist/editor.js
-if [ ! -f "$bundle" ] || [ -n "$(find static/src package.json package-lock.json "$0" -newer "$bundle" -print -quit)" ]; then
+sources=(static/src static/js package.json package-lock.json "$0")
+if [ ! -f "$bundle" ] || [ -n "$(find "${sources[@]}" -newer "$bundle" -print -quit 2>/dev/null)" ]; then
   npm run --silent build
 fi
