@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
-static/dist/.built: package.json package-lock.json scripts/build-static.sh $(wildcard static/src/*)
+static/dist/.built: package.json package-lock.json scripts/build-static.sh $(wildcard static/src/*) $(wildcard static/js/*.js)
 	scripts/build-static.sh
 	touch $@
 
