@@ -6,7 +6,7 @@
  * the socket, and a room seen before resumes after its last seq with its messages kept in memory.
  */
 
-import { CollabClient } from "./client.js";
+import { $, avatar, createClient, el, ensureNickname, renderState, showMe, storedNickname, wireNickname } from "./ui.js";
 
 /** Messages loaded when a room is opened for the first time (from the room list's head seq). */
 const HISTORY = 200;
@@ -14,50 +14,7 @@ const HISTORY = 200;
 const KEEP = 500;
 /** Consecutive messages of one user within this time share one header. */
 const GROUP_MS = 5 * 60 * 1000;
-const NICK_KEY = "collab.nickname";
-const TOKEN_KEY = "collab.token";
 const ROOM_NAME = /^[\w.\-@]{1,200}$/;
-
-const STATE_LABELS = {
-  idle: "Starting…",
-  connecting: "Connecting…",
-  open: "Connected",
-  reconnecting: "Reconnecting…",
-  offline: "Offline",
-  closed: "Disconnected",
-};
-
-/** @param {string} id @returns {HTMLElement} */
-const $ = (id) => document.getElementById(id);
-
-/**
- * A new element with a class and text (set with `textContent`, never parsed as HTML).
- * @param {string} tag
- * @param {string} [className]
- * @param {string} [text]
- * @returns {HTMLElement}
- */
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text != null) node.textContent = text;
-  return node;
-}
-
-/** A stable hue per user for avatars. @param {string} key @returns {number} */
-function hue(key) {
-  let hash = 0;
-  for (const ch of key) hash = (hash * 31 + ch.codePointAt(0)) >>> 0;
-  return hash % 360;
-}
-
-/** @param {string} name @param {string} key @returns {HTMLElement} */
-function avatar(name, key) {
-  const node = el("span", "avatar", Array.from(name.trim() || "?")[0].toUpperCase());
-  node.style.setProperty("--hue", String(hue(key)));
-  node.setAttribute("aria-hidden", "true");
-  return node;
-}
 
 /** @param {string} ts @returns {string} */
 function shortTime(ts) {
@@ -75,7 +32,7 @@ function roomFromHash() {
 
 // -- page state -----------------------------------------------------------------------------
 
-/** @type {CollabClient} */
+/** @type {import("./client.js").CollabClient} */
 let client;
 let room = roomFromHash();
 /** @type {{id: string, name: string}|null} */
@@ -107,13 +64,6 @@ const observer = new IntersectionObserver(
 );
 
 // -- rendering ------------------------------------------------------------------------------
-
-function renderState(state) {
-  const conn = $("conn");
-  conn.dataset.state = state;
-  $("conn-label").textContent = STATE_LABELS[state] ?? state;
-  document.body.dataset.conn = state;
-}
 
 function renderTitle() {
   $("room-title").textContent = `#${room}`;
@@ -155,7 +105,7 @@ function renderPresence() {
     ...users.map((user) => {
       const item = el("li", "person");
       item.dataset.user = user.id;
-      item.append(avatar(user.name, user.id), el("span", "person-name", user.name));
+      item.append(avatar(user.name, user.id, { hidden: true }), el("span", "person-name", user.name));
       if (me && user.id === me.id) item.append(el("span", "you", "you"));
       return item;
     }),
@@ -190,7 +140,7 @@ function messageNode(frame, previous) {
   time.title = frame.ts ? new Date(frame.ts).toLocaleString() : "";
   meta.append(el("span", "nick", frame.nickname ?? "?"), time);
   body.append(meta, el("div", "text", frame.content ?? ""));
-  item.append(avatar(frame.nickname ?? "?", frame.user_id ?? ""), body);
+  item.append(avatar(frame.nickname ?? "?", frame.user_id ?? "", { hidden: true }), body);
   return item;
 }
 
@@ -248,7 +198,7 @@ function renderPending() {
       const meta = el("div", "msg-meta");
       meta.append(el("span", "nick", me?.name ?? nickname()), el("span", "msg-time", status));
       body.append(meta, el("div", "text", entry.content));
-      item.append(avatar(me?.name ?? nickname(), me?.id ?? ""), body);
+      item.append(avatar(me?.name ?? nickname(), me?.id ?? "", { hidden: true }), body);
       return item;
     }),
   );
@@ -300,33 +250,16 @@ function sendRead() {
 
 // -- the connection ---------------------------------------------------------------------------
 
-function nickname() {
-  return localStorage.getItem(NICK_KEY) ?? "";
-}
+const nickname = storedNickname;
 
 function start() {
-  client = new CollabClient({
-    channel: room,
-    nickname: nickname(),
-    token: localStorage.getItem(TOKEN_KEY),
-    // First visit of the room in view: its history (the head is unknown before the first `welcome`).
-    since: 0,
-    // A stored guest token the server no longer accepts: come back as a new guest.
-    refreshToken: () => {
-      localStorage.removeItem(TOKEN_KEY);
-      return null;
-    },
-  });
-  client.on("statechange", ({ state }) => {
-    renderState(state);
-    renderPending();
-  });
+  // The stored nickname and token (a stored guest token the server no longer accepts: come back as a
+  // new guest); first visit of the room in view: its history (the head is unknown before the first `welcome`).
+  client = createClient({ channel: room, since: 0 });
+  client.on("statechange", () => renderPending());
   client.on("welcome", (frame) => {
     me = frame.user;
-    if (frame.token) localStorage.setItem(TOKEN_KEY, frame.token);
-    const button = $("me");
-    button.replaceChildren(avatar(me.name, me.id), el("span", "me-name", me.name));
-    button.hidden = false;
+    showMe(me, { hidden: true });
     people.clear();
     renderPresence();
     // A read position that could not be sent while away goes now.
@@ -475,37 +408,6 @@ function wireRooms() {
   });
 }
 
-/** Resolves the open nickname prompt (one form, one listener). */
-let nicknameChosen = null;
-
-function askNickname() {
-  const dialog = $("nick-dialog");
-  const input = $("nick-input");
-  input.value = nickname();
-  dialog.showModal();
-  input.focus();
-  return new Promise((resolve) => {
-    nicknameChosen = resolve;
-  });
-}
-
-function wireNickname() {
-  const dialog = $("nick-dialog");
-  $("nick-form").addEventListener("submit", (event) => {
-    const value = $("nick-input").value.trim();
-    if (!value) {
-      event.preventDefault();
-      return;
-    }
-    nicknameChosen?.(value);
-    nicknameChosen = null;
-  });
-  // Escape closes a modal dialog; without a name there is nothing to show yet.
-  dialog.addEventListener("cancel", (event) => {
-    if (!nickname()) event.preventDefault();
-  });
-}
-
 async function main() {
   renderTitle();
   renderRooms();
@@ -514,16 +416,7 @@ async function main() {
   wireRooms();
   wireNickname();
   document.addEventListener("visibilitychange", scheduleRead);
-  $("me").addEventListener("click", async () => {
-    const chosen = await askNickname();
-    if (chosen !== nickname()) {
-      // The guest token carries the old name: a new name is a new guest.
-      localStorage.setItem(NICK_KEY, chosen);
-      localStorage.removeItem(TOKEN_KEY);
-      location.reload();
-    }
-  });
-  if (!nickname()) localStorage.setItem(NICK_KEY, await askNickname());
+  await ensureNickname();
   start();
   $("composer-input").focus();
 }

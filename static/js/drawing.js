@@ -8,7 +8,8 @@
  * Nicknames reach the DOM through `textContent` only.
  */
 
-import { CollabClient, newId } from "./client.js";
+import { newId } from "./client.js";
+import { $, boardFromHash, connectBoard, el, ensureNickname, hue, notice as showNotice, renderState, titleBoard, wireNickname } from "./ui.js";
 
 const W = 1600;
 const H = 1000;
@@ -18,44 +19,8 @@ const SEND_MS = 40; // how often the points of the stroke in progress go out
 const CURSOR_MS = 50;
 const LIVE_TTL_MS = 10000; // a stroke in progress that stops moving is dropped (its author left)
 const COLORS = ["#1f2937", "#e11d48", "#f97316", "#facc15", "#16a34a", "#0ea5e9", "#4f46e5", "#a855f7"];
-const NICK_KEY = "collab.nickname";
-const TOKEN_KEY = "collab.token";
-const BOARD_NAME = /^[\w.\-@]{1,150}$/;
-const STATE_LABELS = {
-  idle: "Starting…",
-  connecting: "Connecting…",
-  open: "Connected",
-  reconnecting: "Reconnecting…",
-  offline: "Offline",
-  closed: "Disconnected",
-};
 
-const $ = (id) => document.getElementById(id);
-
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text != null) node.textContent = text;
-  return node;
-}
-
-function hue(key) {
-  let hash = 0;
-  for (const ch of key) hash = (hash * 31 + ch.codePointAt(0)) >>> 0;
-  return hash % 360;
-}
-
-function avatar(name, key) {
-  const node = el("span", "avatar", Array.from(name.trim() || "?")[0].toUpperCase());
-  node.style.setProperty("--hue", String(hue(key)));
-  node.title = name;
-  return node;
-}
-
-const boardName = (() => {
-  const raw = decodeURIComponent(location.hash.slice(1));
-  return BOARD_NAME.test(raw) ? raw : "main";
-})();
+const boardName = boardFromHash();
 const channel = `draw:${boardName}`;
 
 // -- state --------------------------------------------------------------------------------------------
@@ -354,17 +319,8 @@ function request(frame) {
   return op;
 }
 
-let noticeTimer = null;
-function notice(text) {
-  const box = $("notice");
-  box.textContent = text;
-  box.dataset.kind = "error";
-  box.hidden = false;
-  clearTimeout(noticeTimer);
-  noticeTimer = setTimeout(() => {
-    box.hidden = true;
-  }, 5000);
-}
+/** An error shown in `#notice` for a while. @param {string} text */
+const notice = (text) => showNotice(text, 5000);
 
 function wireToolbar() {
   const tools = [...document.querySelectorAll("#tools .tool")];
@@ -427,17 +383,6 @@ function wireToolbar() {
 
 // -- the connection -----------------------------------------------------------------------------------
 
-function renderState(state) {
-  $("conn").dataset.state = state;
-  $("conn-label").textContent = STATE_LABELS[state] ?? state;
-  document.body.dataset.conn = state;
-}
-
-const people = new Map();
-function renderPeople() {
-  $("people").replaceChildren(...[...people.values()].map((user) => avatar(user.name, user.id)));
-}
-
 function onFrame(frame) {
   if (frame.channel !== channel) return;
   switch (frame.type) {
@@ -486,85 +431,18 @@ function onFrame(frame) {
 }
 
 function start() {
-  client = new CollabClient({
-    channel,
-    nickname: localStorage.getItem(NICK_KEY) ?? "",
-    token: localStorage.getItem(TOKEN_KEY),
-    refreshToken: () => {
-      localStorage.removeItem(TOKEN_KEY);
-      return null;
-    },
-  });
-  client.on("statechange", ({ state }) => renderState(state));
-  client.on("welcome", (frame) => {
-    if (frame.token) localStorage.setItem(TOKEN_KEY, frame.token);
-    const button = $("me");
-    button.replaceChildren(avatar(frame.user.name, frame.user.id), el("span", "me-name", frame.user.name));
-    button.hidden = false;
-  });
-  client.on("presence", (frame) => {
-    if (frame.channel !== channel) return;
-    people.clear();
-    for (const user of frame.users) people.set(user.id, user);
-    renderPeople();
-  });
-  client.on("presence_diff", (frame) => {
-    if (frame.channel !== channel) return;
-    for (const id of frame.leaves ?? []) people.delete(id);
-    for (const user of frame.joins ?? []) people.set(user.id, user);
-    renderPeople();
-  });
-  client.on("frame", onFrame);
-  client.connect();
-}
-
-// -- the nickname prompt (as on the chat page) ----------------------------------------------------------
-
-let nicknameChosen = null;
-
-function askNickname() {
-  const input = $("nick-input");
-  input.value = localStorage.getItem(NICK_KEY) ?? "";
-  $("nick-dialog").showModal();
-  input.focus();
-  return new Promise((resolve) => {
-    nicknameChosen = resolve;
-  });
-}
-
-function wireNickname() {
-  $("nick-form").addEventListener("submit", (event) => {
-    const value = $("nick-input").value.trim();
-    if (!value) {
-      event.preventDefault();
-      return;
-    }
-    nicknameChosen?.(value);
-    nicknameChosen = null;
-  });
-  $("nick-dialog").addEventListener("cancel", (event) => {
-    if (!localStorage.getItem(NICK_KEY)) event.preventDefault();
-  });
+  client = connectBoard(channel, onFrame);
 }
 
 async function main() {
-  $("board-title").textContent = `Drawing · ${boardName}`;
-  document.title = `${boardName} · Drawing · collab`;
+  titleBoard("Drawing", boardName);
   renderState("idle");
   wireToolbar();
   wirePointer();
   wireNickname();
   new ResizeObserver(resize).observe($("stage"));
   window.addEventListener("hashchange", () => location.reload());
-  $("me").addEventListener("click", async () => {
-    const chosen = await askNickname();
-    if (chosen !== localStorage.getItem(NICK_KEY)) {
-      localStorage.setItem(NICK_KEY, chosen);
-      localStorage.removeItem(TOKEN_KEY);
-      location.reload();
-    }
-  });
-  if (!localStorage.getItem(NICK_KEY)) localStorage.setItem(NICK_KEY, await askNickname());
+  await ensureNickname();
   start();
 }
 

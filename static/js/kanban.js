@@ -8,48 +8,10 @@
  * Everything users typed reaches the DOM through `textContent` only.
  */
 
-import { CollabClient, newId } from "./client.js";
+import { newId } from "./client.js";
+import { $, avatar, boardFromHash, connectBoard, el, ensureNickname, hue, notice as showNotice, renderState, titleBoard, wireNickname } from "./ui.js";
 
-const NICK_KEY = "collab.nickname";
-const TOKEN_KEY = "collab.token";
-const BOARD_NAME = /^[\w.\-@]{1,150}$/;
-const STATE_LABELS = {
-  idle: "Starting…",
-  connecting: "Connecting…",
-  open: "Connected",
-  reconnecting: "Reconnecting…",
-  offline: "Offline",
-  closed: "Disconnected",
-};
-
-/** @param {string} id @returns {HTMLElement} */
-const $ = (id) => document.getElementById(id);
-
-/** A new element with a class and text (set with `textContent`, never parsed as HTML). */
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text != null) node.textContent = text;
-  return node;
-}
-
-function hue(key) {
-  let hash = 0;
-  for (const ch of key) hash = (hash * 31 + ch.codePointAt(0)) >>> 0;
-  return hash % 360;
-}
-
-function avatar(name, key) {
-  const node = el("span", "avatar", Array.from(name.trim() || "?")[0].toUpperCase());
-  node.style.setProperty("--hue", String(hue(key)));
-  node.title = name;
-  return node;
-}
-
-const boardName = (() => {
-  const raw = decodeURIComponent(location.hash.slice(1));
-  return BOARD_NAME.test(raw) ? raw : "main";
-})();
+const boardName = boardFromHash();
 const channel = `kanban:${boardName}`;
 
 // -- the board as the server has it ----------------------------------------------------------------
@@ -333,17 +295,8 @@ function settle(id) {
   if (pending.delete(id)) render();
 }
 
-let noticeTimer = null;
-function notice(text) {
-  const box = $("notice");
-  box.textContent = text;
-  box.dataset.kind = "error";
-  box.hidden = false;
-  clearTimeout(noticeTimer);
-  noticeTimer = setTimeout(() => {
-    box.hidden = true;
-  }, 6000);
-}
+/** An error shown in `#notice` for a while. @param {string} text */
+const notice = (text) => showNotice(text, 6000);
 
 /** Where a card is in the board in view: its column and its index there. */
 function positionOf(cardId) {
@@ -596,21 +549,7 @@ function wireDialog() {
   });
 }
 
-// -- presence ---------------------------------------------------------------------------------------
-
-const people = new Map();
-
-function renderPeople() {
-  $("people").replaceChildren(...[...people.values()].map((user) => avatar(user.name, user.id)));
-}
-
 // -- the connection ---------------------------------------------------------------------------------
-
-function renderState(state) {
-  $("conn").dataset.state = state;
-  $("conn-label").textContent = STATE_LABELS[state] ?? state;
-  document.body.dataset.conn = state;
-}
 
 function onFrame(frame) {
   if (frame.channel !== channel) return;
@@ -633,87 +572,18 @@ function onFrame(frame) {
 }
 
 function start() {
-  client = new CollabClient({
-    channel,
-    nickname: localStorage.getItem(NICK_KEY) ?? "",
-    token: localStorage.getItem(TOKEN_KEY),
-    refreshToken: () => {
-      localStorage.removeItem(TOKEN_KEY);
-      return null;
-    },
-  });
-  client.on("statechange", ({ state }) => renderState(state));
-  client.on("welcome", (frame) => {
-    if (frame.token) localStorage.setItem(TOKEN_KEY, frame.token);
-    const button = $("me");
-    button.replaceChildren(avatar(frame.user.name, frame.user.id), el("span", "me-name", frame.user.name));
-    button.hidden = false;
-  });
-  client.on("presence", (frame) => {
-    if (frame.channel !== channel) return;
-    people.clear();
-    for (const user of frame.users) people.set(user.id, user);
-    renderPeople();
-  });
-  client.on("presence_diff", (frame) => {
-    if (frame.channel !== channel) return;
-    for (const id of frame.leaves ?? []) people.delete(id);
-    for (const user of frame.joins ?? []) people.set(user.id, user);
-    renderPeople();
-  });
-  client.on("frame", onFrame);
-  client.connect();
-}
-
-// -- the nickname prompt (as on the chat page) --------------------------------------------------------
-
-/** Resolves the open nickname prompt (one form, one listener). */
-let nicknameChosen = null;
-
-function askNickname() {
-  const input = $("nick-input");
-  input.value = localStorage.getItem(NICK_KEY) ?? "";
-  $("nick-dialog").showModal();
-  input.focus();
-  return new Promise((resolve) => {
-    nicknameChosen = resolve;
-  });
-}
-
-function wireNickname() {
-  $("nick-form").addEventListener("submit", (event) => {
-    const value = $("nick-input").value.trim();
-    if (!value) {
-      event.preventDefault();
-      return;
-    }
-    nicknameChosen?.(value);
-    nicknameChosen = null;
-  });
-  // Escape closes a modal dialog; without a name there is nothing to show yet.
-  $("nick-dialog").addEventListener("cancel", (event) => {
-    if (!localStorage.getItem(NICK_KEY)) event.preventDefault();
-  });
+  client = connectBoard(channel, onFrame);
 }
 
 async function main() {
-  $("board-title").textContent = `Kanban · ${boardName}`;
-  document.title = `${boardName} · Kanban · collab`;
+  titleBoard("Kanban", boardName);
   addColumnForm = makeAddColumnForm();
   $("board").append(addColumnForm);
   renderState("idle");
   wireDialog();
   wireNickname();
   window.addEventListener("hashchange", () => location.reload());
-  $("me").addEventListener("click", async () => {
-    const chosen = await askNickname();
-    if (chosen !== localStorage.getItem(NICK_KEY)) {
-      localStorage.setItem(NICK_KEY, chosen);
-      localStorage.removeItem(TOKEN_KEY); // the guest token carries the old name
-      location.reload();
-    }
-  });
-  if (!localStorage.getItem(NICK_KEY)) localStorage.setItem(NICK_KEY, await askNickname());
+  await ensureNickname();
   start();
 }
 

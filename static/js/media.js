@@ -10,30 +10,10 @@
  * `textContent` only.
  */
 
-import { CollabClient } from "./client.js";
+import { $, createClient, el, ensureNickname, renderState, wireNickname } from "./ui.js";
 
-const NICK_KEY = "collab.nickname";
-const TOKEN_KEY = "collab.token";
 const PAGE = 60;
-const STATE_LABELS = {
-  idle: "Starting…",
-  connecting: "Connecting…",
-  open: "Connected",
-  reconnecting: "Reconnecting…",
-  offline: "Offline",
-  closed: "Disconnected",
-};
 const ID = /^[0-9a-f]{16}$/;
-
-/** @param {string} id @returns {any} */
-const $ = (id) => document.getElementById(id);
-
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text != null) node.textContent = text;
-  return node;
-}
 
 function size(bytes) {
   if (bytes >= 1024 * 1024) return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
@@ -50,7 +30,7 @@ const items = new Map();
 /** Items deleted while the list was loading: a late list must not bring them back. */
 const deleted = new Set();
 let nextCursor = null;
-/** @type {CollabClient} */
+/** @type {import("./client.js").CollabClient} */
 let client;
 
 const canEdit = (item) =>
@@ -338,28 +318,11 @@ function wireEditor() {
 
 // -- the connection ----------------------------------------------------------------------------------------
 
-function renderState(state) {
-  $("conn").dataset.state = state;
-  $("conn-label").textContent = STATE_LABELS[state] ?? state;
-}
-
 function start(onReady) {
-  client = new CollabClient({
-    channel: "media",
-    nickname: localStorage.getItem(NICK_KEY) ?? "",
-    token: localStorage.getItem(TOKEN_KEY),
-    refreshToken: () => {
-      localStorage.removeItem(TOKEN_KEY);
-      return null;
-    },
-  });
+  client = createClient({ channel: "media" }, { body: false });
   let listed = false;
-  client.on("statechange", ({ state }) => {
-    renderState(state);
-    onReady();
-  });
+  client.on("statechange", () => onReady());
   client.on("welcome", (frame) => {
-    if (frame.token) localStorage.setItem(TOKEN_KEY, frame.token);
     $("me").textContent = frame.user.name;
     $("me").hidden = false;
     if (!listed) {
@@ -375,51 +338,14 @@ function start(onReady) {
   client.connect();
 }
 
-// -- the nickname prompt (as on the other pages) --------------------------------------------------------------
-
-let nicknameChosen = null;
-
-function askNickname() {
-  const input = $("nick-input");
-  input.value = localStorage.getItem(NICK_KEY) ?? "";
-  $("nick-dialog").showModal();
-  input.focus();
-  return new Promise((resolve) => {
-    nicknameChosen = resolve;
-  });
-}
-
-function wireNickname() {
-  $("nick-form").addEventListener("submit", (event) => {
-    const value = $("nick-input").value.trim();
-    if (!value) {
-      event.preventDefault();
-      return;
-    }
-    nicknameChosen?.(value);
-    nicknameChosen = null;
-  });
-  $("nick-dialog").addEventListener("cancel", (event) => {
-    if (!localStorage.getItem(NICK_KEY)) event.preventDefault();
-  });
-  $("me").addEventListener("click", async () => {
-    const chosen = await askNickname();
-    if (chosen !== localStorage.getItem(NICK_KEY)) {
-      localStorage.setItem(NICK_KEY, chosen);
-      localStorage.removeItem(TOKEN_KEY); // the guest token carries the old name
-      location.reload();
-    }
-  });
-}
-
 async function main() {
-  renderState("idle");
+  renderState("idle", { body: false });
   const refreshUpload = wireUpload();
   wireEditor();
   wireNickname();
   $("filter").addEventListener("input", () => render());
   $("more").addEventListener("click", () => loadPage().catch((error) => setStatus(el("span", "form-error", error.message))));
-  if (!localStorage.getItem(NICK_KEY)) localStorage.setItem(NICK_KEY, await askNickname());
+  await ensureNickname();
   start(refreshUpload);
 }
 

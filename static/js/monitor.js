@@ -8,30 +8,10 @@
  * reload draws the same charts again at once from the history.
  */
 
-import { CollabClient } from "./client.js";
+import { $, NICK_KEY, createClient, el, renderState } from "./ui.js";
 
-const TOKEN_KEY = "collab.token";
-const NICK_KEY = "collab.nickname";
 const KEEP_SECONDS = 15 * 60;
-const STATE_LABELS = {
-  idle: "Starting…",
-  connecting: "Connecting…",
-  open: "Connected",
-  reconnecting: "Reconnecting…",
-  offline: "Offline",
-  closed: "Disconnected",
-};
 const MIB = 1024 * 1024;
-
-/** @param {string} id @returns {HTMLElement} */
-const $ = (id) => document.getElementById(id);
-
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text != null) node.textContent = text;
-  return node;
-}
 
 // -- formatting ---------------------------------------------------------------------------------------
 
@@ -365,22 +345,18 @@ function onAlert(frame) {
 
 // -- the connection ----------------------------------------------------------------------------------------
 
-function renderState(state) {
-  $("conn").dataset.state = state;
-  $("conn-label").textContent = STATE_LABELS[state] ?? state;
-}
-
 function start() {
-  const client = new CollabClient({
-    channel: "monitor",
-    since: 0, // every stored alert, then the live stream
-    // An earlier visit's token (a JWT or a guest token) if there is one; otherwise a passing guest
-    // whose token is not kept (a guest token carries its name, and this page asks for none).
-    token: localStorage.getItem(TOKEN_KEY),
-    nickname: localStorage.getItem(NICK_KEY) || "monitor",
-    refreshToken: () => null,
-  });
-  client.on("statechange", ({ state }) => renderState(state));
+  const client = createClient(
+    {
+      channel: "monitor",
+      since: 0, // every stored alert, then the live stream
+      // An earlier visit's token (a JWT or a guest token) if there is one; otherwise a passing guest
+      // whose token is not kept (a guest token carries its name, and this page asks for none).
+      nickname: localStorage.getItem(NICK_KEY) || "monitor",
+      refreshToken: () => null,
+    },
+    { body: false, keepToken: false },
+  );
   client.on("metrics_history", (frame) => {
     interval = frame.interval || 1;
     thresholds = frame.thresholds ?? {};
@@ -412,7 +388,7 @@ function start() {
 }
 
 function main() {
-  renderState("idle");
+  renderState("idle", { body: false });
   buildCharts();
   renderTiles(undefined);
   renderFiring();

@@ -13,16 +13,13 @@ import { yCollab, yUndoManagerKeymap } from "y-codemirror.next";
 import { basicSetup } from "codemirror";
 import { EditorState } from "@codemirror/state";
 import { EditorView, keymap } from "@codemirror/view";
+import { $, NICK_KEY, TOKEN_KEY } from "../js/ui.js";
 
 // The Y.Text the editor binds to; GET /api/docs/{name} reads the same one.
 export const TEXT_ROOT = "content";
-const NICK_KEY = "collab.nickname";
-const TOKEN_KEY = "collab.token";
 const COLOR_KEY = "collab.editor.color";
 const COLORS = ["#e11d48", "#2563eb", "#16a34a", "#d97706", "#7c3aed", "#0891b2", "#db2777", "#65a30d"];
 const POLICY_VIOLATION = 1008; // a token the server refuses (or a bad document name)
-
-const $ = (id) => document.getElementById(id);
 
 function docName() {
   const raw = decodeURIComponent(location.hash.slice(1)).trim();
