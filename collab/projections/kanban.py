@@ -313,11 +313,11 @@ def _place(
     lo = siblings[position - 1]["rank"] if position > 0 else None
     hi = siblings[position]["rank"] if position < len(siblings) else None
     try:
-        rank = rank_between(lo, hi)
-        if len(rank) <= MAX_RANK_LENGTH:
-            return rank, []
-    except ValueError:
-        pass  # equal neighbours (two processes chose one rank) or a foreign key: rebalance
+        rank: str | None = rank_between(lo, hi)
+    except ValueError:  # equal neighbours (two processes chose one rank) or a foreign key: rebalance
+        rank = None
+    if rank is not None and len(rank) <= MAX_RANK_LENGTH:
+        return rank, []
     keys = spread_ranks(len(siblings) + 1)
     ranks = {item["id"]: key for item, key in zip(siblings, keys[:position] + keys[position + 1 :], strict=True)}
     return keys[position], [rebalance(ranks)]
