@@ -30,7 +30,7 @@ import random
 from collections import deque
 from typing import Any, Protocol
 
-from collab import documents
+from collab import documents, writes
 from collab.broker import Broker
 from collab.errors import CollabError, ProtocolError
 from collab.events import Appended, NewEvent, Snapshot, StoredEvent
@@ -114,46 +114,30 @@ class Peer:
                 return
             self._outbox.append(frame)
             return
-        # Driving the send coroutine by hand costs no task when it completes at once (it does unless
-        # the socket's buffer is full): the same trick as collab.session.
+        # Written now; a drain task takes over only if the socket makes the write wait (collab.writes).
         send = self.transport.send_bytes(frame)
         try:
-            waiting_on = send.send(None)
-        except StopIteration:
-            return
+            waiting_on = writes.begin(send)
         except (ConnectionError, RuntimeError):
             self.connection_lost()
             return
-        self._drainer = asyncio.ensure_future(self._drain(send, waiting_on))
+        if waiting_on is not writes.DONE:
+            self._drainer = asyncio.ensure_future(self._drain(send, waiting_on))
 
     async def _drain(self, send: Any, waiting_on: Any) -> None:
         try:
-            while True:
-                while True:  # finish the write in progress
-                    if isinstance(waiting_on, asyncio.Future):
-                        await asyncio.wait((waiting_on,))
-                    else:
-                        await asyncio.sleep(0)  # a bare yield
-                    try:
-                        waiting_on = send.send(None)
-                    except StopIteration:
-                        break
-                # Then the queue, without a task switch per frame while writes complete at once.
-                while True:
-                    if not self._outbox or self.state is PeerState.CLOSED:
-                        return
-                    send = self.transport.send_bytes(self._outbox.popleft())
-                    try:
-                        waiting_on = send.send(None)
-                        break
-                    except StopIteration:
-                        continue
+            await writes.drain(send, waiting_on, self._next_send)
         except (ConnectionError, RuntimeError):
             self._outbox.clear()
         finally:
             self._drainer = None
             if self.state is PeerState.CLOSING:
                 await self._close_transport()
+
+    def _next_send(self) -> Any:
+        if not self._outbox or self.state is PeerState.CLOSED:
+            return None
+        return self.transport.send_bytes(self._outbox.popleft())
 
     def close_soon(self, code: int, reason: str = "", *, flush: bool = False) -> None:
         """Stop sending and close (after what is queued when `flush`)."""

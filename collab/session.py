@@ -12,6 +12,7 @@ import time
 from collections import deque
 from typing import Any, Protocol
 
+from collab import writes
 from collab.protocol import CloseCode, encode
 from collab.users import User
 
@@ -123,48 +124,19 @@ class Session:
         self.send_encoded(text)
 
     def _start_send(self, text: str) -> None:
-        """Write now. Driving the send coroutine by hand costs no task switch when it completes at once,
-        which it does unless the socket's buffer is full; then a drain task takes it over."""
+        """Write now; a drain task takes over only if the socket makes the write wait (collab.writes)."""
         send = self.transport.send_text(text)
         try:
-            waiting_on = send.send(None)
-        except StopIteration:
-            return
+            waiting_on = writes.begin(send)
         except (ConnectionError, RuntimeError):
             self.connection_lost()
             return
-        self._drainer = asyncio.ensure_future(self._drain(send, waiting_on))
+        if waiting_on is not writes.DONE:
+            self._drainer = asyncio.ensure_future(self._drain(send, waiting_on))
 
     async def _drain(self, send: Any, waiting_on: Any) -> None:
         try:
-            while True:
-                while True:  # finish the send in progress
-                    if isinstance(waiting_on, asyncio.Future):
-                        await asyncio.wait((waiting_on,))
-                    else:
-                        await asyncio.sleep(0)  # a bare yield
-                    try:
-                        waiting_on = send.send(None)
-                    except StopIteration:
-                        break
-                self._signal_writable()
-                if not self._outbox or self.state is State.CLOSED:
-                    return
-                send = self.transport.send_text(self._outbox.popleft())
-                try:
-                    waiting_on = send.send(None)
-                except StopIteration:
-                    # Written at once: keep going while it lasts, without a task switch per frame.
-                    while self._outbox and self.state is not State.CLOSED:
-                        send = self.transport.send_text(self._outbox.popleft())
-                        try:
-                            waiting_on = send.send(None)
-                            break
-                        except StopIteration:
-                            continue
-                    else:
-                        self._signal_writable()
-                        return
+            await writes.drain(send, waiting_on, self._next_send)
         except (ConnectionError, RuntimeError):
             self._outbox.clear()
         finally:
@@ -172,6 +144,12 @@ class Session:
             self._signal_writable()
             if self.state is State.CLOSING:
                 await self._close_transport()
+
+    def _next_send(self) -> Any:
+        self._signal_writable()
+        if not self._outbox or self.state is State.CLOSED:
+            return None
+        return self.transport.send_text(self._outbox.popleft())
 
     def _signal_writable(self) -> None:
         if self._writable is not None and len(self._outbox) <= self.queue_limit // 2:
