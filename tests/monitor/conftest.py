@@ -1,39 +1,9 @@
 """The monitor through the real application (create_app) on every store (`database_url`)."""
 
-from __future__ import annotations
-
-import dataclasses
 import sys
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
 
-import pytest
-from aiohttp.test_utils import TestClient
-
-from app.config import Settings
-from app.factory import create_app
-
-# tests/app's socket helpers (that directory is not a package).
+# tests/app's helpers and its `start` fixture with the tests' secret (that directory is not a package).
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "app"))
 
-from ws_helpers import SECRET
-
-Start = Callable[..., Awaitable[TestClient]]
-
-
-@pytest.fixture
-def start(aiohttp_client: Any, database_url: str, tmp_path: Path) -> Start:
-    """`await start(**settings)`: the app with those settings (and the tests' JWT secret), served."""
-
-    async def go(**overrides: Any) -> TestClient:
-        settings = dataclasses.replace(
-            Settings.from_env({}),
-            database_url=database_url,
-            data_dir=tmp_path / "data",
-            jwt_secret=SECRET,
-            **overrides,
-        )
-        return await aiohttp_client(create_app(settings))
-
-    return go
+from secret_app import Start, start  # noqa: F401
