@@ -12,7 +12,7 @@ A document is loaded when its first connection arrives (latest snapshot + the up
 `doc` projection's `load_state`) and dropped when its last one leaves. A snapshot (the whole document
 as one update) is stored when the updates since the last one are both many (`snapshot_min`) and as
 large in bytes as that snapshot, or very many (`snapshot_max`); when the document goes idle; and at
-shutdown. Stored updates are never deleted: they are the document's history (`?at=SEQ`).
+shutdown. Stored updates are the document's history (`?at=SEQ`) until an operator prunes them.
 
 Awareness (cursors, names, colours) goes through the broker's `relay` and is never stored. It is sent
 to every connection of the document, its sender included: y-websocket drops a connection that has
