@@ -12,7 +12,7 @@ import jwt
 
 from app.config import Settings
 from collab.errors import CollabError
-from collab.moderation import RevocationList
+from collab.operators.moderation import RevocationList
 from collab.users import User
 
 GUEST_TOKEN_TTL = 30 * 24 * 3600
@@ -40,7 +40,7 @@ class Authenticator:
             self._key = settings.signing_key
             self._algorithms = ["HS256"]
         # Revoked tokens: by `jti`, and per user everything issued before a time (moderation). Loaded
-        # from the database at start and kept current by collab.moderation (app/moderation.py).
+        # from the database at start and kept current by collab.operators.moderation (app/moderation.py).
         self.revocations = RevocationList()
         self.revoked_ids: set[str] = self.revocations.token_ids
         self.revoked_before: dict[str, float] = self.revocations.users_before

@@ -116,10 +116,10 @@ async def _open_store(settings: Settings):  # -> SqlEventStore (imported late: `
     return await SqlEventStore.open(settings.database_url)
 
 
-def _cli_actor(command: str):  # -> collab.moderation.Actor: who acts from the command line (audit channel)
+def _cli_actor(command: str):  # -> collab.operators.moderation.Actor: who acts from the command line (audit channel)
     import getpass
 
-    from collab.moderation import Actor
+    from collab.operators.moderation import Actor
 
     try:
         login = getpass.getuser()
@@ -146,7 +146,7 @@ def _text_line(frame: dict) -> str:
 def cmd_history(args: argparse.Namespace, settings: Settings) -> int:
     """A channel's stored events by filter: the query code of GET /api/channels/{channel}/events."""
     from collab.errors import CollabError
-    from collab.history import History, HistoryQuery, csv_header, csv_lines, history_frame, jsonl_lines
+    from collab.operators.history import History, HistoryQuery, csv_header, csv_lines, history_frame, jsonl_lines
 
     params = {"format": ["jsonl"]}
     for key in ("since", "until", "after", "before", "text", "limit"):
@@ -191,9 +191,9 @@ def cmd_history(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_prune(args: argparse.Namespace, settings: Settings) -> int:
     """Remove old events; boards and documents keep their state (a snapshot at the head first)."""
     from collab.errors import CollabError
-    from collab.history import older_than, prune
-    from collab.moderation import record
-    from collab.protocol import timestamp
+    from collab.operators.history import older_than, prune
+    from collab.operators.moderation import record
+    from collab.realtime.protocol import timestamp
 
     async def run() -> int:
         cutoff = older_than(args.older_than)
@@ -224,8 +224,8 @@ def cmd_prune(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_revoke(args: argparse.Namespace, settings: Settings) -> int:
     """Store a revocation; running servers apply it within seconds (they poll for new ones)."""
     from collab.errors import CollabError
-    from collab.history import parse_time
-    from collab.moderation import REFRESH_SECONDS, Outcome, record
+    from collab.operators.history import parse_time
+    from collab.operators.moderation import REFRESH_SECONDS, Outcome, record
     from collab.store.revocations import RevocationStore
 
     if args.jti and args.before:

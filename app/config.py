@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from collab.monitor import ALERT_DEFAULTS, ALERT_METRICS
+from collab.operators.monitor import ALERT_DEFAULTS, ALERT_METRICS
 from collab.store.engine import DEFAULT_DATA_DIR, default_database_url
 
 

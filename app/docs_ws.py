@@ -17,10 +17,10 @@ from aiohttp import WSMsgType, web
 from app.auth import AuthError, origin_allowed
 from app.keys import ENGINE, SETTINGS
 from app.ws import authenticate
-from collab.dispatch import TokenBucket
-from collab.docrooms import DocumentManager, Peer, Room, channel_of
+from collab.documents.rooms import DocumentManager, Peer, Room, channel_of
 from collab.errors import ProtocolError
-from collab.protocol import CloseCode
+from collab.realtime.dispatch import TokenBucket
+from collab.realtime.protocol import CloseCode
 
 log = logging.getLogger("collab.docs")
 
@@ -32,7 +32,7 @@ MAX_INFLIGHT = 256
 
 
 class AiohttpBinaryTransport:
-    """`collab.docrooms.DocTransport` over aiohttp's WebSocketResponse."""
+    """`collab.documents.rooms.DocTransport` over aiohttp's WebSocketResponse."""
 
     __slots__ = ("ws",)
 

@@ -5,7 +5,7 @@
   the whole selection streamed as JSON lines or CSV (`format=jsonl|csv`).
 
 Both need a bearer token with role `operator` or `admin`; direct-message channels are listed and read
-by `admin` only, as on the socket. The queries are collab.history's, shared with `collab history`.
+by `admin` only, as on the socket. The queries are collab.operators.history's, shared with `collab history`.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from aiohttp import web
 from app.http_auth import http_error, json_error, json_response, require_operator
 from app.keys import ENGINE
 from collab.errors import CollabError, ProtocolError
-from collab.history import (
+from collab.naming import channel_kind, check_channel_name
+from collab.operators.history import (
     History,
     HistoryQuery,
     channel_entry,
@@ -28,7 +29,6 @@ from collab.history import (
     history_frame,
     jsonl_lines,
 )
-from collab.naming import channel_kind, check_channel_name
 from collab.users import User
 
 HISTORY = web.AppKey("history", History)

@@ -23,8 +23,16 @@ from aiohttp import BodyPartReader, web
 from app.http_auth import json_error, json_response, request_user
 from app.keys import ENGINE, SETTINGS
 from collab.errors import CollabError, Conflict, Forbidden, NotFound, ProtocolError, StoreError
-from collab.media import MediaItem, MediaLibrary, Received, TooLarge, UnsupportedType, check_changes, check_filename
-from collab.mediatypes import IMAGE_TYPES
+from collab.operators.media import (
+    MediaItem,
+    MediaLibrary,
+    Received,
+    TooLarge,
+    UnsupportedType,
+    check_changes,
+    check_filename,
+)
+from collab.operators.mediatypes import IMAGE_TYPES
 
 log = logging.getLogger(__name__)
 

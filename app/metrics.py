@@ -26,7 +26,7 @@ from prometheus_client.registry import Collector
 
 from app.keys import ENGINE, SETTINGS
 from collab.engine import Engine
-from collab.monitor import LATENCY_BUCKETS, MonitorConfig
+from collab.operators.monitor import LATENCY_BUCKETS, MonitorConfig
 
 METRICS_REGISTRY = web.AppKey("metrics_registry", CollectorRegistry)
 

@@ -8,7 +8,7 @@
 - `GET/PUT/DELETE /api/channels/{channel}/members[/{user}]` — a private channel's members.
 
 Each action closes the affected sockets with 1008 and is recorded on the `audit` channel
-(collab.moderation explains the order of the steps).
+(collab.operators.moderation explains the order of the steps).
 """
 
 from __future__ import annotations
@@ -24,12 +24,12 @@ from aiohttp import web
 
 from app.http_auth import http_error, json_error, json_response, require_operator
 from app.keys import AUTH, ENGINE
-from collab import moderation as moderation_module
 from collab.errors import CollabError, NotFound, ProtocolError
-from collab.history import parse_time
-from collab.moderation import Actor, Moderation, revocation_entry
 from collab.naming import check_channel_name
-from collab.protocol import timestamp
+from collab.operators import moderation as moderation_module
+from collab.operators.history import parse_time
+from collab.operators.moderation import Actor, Moderation, revocation_entry
+from collab.realtime.protocol import timestamp
 from collab.store.revocations import RevocationStore
 
 MODERATION = web.AppKey("moderation", Moderation)

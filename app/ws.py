@@ -10,11 +10,11 @@ from aiohttp import WSMsgType, web
 
 from app.auth import AuthError, origin_allowed
 from app.keys import AUTH, ENGINE, SETTINGS
-from collab.dispatch import TokenBucket
 from collab.errors import CollabError, ProtocolError
 from collab.naming import check_channel_name
-from collab.protocol import CloseCode, decode_frame, error_frame, optional_id
-from collab.session import Session
+from collab.realtime.dispatch import TokenBucket
+from collab.realtime.protocol import CloseCode, decode_frame, error_frame, optional_id
+from collab.realtime.session import Session
 from collab.users import User
 
 log = logging.getLogger("collab.ws")
@@ -25,7 +25,7 @@ MAX_INFLIGHT = 256
 
 
 class AiohttpTransport:
-    """`collab.session.Transport` over aiohttp's WebSocketResponse."""
+    """`collab.realtime.session.Transport` over aiohttp's WebSocketResponse."""
 
     __slots__ = ("ws",)
 
@@ -87,7 +87,7 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
     ws = web.WebSocketResponse(
         heartbeat=settings.heartbeat_seconds,
         # No permessage-deflate: frames are small, and uncompressed sends complete without suspending,
-        # which lets a broadcast write to each socket without a task switch (collab.session).
+        # which lets a broadcast write to each socket without a task switch (collab.realtime.session).
         compress=False,
         # The contract closes frames of max_message_bytes *or more*, and so does aiohttp: its reader
         # refuses a payload of max_msg_size bytes or more (tests/app/test_limits.py pins the boundary).

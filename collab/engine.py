@@ -7,16 +7,16 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from collab.boards import register_boards
-from collab.broker import Broker, InProcessBroker
-from collab.chat import register_chat
-from collab.dispatch import Dispatcher
-from collab.docrooms import DocumentManager
-from collab.hub import ChannelManager
-from collab.media import MediaLibrary, register_media
-from collab.moderation import register_audit
-from collab.monitor import Monitor
-from collab.rooms import Rooms
+from collab.boards.channels import register_boards
+from collab.chat.channels import register_chat
+from collab.chat.rooms import Rooms
+from collab.documents.rooms import DocumentManager
+from collab.operators.media import MediaLibrary, register_media
+from collab.operators.moderation import register_audit
+from collab.operators.monitor import Monitor
+from collab.realtime.broker import Broker, InProcessBroker
+from collab.realtime.dispatch import Dispatcher
+from collab.realtime.hub import ChannelManager
 from collab.store.base import EventStore
 from collab.store.engine import DEFAULT_DATA_DIR
 from collab.store.positions import ReadPositions

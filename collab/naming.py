@@ -12,7 +12,7 @@ _VALID = re.compile(r"^[\w.\-:@]{1,200}$")
 
 def channel_kind(name: str) -> str:
     """`kanban:x` → kanban, `dm:a:b` → dm, `monitor` → monitor, `audit` → audit (moderation's
-    record, collab.moderation), a bare name → chat."""
+    record, collab.operators.moderation), a bare name → chat."""
     prefix, sep, _ = name.partition(":")
     if sep:
         return prefix

@@ -34,7 +34,7 @@ from collab.errors import NotFound  # noqa: E402
 from collab.naming import channel_kind  # noqa: E402
 from collab.projections.base import load_state  # noqa: E402
 from collab.projections.registry import projection_for  # noqa: E402
-from collab.protocol import timestamp  # noqa: E402
+from collab.realtime.protocol import timestamp  # noqa: E402
 from collab.store.sql import SqlEventStore  # noqa: E402
 
 

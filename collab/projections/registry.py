@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+from collab.boards.drawing import DRAWING
+from collab.boards.kanban import KANBAN
+from collab.documents.projection import DOCUMENT
 from collab.errors import NotFound
 from collab.naming import channel_kind
 from collab.projections.base import Projection
-from collab.projections.document import DOCUMENT
-from collab.projections.drawing import DRAWING
-from collab.projections.kanban import KANBAN
 
 PROJECTIONS: dict[str, Projection] = {projection.kind: projection for projection in (KANBAN, DRAWING, DOCUMENT)}
 

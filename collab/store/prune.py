@@ -7,7 +7,7 @@ and everything up to the cut goes. An event newer than T is never removed; one o
 when a newer one precedes it.
 
 What the cut may not pass (a snapshot for channels with projected state) is the caller's business:
-`collab.history.prune` takes the snapshot and passes its seq as `limit`.
+`collab.operators.history.prune` takes the snapshot and passes its seq as `limit`.
 """
 
 from __future__ import annotations

@@ -108,7 +108,7 @@ read_positions = sa.Table(
 )
 
 # Revoked tokens (moderation): by token id (`jti`), or every token of a user issued before a time.
-# Servers load them at start and poll for new rows (collab.moderation), so a revocation made by one
+# Servers load them at start and poll for new rows (collab.operators.moderation), so a revocation made by one
 # process or by `collab revoke` holds in all of them and across restarts. Rows are never updated.
 revocations = sa.Table(
     "revocations",

@@ -7,8 +7,8 @@ Then connect to ws://127.0.0.1:8080/ws?channel=shout:lobby and send {"type":"say
 from aiohttp import web
 
 from app.factory import create_app
-from collab.hub import Channel, ChannelManager
-from collab.session import Session
+from collab.realtime.hub import Channel, ChannelManager
+from collab.realtime.session import Session
 
 
 def shout_channels(manager: ChannelManager) -> None:

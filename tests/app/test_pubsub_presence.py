@@ -9,7 +9,7 @@ import time
 from ws_helpers import connect
 
 from app.keys import ENGINE
-from collab.presence import FLUSH_DELAY
+from collab.realtime.presence import FLUSH_DELAY
 
 
 async def test_subscribe_publish_unsubscribe(start) -> None:

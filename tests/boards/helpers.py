@@ -11,17 +11,17 @@ from typing import Any
 
 import orjson
 
-from collab.boards import Board, register_boards
-from collab.broker import InProcessBroker
-from collab.chat import register_chat
-from collab.dispatch import Dispatcher
+from collab.boards.channels import Board, register_boards
+from collab.boards.drawing import DRAWING
+from collab.boards.kanban import KANBAN
+from collab.chat.channels import register_chat
+from collab.chat.rooms import Rooms
 from collab.events import StoredEvent
-from collab.hub import ChannelManager
 from collab.projections.base import Projection
-from collab.projections.drawing import DRAWING
-from collab.projections.kanban import KANBAN
-from collab.rooms import Rooms
-from collab.session import Session
+from collab.realtime.broker import InProcessBroker
+from collab.realtime.dispatch import Dispatcher
+from collab.realtime.hub import ChannelManager
+from collab.realtime.session import Session
 from collab.store.positions import ReadPositions
 from collab.store.sql import SqlEventStore
 from collab.users import User

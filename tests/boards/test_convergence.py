@@ -16,9 +16,9 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from collab.boards.drawing import DRAWING
+from collab.boards.kanban import KANBAN
 from collab.projections.base import Projection, load_state
-from collab.projections.drawing import DRAWING
-from collab.projections.kanban import KANBAN
 
 from .helpers import Client, Cluster, canonical
 from .users import ANN, BOB, CAT

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from collab.projections.drawing import MAX_CHUNK, MAX_POINTS
+from collab.boards.drawing import MAX_CHUNK, MAX_POINTS
 
 from .helpers import Client, Cluster, canonical
 from .users import ANN, BOB

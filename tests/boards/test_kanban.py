@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from collab.projections.kanban import KANBAN, column_cards
-from collab.projections.ranks import MAX_RANK_LENGTH
+from collab.boards.kanban import KANBAN, column_cards
+from collab.boards.ranks import MAX_RANK_LENGTH
 
 from .helpers import Client, Cluster, canonical
 from .users import ANN, BOB, READER

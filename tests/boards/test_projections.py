@@ -10,10 +10,10 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from collab.boards.drawing import DRAWING
+from collab.boards.kanban import KANBAN, column_cards, decide, show
+from collab.boards.ranks import MAX_RANK_LENGTH, is_rank, rank_between, spread_ranks
 from collab.events import StoredEvent
-from collab.projections.drawing import DRAWING
-from collab.projections.kanban import KANBAN, column_cards, decide, show
-from collab.projections.ranks import MAX_RANK_LENGTH, is_rank, rank_between, spread_ranks
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 

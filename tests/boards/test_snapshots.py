@@ -12,9 +12,9 @@ from collections.abc import AsyncIterator
 import pytest
 import sqlalchemy as sa
 
+from collab.boards.drawing import DRAWING
+from collab.boards.kanban import KANBAN
 from collab.projections.base import load_state
-from collab.projections.drawing import DRAWING
-from collab.projections.kanban import KANBAN
 from collab.store.schema import events as events_table
 
 from .helpers import Client, Cluster, canonical

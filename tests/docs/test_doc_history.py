@@ -12,10 +12,10 @@ from pathlib import Path
 import orjson
 
 from app.keys import ENGINE
-from collab.docrooms import channel_of
+from collab.documents.projection import DOCUMENT
+from collab.documents.rooms import channel_of
 from collab.events import NewEvent
 from collab.projections.base import load_state
-from collab.projections.document import DOCUMENT
 
 from .yclient import Changes, YClient, eventually, token
 

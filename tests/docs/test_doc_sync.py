@@ -11,9 +11,9 @@ from aiohttp import ClientWSTimeout, WSMsgType
 from pycrdt import Doc, Text, create_sync_message, create_update_message, read_message
 
 from app.keys import ENGINE
-from collab.docrooms import channel_of
+from collab.documents.projection import DOCUMENT
+from collab.documents.rooms import channel_of
 from collab.projections.base import load_state
-from collab.projections.document import DOCUMENT
 
 from .yclient import Changes, YClient, token
 

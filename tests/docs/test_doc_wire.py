@@ -1,4 +1,4 @@
-"""The y-websocket wire format in collab.documents: what is accepted, what is refused, what is sent."""
+"""The y-websocket wire format in collab.documents.wire: what is accepted, what is refused, what is sent."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import random
 import pytest
 from pycrdt import Doc, Encoder, Text, create_awareness_message, create_sync_message, create_update_message
 
-from collab import documents
+from collab.documents import wire as documents
 from collab.errors import ProtocolError
 
 

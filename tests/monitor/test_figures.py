@@ -7,7 +7,7 @@ import random
 import sqlalchemy as sa
 
 from collab.events import NewEvent
-from collab.monitor import LATENCY_BUCKETS, AppendLatency, database_figures
+from collab.operators.monitor import LATENCY_BUCKETS, AppendLatency, database_figures
 from collab.store.schema import events
 
 

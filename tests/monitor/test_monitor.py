@@ -10,7 +10,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from ws_helpers import Peer, connect, wait_for
 
 from app.keys import ENGINE
-from collab.monitor import ALERT_METRICS
+from collab.operators.monitor import ALERT_METRICS
 
 SAMPLE_FIELDS = {
     "time",

@@ -17,9 +17,9 @@ from ws_helpers import SECRET, connect, token
 from app.cli import main
 from app.keys import ENGINE
 from app.moderation import MODERATION
+from collab.boards.kanban import KANBAN
 from collab.events import NewEvent
 from collab.projections.base import load_state
-from collab.projections.kanban import KANBAN
 from collab.store.schema import events
 from collab.store.sql import SqlEventStore
 

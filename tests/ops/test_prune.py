@@ -1,4 +1,4 @@
-"""`collab.history.prune` at the engine level: documents (binary snapshots), the cut rules."""
+"""`collab.operators.history.prune` at the engine level: documents (binary snapshots), the cut rules."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ from datetime import UTC, datetime, timedelta
 
 from pycrdt import Doc, Text
 
-from collab.documents import TEXT_ROOT, read_text
+from collab.documents.projection import DOCUMENT
+from collab.documents.wire import TEXT_ROOT, read_text
 from collab.events import NewEvent
-from collab.history import prune
+from collab.operators.history import prune
 from collab.projections.base import load_state
-from collab.projections.document import DOCUMENT
 from collab.store.sql import SqlEventStore
 
 OLD = datetime.now(UTC) - timedelta(days=200)

@@ -2,7 +2,7 @@
 
 Each event of type `update` carries one Yjs update (v1 encoding) in its blob; folding is applying them
 in seq order. A snapshot is the whole document encoded as one update, so snapshot + tail is "apply the
-snapshot, then every update after it". The live server (collab.docrooms), `collab replay doc:<name>` and
+snapshot, then every update after it". The live server (collab.documents.rooms), `collab replay doc:<name>` and
 `GET /api/docs/{name}?at=SEQ` all load documents through this projection and `load_state`.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from collab import documents
+from collab.documents import wire as documents
 from collab.events import StoredEvent
 from collab.projections.base import Projection
 

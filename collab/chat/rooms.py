@@ -8,9 +8,9 @@ from typing import Any
 
 from collab.errors import Conflict, Forbidden
 from collab.events import ChannelInfo, StoredEvent
-from collab.hub import Channel, ChannelManager
 from collab.naming import channel_kind
-from collab.session import Session
+from collab.realtime.hub import Channel, ChannelManager
+from collab.realtime.session import Session
 from collab.store.positions import ReadPositions
 
 HEADS_INTERVAL = 1.0

@@ -12,8 +12,8 @@ import time
 from collections import deque
 from typing import Any, Protocol
 
-from collab import writes
-from collab.protocol import CloseCode, encode
+from collab.realtime import writes
+from collab.realtime.protocol import CloseCode, encode
 from collab.users import User
 
 log = logging.getLogger(__name__)
@@ -124,7 +124,7 @@ class Session:
         self.send_encoded(text)
 
     def _start_send(self, text: str) -> None:
-        """Write now; a drain task takes over only if the socket makes the write wait (collab.writes)."""
+        """Write now; a drain task takes over only if the socket makes the write wait (collab.realtime.writes)."""
         send = self.transport.send_text(text)
         try:
             waiting_on = writes.begin(send)

@@ -3,7 +3,7 @@
 aiohttp's send coroutines suspend only when the socket's buffer is full and they must wait for the
 peer. Driving them by hand (`begin`) costs nothing when they complete at once; when one suspends, a
 drain task (`drain`) finishes it and sends what queued up behind it, in order. Both the JSON sessions
-(collab.session) and the document peers (collab.docrooms) write this way.
+(collab.realtime.session) and the document peers (collab.documents.rooms) write this way.
 """
 
 from __future__ import annotations

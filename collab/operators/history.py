@@ -3,7 +3,7 @@
 One code path answers `GET /api/channels/{channel}/events`, its exports and `collab history`:
 `HistoryQuery.parse` turns the request's parameters (or the command line's) into a filter, `History`
 reads pages or streams batches, and `history_frame` shapes each event as it went out on the socket
-(`collab.protocol.event_frame`) plus its binary payload, base64-encoded, under `blob`.
+(`collab.realtime.protocol.event_frame`) plus its binary payload, base64-encoded, under `blob`.
 
 `prune` removes old events while boards and documents keep their state: for a channel with a
 projection it first stores a snapshot at the head, and never removes an event after the channel's
@@ -29,7 +29,7 @@ from collab.events import Snapshot, StoredEvent, utcnow
 from collab.naming import channel_kind, check_channel_name
 from collab.projections.base import load_state
 from collab.projections.registry import PROJECTIONS
-from collab.protocol import event_frame, timestamp
+from collab.realtime.protocol import event_frame, timestamp
 from collab.store.history import ChannelStats, EventFilter, HistoryQueries
 from collab.store.prune import Pruner
 from collab.store.sql import SqlEventStore

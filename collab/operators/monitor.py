@@ -37,9 +37,9 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from collab.events import NewEvent, StoredEvent, utcnow
-from collab.hub import Channel, ChannelKind, ChannelManager
-from collab.protocol import timestamp
-from collab.session import Session
+from collab.realtime.hub import Channel, ChannelKind, ChannelManager
+from collab.realtime.protocol import timestamp
+from collab.realtime.session import Session
 from collab.store.base import EventStore
 from collab.store.schema import channels, events
 

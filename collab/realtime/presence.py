@@ -13,8 +13,8 @@ import asyncio
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from collab.hub import Channel
-    from collab.session import Session
+    from collab.realtime.hub import Channel
+    from collab.realtime.session import Session
 
 FLUSH_DELAY = 0.05
 

@@ -7,12 +7,12 @@ import logging
 import time
 from typing import Any
 
+from collab.chat.rooms import Rooms
 from collab.errors import CollabError, Forbidden, NotFound, ProtocolError
-from collab.hub import Channel, ChannelManager
 from collab.naming import channel_kind, check_channel_name
-from collab.protocol import MAX_CONTENT_LENGTH, error_frame, field_str, optional_id, optional_since
-from collab.rooms import Rooms
-from collab.session import Session
+from collab.realtime.hub import Channel, ChannelManager
+from collab.realtime.protocol import MAX_CONTENT_LENGTH, error_frame, field_str, optional_id, optional_since
+from collab.realtime.session import Session
 
 log = logging.getLogger(__name__)
 

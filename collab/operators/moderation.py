@@ -28,10 +28,10 @@ from typing import Any, Protocol
 
 from collab.errors import Conflict, Forbidden, NotFound, ProtocolError
 from collab.events import ChannelInfo, NewEvent, StoredEvent, utcnow
-from collab.hub import ChannelManager
 from collab.naming import channel_kind, check_channel_name
-from collab.protocol import CloseCode, error_frame, timestamp
-from collab.session import Session
+from collab.realtime.hub import ChannelManager
+from collab.realtime.protocol import CloseCode, error_frame, timestamp
+from collab.realtime.session import Session
 from collab.store.base import EventStore
 from collab.store.revocations import Revocation, RevocationStore
 from collab.users import User
@@ -47,7 +47,7 @@ ACTIONS = ("kick", "revoke", "member_removed", "member_added", "prune")
 
 
 class Connection(Protocol):
-    """A socket a moderator can close: `collab.session.Session` (/ws) and `collab.docrooms.Peer`
+    """A socket a moderator can close: `collab.realtime.session.Session` (/ws) and `collab.documents.rooms.Peer`
     (/ws/doc) both are one."""
 
     id: str

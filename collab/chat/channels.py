@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from collab.chat.rooms import Rooms
 from collab.errors import Forbidden, ProtocolError
 from collab.events import ChannelInfo
-from collab.hub import Channel, ChannelManager, require_member
-from collab.protocol import MAX_CONTENT_LENGTH, field_str, optional_id
-from collab.rooms import Rooms
-from collab.session import Session
+from collab.realtime.hub import Channel, ChannelManager, require_member
+from collab.realtime.protocol import MAX_CONTENT_LENGTH, field_str, optional_id
+from collab.realtime.session import Session
 
 # Base's frames that are only passing motion: relayed, never stored.
 TRANSIENT_TYPES = frozenset({"cursor_move", "cursor", "mouse_move", "pointer", "typing"})

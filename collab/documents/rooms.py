@@ -1,6 +1,6 @@
 """Documents in use: the connections on each, their updates stored then relayed, their snapshots.
 
-An update from a client is parsed and checked (collab.documents), appended to `doc:<name>` (type
+An update from a client is parsed and checked (collab.documents.wire), appended to `doc:<name>` (type
 `update`, the update's bytes in the blob) and only once committed published through the broker. Every
 process's `DocumentManager` gets the committed event from the broker, in seq order, applies it to its
 copy of the document and sends it to that document's connections, except the one it came from. So the
@@ -30,15 +30,16 @@ import random
 from collections import deque
 from typing import Any, Protocol
 
-from collab import documents, writes
-from collab.broker import Broker
+from collab.documents import wire as documents
+from collab.documents.projection import DOCUMENT, UPDATE
 from collab.errors import CollabError, ProtocolError
 from collab.events import Appended, NewEvent, Snapshot, StoredEvent
 from collab.naming import check_channel_name
 from collab.projections.base import load_state
-from collab.projections.document import DOCUMENT, UPDATE
-from collab.protocol import CloseCode
-from collab.session import new_client_id
+from collab.realtime import writes
+from collab.realtime.broker import Broker
+from collab.realtime.protocol import CloseCode
+from collab.realtime.session import new_client_id
 from collab.store.base import EventStore
 from collab.users import User
 
@@ -114,7 +115,7 @@ class Peer:
                 return
             self._outbox.append(frame)
             return
-        # Written now; a drain task takes over only if the socket makes the write wait (collab.writes).
+        # Written now; a drain task takes over only if the socket makes the write wait (collab.realtime.writes).
         send = self.transport.send_bytes(frame)
         try:
             waiting_on = writes.begin(send)

@@ -19,14 +19,14 @@ from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from collab.broker import Broker, InProcessBroker
 from collab.errors import Forbidden, ProtocolError
 from collab.events import Appended, ChannelInfo, NewEvent, StoredEvent
 from collab.naming import channel_kind, check_channel_name
-from collab.presence import Presence
-from collab.protocol import encode, event_frame
-from collab.recent import RecentEvents
-from collab.session import Session
+from collab.realtime.broker import Broker, InProcessBroker
+from collab.realtime.presence import Presence
+from collab.realtime.protocol import encode, event_frame
+from collab.realtime.recent import RecentEvents
+from collab.realtime.session import Session
 from collab.store.base import EventStore
 
 log = logging.getLogger(__name__)

@@ -18,13 +18,13 @@ from typing import Any
 
 import orjson
 
+from collab.boards import drawing, kanban
 from collab.errors import Conflict, Forbidden, NotFound
-from collab.hub import Channel, ChannelManager, require_member
-from collab.projections import drawing, kanban
 from collab.projections.base import Projection
 from collab.projections.live import LiveProjection
-from collab.protocol import error_frame, optional_id
-from collab.session import Session
+from collab.realtime.hub import Channel, ChannelManager, require_member
+from collab.realtime.protocol import error_frame, optional_id
+from collab.realtime.session import Session
 
 # How far back a retried command's id is looked for (only when the command no longer validates: a retry
 # whose first try was stored, e.g. a card_add whose card now exists).

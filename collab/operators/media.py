@@ -36,9 +36,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from collab.errors import CollabError, Forbidden, NotFound, ProtocolError, StoreError
 from collab.events import NewEvent, utcnow
-from collab.hub import ChannelKind, ChannelManager
-from collab.mediatypes import SNIFF_BYTES, NotAccepted, dimensions, sniff
-from collab.protocol import timestamp
+from collab.operators.mediatypes import SNIFF_BYTES, NotAccepted, dimensions, sniff
+from collab.realtime.hub import ChannelKind, ChannelManager
+from collab.realtime.protocol import timestamp
 from collab.store.schema import media
 from collab.users import User
 

@@ -19,10 +19,10 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from collab.boards.ranks import MAX_RANK_LENGTH, rank_between, spread_ranks
 from collab.errors import Conflict, NotFound, ProtocolError
 from collab.events import StoredEvent
 from collab.projections.base import Projection
-from collab.projections.ranks import MAX_RANK_LENGTH, rank_between, spread_ranks
 
 State = dict[str, Any]
 
