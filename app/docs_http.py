@@ -12,7 +12,7 @@ from aiohttp import web
 
 from app.auth import AuthError
 from app.keys import AUTH, ENGINE
-from collab.documents.rooms import document_at
+from collab.documents.history import document_at
 from collab.documents.wire import TEXT_ROOT
 from collab.errors import ProtocolError
 from collab.users import User

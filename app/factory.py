@@ -20,8 +20,8 @@ from app.moderation import setup as setup_moderation
 from app.openapi import setup as setup_openapi
 from app.ws import websocket_handler
 from collab.engine import Engine
+from collab.realtime.connection import CloseCode
 from collab.realtime.hub import ChannelManager
-from collab.realtime.protocol import CloseCode
 from collab.store.migrate import check_schema_current
 
 log = logging.getLogger(__name__)

@@ -1,4 +1,4 @@
-"""`GET /ws` (and `/api/ws`): the JSON channel socket of ../shared/PROTOCOL.md."""
+"""`GET /ws` (and `/api/ws`): the JSON channel socket (docs/protocol.md)."""
 
 from __future__ import annotations
 
@@ -8,54 +8,21 @@ import time
 
 from aiohttp import WSMsgType, web
 
-from app.auth import AuthError, origin_allowed
-from app.keys import AUTH, ENGINE, SETTINGS
+from app.auth import AuthError
+from app.keys import ENGINE, SETTINGS
+from app.sockets import AiohttpTransport, authenticate, close_refused, open_socket
 from collab.errors import CollabError, ProtocolError
 from collab.naming import check_channel_name
-from collab.realtime.dispatch import TokenBucket
-from collab.realtime.protocol import CloseCode, decode_frame, error_frame, optional_id
+from collab.realtime.connection import CloseCode
+from collab.realtime.limits import TokenBucket
+from collab.realtime.protocol import decode_frame, error_frame, optional_id
 from collab.realtime.session import Session
-from collab.users import User
 
 log = logging.getLogger("collab.ws")
 
 # Frames that only append: safe to have many in flight per client (see the loop below).
 PIPELINED = frozenset({"message", "publish", "private"})
 MAX_INFLIGHT = 256
-
-
-class AiohttpTransport:
-    """`collab.realtime.session.Transport` over aiohttp's WebSocketResponse."""
-
-    __slots__ = ("ws",)
-
-    def __init__(self, ws: web.WebSocketResponse) -> None:
-        self.ws = ws
-
-    async def send_text(self, text: str) -> None:
-        await self.ws.send_str(text)
-
-    async def close(self, code: int, reason: str) -> None:
-        await self.ws.close(code=code, message=reason.encode()[:120])
-
-
-def bearer_token(request: web.Request) -> str | None:
-    token = request.query.get("token")
-    if token:
-        return token
-    header = request.headers.get("Authorization", "")
-    if header[:7].lower() == "bearer ":
-        return header[7:].strip() or None
-    return None
-
-
-def authenticate(request: web.Request) -> tuple[User, str | None]:
-    """The user of a request and, for a new guest, the token that brings them back."""
-    auth = request.app[AUTH]
-    token = bearer_token(request)
-    if token:
-        return auth.verify(token), None
-    return auth.guest(request.query.get("nickname"))
 
 
 def _frame_id(text: str) -> str | None:
@@ -71,29 +38,15 @@ async def _refuse(
 ) -> web.WebSocketResponse:
     """Say why in an `error` frame, then close: browsers cannot read an HTTP error on a WebSocket."""
     await ws.send_json(error_frame(error.code, str(error)))
-    await ws.close(code=code, message=str(error).encode()[:120])
-    log.info("ws refused %s: %s", request.remote, error)
-    return ws
+    return await close_refused(request, ws, code, str(error))
 
 
 async def websocket_handler(request: web.Request) -> web.StreamResponse:
     settings = request.app[SETTINGS]
     engine = request.app[ENGINE]
-    if not origin_allowed(request.headers.get("Origin"), request.host, request.scheme, settings.allowed_origins):
-        log.info("ws refused %s: origin %s not allowed", request.remote, request.headers.get("Origin"))
-        raise web.HTTPForbidden(text="origin not allowed")
+    ws = await open_socket(request)
     query = request.query
     legacy = "room" in query and "channel" not in query
-    ws = web.WebSocketResponse(
-        heartbeat=settings.heartbeat_seconds,
-        # No permessage-deflate: frames are small, and uncompressed sends complete without suspending,
-        # which lets a broadcast write to each socket without a task switch (collab.realtime.session).
-        compress=False,
-        # The contract closes frames of max_message_bytes *or more*, and so does aiohttp: its reader
-        # refuses a payload of max_msg_size bytes or more (tests/app/test_limits.py pins the boundary).
-        max_msg_size=settings.max_message_bytes,
-    )
-    await ws.prepare(request)
     try:
         user, guest_token = authenticate(request)
     except AuthError as error:
@@ -112,10 +65,8 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
 
     session = Session(AiohttpTransport(ws), user, queue_limit=settings.send_queue_limit, legacy_room=legacy)
     session.set_attr("home", name)
-    manager = engine.manager
     started = time.monotonic()
     frames_in = 0
-    expiry: asyncio.TimerHandle | None = None
     log.info(
         "ws open client=%s user=%s channel=%s since=%s%s", session.id, user.id, name, since, " legacy" if legacy else ""
     )
@@ -130,25 +81,13 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
             session.send(frame)
 
         try:
-            # Join first: the client is owed every message sent from now on, and creating a new room
-            # waits for the database's write lock.
-            await manager.join(session, name, since, announce=welcome)
-            manager.add_session(session)
-            await engine.rooms.ensure(name, session)
+            await engine.connect(session, name, since, announce=welcome)
         except CollabError as error:
             # Stop the session's writer without closing the socket: `_refuse` still has to send the error.
             session.connection_lost()
             await _refuse(request, ws, CloseCode.POLICY_VIOLATION, error)
             return ws
-        if user.expires_at is not None:
-            expiry = asyncio.get_running_loop().call_later(
-                # The same leeway as when the token was accepted, or a token let in by it closes at once.
-                max(0.0, user.expires_at + settings.jwt_leeway_seconds - time.time()),
-                session.close_soon,
-                CloseCode.POLICY_VIOLATION,
-                "token expired",
-            )
-        await engine.rooms.send_list(session)
+        session.expire_with_token(settings.jwt_leeway_seconds)
         bucket = TokenBucket(settings.rate_limit_per_second, settings.rate_burst)
         dispatcher = engine.dispatcher
         loop = asyncio.get_running_loop()
@@ -183,11 +122,7 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
             elif msg.type is WSMsgType.ERROR:
                 break
     finally:
-        if expiry is not None:
-            expiry.cancel()
-        await manager.remove_session(session)
-        if session.state.value == "open":
-            session.connection_lost()
+        await engine.disconnect(session)
         log.info(
             "ws close client=%s user=%s code=%s frames_in=%d seconds=%.1f",
             session.id,

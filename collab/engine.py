@@ -17,6 +17,7 @@ from collab.operators.monitor import Monitor
 from collab.realtime.broker import Broker, InProcessBroker
 from collab.realtime.dispatch import Dispatcher
 from collab.realtime.hub import ChannelManager
+from collab.realtime.session import Session
 from collab.store.base import EventStore
 from collab.store.engine import DEFAULT_DATA_DIR
 from collab.store.positions import ReadPositions
@@ -75,6 +76,23 @@ class Engine:
         manager.shutdown_hooks.insert(0, monitor.stop)  # its last alerts are stored before the store closes
         media = MediaLibrary(store.engine, manager, Path(media_dir))
         return cls(store, broker, manager, rooms, dispatcher, documents, monitor, media)
+
+    async def connect(
+        self, session: Session, channel: str, since: int | None, *, announce: Callable[[int], None]
+    ) -> None:
+        """A `/ws` socket joins its own channel, in the one order that loses nothing: joined first (it
+        is owed every message sent from now on; `announce(head)` sends its welcome), then registered
+        (DMs and kicks find it once it has its welcome), then a new room is created (that waits for
+        the database's write lock), then it gets the room list. `CollabError` if it may not join."""
+        await self.manager.join(session, channel, since, announce=announce)
+        self.manager.add_session(session)
+        await self.rooms.ensure(channel, session)
+        await self.rooms.send_list(session)
+
+    async def disconnect(self, session: Session) -> None:
+        """The socket's handler is done: it leaves every channel and is forgotten."""
+        await self.manager.remove_session(session)
+        session.ended()
 
     async def close(self) -> None:
         for hook in self.manager.shutdown_hooks:

@@ -66,9 +66,3 @@ def register_chat(manager: ChannelManager, rooms: Rooms) -> None:
         rooms.check_dm_access(info, client)
 
     manager.recipients["dm"] = rooms.dm_recipients
-
-
-def register_pubsub(manager: ChannelManager, *kinds: str) -> None:
-    """Kinds that carry only `publish`ed events (until a module gives them more)."""
-    for kind in kinds:
-        manager.register_channel(kind)

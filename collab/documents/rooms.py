@@ -23,154 +23,32 @@ When a connection closes, the clients it announced are announced gone.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import enum
 import logging
 import random
-from collections import deque
-from typing import Any, Protocol
+from typing import Any
 
 from collab.documents import wire as documents
+from collab.documents.appending import Append
+from collab.documents.peer import Peer
 from collab.documents.projection import DOCUMENT, UPDATE
 from collab.errors import CollabError, ProtocolError
 from collab.events import Appended, NewEvent, Snapshot, StoredEvent
 from collab.naming import check_channel_name
 from collab.projections.base import load_state
-from collab.realtime import writes
 from collab.realtime.broker import Broker
-from collab.realtime.protocol import CloseCode
-from collab.realtime.session import new_client_id
+from collab.realtime.connection import CloseCode, Transport
 from collab.store.base import EventStore
 from collab.users import User
 
 log = logging.getLogger(__name__)
 
 PREFIX = "doc:"
-INTERNAL_ERROR = 1011  # the server could not store an update: reconnect and resync
 _AWARENESS = "y-awareness"
 
 
 def channel_of(name: str) -> str:
     """`doc:<name>`, or `ProtocolError` for a name no channel may have."""
     return check_channel_name(PREFIX + name)
-
-
-class DocTransport(Protocol):
-    """What a connection needs from a socket. `send_bytes` completes without suspending unless the
-    socket's buffer is full (back-pressure); `close` is idempotent."""
-
-    async def send_bytes(self, data: bytes) -> None: ...
-
-    async def close(self, code: int, reason: str) -> None: ...
-
-
-class PeerState(enum.Enum):
-    OPEN = "open"
-    CLOSING = "closing"
-    CLOSED = "closed"
-
-
-class Peer:
-    """One connection on one document, with a bounded outbox.
-
-    A frame is written at once when nothing waits; when the socket's buffer is full, one drain task
-    finishes that write and sends the frames queued behind it, in order. More than `queue_limit` frames
-    waiting means the client cannot keep up: it is closed with 1013 (it reconnects and resyncs).
-    """
-
-    __slots__ = (
-        "_close",
-        "_drainer",
-        "_outbox",
-        "id",
-        "queue_limit",
-        "read_only",
-        "refused",
-        "state",
-        "transport",
-        "user",
-    )
-
-    def __init__(self, transport: DocTransport, user: User, *, queue_limit: int = 4096) -> None:
-        self.id = new_client_id()
-        self.transport = transport
-        self.user = user
-        self.read_only = user.read_only
-        self.queue_limit = queue_limit
-        self.state = PeerState.OPEN
-        self.refused = 0  # updates refused (read-only)
-        self._outbox: deque[bytes] = deque()
-        self._drainer: asyncio.Future[None] | None = None
-        self._close: tuple[int, str] = (CloseCode.NORMAL, "")
-
-    def send(self, frame: bytes) -> None:
-        if self.state is not PeerState.OPEN:
-            return
-        if self._drainer is not None:
-            if len(self._outbox) >= self.queue_limit:
-                log.warning(
-                    "doc client %s (%s) too slow: %d frames queued, closing", self.id, self.user.id, len(self._outbox)
-                )
-                self.close_soon(CloseCode.TRY_AGAIN_LATER, "too slow to keep up")
-                return
-            self._outbox.append(frame)
-            return
-        # Written now; a drain task takes over only if the socket makes the write wait (collab.realtime.writes).
-        send = self.transport.send_bytes(frame)
-        try:
-            waiting_on = writes.begin(send)
-        except (ConnectionError, RuntimeError):
-            self.connection_lost()
-            return
-        if waiting_on is not writes.DONE:
-            self._drainer = asyncio.ensure_future(self._drain(send, waiting_on))
-
-    async def _drain(self, send: Any, waiting_on: Any) -> None:
-        try:
-            await writes.drain(send, waiting_on, self._next_send)
-        except (ConnectionError, RuntimeError):
-            self._outbox.clear()
-        finally:
-            self._drainer = None
-            if self.state is PeerState.CLOSING:
-                await self._close_transport()
-
-    def _next_send(self) -> Any:
-        if not self._outbox or self.state is PeerState.CLOSED:
-            return None
-        return self.transport.send_bytes(self._outbox.popleft())
-
-    def close_soon(self, code: int, reason: str = "", *, flush: bool = False) -> None:
-        """Stop sending and close (after what is queued when `flush`)."""
-        if self.state is not PeerState.OPEN:
-            return
-        self.state = PeerState.CLOSING
-        self._close = (code, reason)
-        if not flush:
-            self._outbox.clear()
-        if self._drainer is None:
-            self._drainer = asyncio.ensure_future(self._close_transport())
-
-    async def close(self, code: int, reason: str = "") -> None:
-        self.close_soon(code, reason, flush=True)
-        drainer = self._drainer
-        if drainer is not None:
-            with contextlib.suppress(asyncio.CancelledError):
-                await drainer
-
-    async def _close_transport(self) -> None:
-        if self.state is PeerState.CLOSED:
-            return
-        self.state = PeerState.CLOSED
-        self._drainer = None
-        with contextlib.suppress(ConnectionError, RuntimeError):
-            await self.transport.close(*self._close)
-
-    def connection_lost(self) -> None:
-        self.state = PeerState.CLOSED
-        self._outbox.clear()
-        if self._drainer is not None and not self._drainer.done():
-            self._drainer.cancel()
 
 
 class Room:
@@ -229,7 +107,7 @@ class DocumentManager:
         self._dirty: list[Room] = []  # rooms with committed updates not sent yet
         self._flush_handle: asyncio.Handle | None = None
         # Appends under way, in the order they were handed to the store (= the order they commit in).
-        self._appending: dict[_Append, None] = {}
+        self._appending: dict[Append, None] = {}
         # Figures for the monitor.
         self.updates_stored = 0
         self.updates_refused = 0
@@ -238,7 +116,7 @@ class DocumentManager:
 
     # -- connections -------------------------------------------------------------------------------
 
-    def new_peer(self, transport: DocTransport, user: User) -> Peer:
+    def new_peer(self, transport: Transport, user: User) -> Peer:
         return Peer(transport, user, queue_limit=self.queue_limit)
 
     async def join(self, name: str, peer: Peer) -> Room:
@@ -290,7 +168,19 @@ class DocumentManager:
                 return None
             # An update message is relayed as it came: the same bytes (a step 2 is relayed as an update).
             relay = frame if message.sync == documents.UPDATE else documents.update_message(update)
-            return self._track(_Append(self, room, peer, update, relay).done)
+            user = peer.user
+            append = Append(
+                self.store.append(NewEvent(room.channel, UPDATE, None, update, user.id, user.name)),
+                self.loop,
+                room,
+                peer,
+                relay,
+                self._committed,
+                self._failed,
+            )
+            self._appending[append] = None
+            append.step()
+            return self._track(append.done)
         if message.type == documents.AWARENESS:
             self.broker.relay(
                 room.channel, {"type": _AWARENESS, "update": message.payload, "frame": frame, "from": peer.id}
@@ -324,8 +214,8 @@ class DocumentManager:
 
     # -- storing and relaying ----------------------------------------------------------------------
 
-    def _committed(self, append: _Append, appended: Appended) -> None:
-        """An append committed (in seq order, from `_Append.step`): publish it, then send what this
+    def _committed(self, append: Append, appended: Appended) -> None:
+        """An append committed (in seq order, from `Append.step`): publish it, then send what this
         commit answered once the last of its appends is through."""
         self.updates_stored += 1
         event = appended.event
@@ -344,11 +234,11 @@ class DocumentManager:
             else:
                 self._flush()
 
-    def _failed(self, append: _Append, error: BaseException) -> None:
+    def _failed(self, append: Append, error: BaseException) -> None:
         self._appending.pop(append, None)
         room, peer = append.room, append.peer
         log.warning("%s: update from %s not stored (%r); closing its connection", room.channel, peer.id, error)
-        peer.close_soon(INTERNAL_ERROR, "the update could not be stored; reconnect to resync")
+        peer.close_soon(CloseCode.INTERNAL_ERROR, "the update could not be stored; reconnect to resync")
         if self._dirty:
             self._schedule_flush()
 
@@ -522,81 +412,3 @@ class DocumentManager:
                 self._snapshot(room)
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
-
-
-class _Append:
-    """One update on its way into the store, driven by hand rather than by a task.
-
-    `store.append` is awaited by stepping its coroutine: the first step runs at once, so the update is
-    queued for the group commit in the order its frame arrived (a task would start one loop iteration
-    later), and the step after the commit runs from the future's callback, in commit order, where a task
-    would take another iteration to wake. `done` resolves when the update is published (or failed).
-    """
-
-    __slots__ = ("coro", "done", "manager", "peer", "relay", "room", "waiting")
-
-    def __init__(self, manager: DocumentManager, room: Room, peer: Peer, update: bytes, relay: bytes) -> None:
-        self.manager, self.room, self.peer, self.relay = manager, room, peer, relay
-        self.done: asyncio.Future[None] = manager.loop.create_future()
-        self.waiting: asyncio.Future[Any] | None = None
-        user = peer.user
-        self.coro = manager.store.append(NewEvent(room.channel, UPDATE, None, update, user.id, user.name))
-        manager._appending[self] = None
-        self.step()
-
-    def step(self, _: object = None) -> None:
-        try:
-            waiting = self.coro.send(None)
-        except StopIteration as stop:
-            self.waiting = None
-            try:
-                self.manager._committed(self, stop.value)
-            finally:
-                self.done.set_result(None)
-            return
-        except Exception as error:
-            self.waiting = None
-            self.manager._failed(self, error)
-            self.done.set_result(None)
-            return
-        if isinstance(waiting, asyncio.Future):
-            self.waiting = waiting
-            waiting.add_done_callback(self.step)
-        else:  # a bare yield (`asyncio.sleep(0)`)
-            self.waiting = None
-            self.manager.loop.call_soon(self.step)
-
-
-class DocumentView:
-    """A document's text at a seq, for operators (`GET /api/docs/{name}?at=SEQ`)."""
-
-    __slots__ = ("head", "name", "roots", "seq", "text")
-
-    def __init__(self, name: str, seq: int, head: int, text: str, roots: list[str]) -> None:
-        self.name, self.seq, self.head, self.text, self.roots = name, seq, head, text, roots
-
-
-async def document_at(
-    store: EventStore, name: str, at: int | None, root: str = documents.TEXT_ROOT
-) -> DocumentView | None:
-    """The document after seq `at` (default: the head), None if it has never been written."""
-    channel = channel_of(name)
-    info = await store.get_channel(channel)
-    if info is None:
-        return None
-    loaded = await load_state(store, DOCUMENT, channel, until=at)
-    return DocumentView(
-        name, loaded.seq, info.head, documents.read_text(loaded.state, root), documents.root_names(loaded.state)
-    )
-
-
-__all__ = [
-    "DocTransport",
-    "DocumentManager",
-    "DocumentView",
-    "Peer",
-    "ProtocolError",
-    "Room",
-    "channel_of",
-    "document_at",
-]

@@ -29,8 +29,9 @@ from typing import Any, Protocol
 from collab.errors import Conflict, Forbidden, NotFound, ProtocolError
 from collab.events import ChannelInfo, NewEvent, StoredEvent, utcnow
 from collab.naming import channel_kind, check_channel_name
+from collab.realtime.connection import CloseCode
 from collab.realtime.hub import ChannelManager
-from collab.realtime.protocol import CloseCode, error_frame, timestamp
+from collab.realtime.protocol import error_frame, timestamp
 from collab.realtime.session import Session
 from collab.store.base import EventStore
 from collab.store.revocations import Revocation, RevocationStore

@@ -4,7 +4,6 @@ rooms, read receipts), and the rest to the kind of the channel the frame is for.
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
 from collab.chat.rooms import Rooms
@@ -15,25 +14,6 @@ from collab.realtime.protocol import MAX_CONTENT_LENGTH, error_frame, field_str,
 from collab.realtime.session import Session
 
 log = logging.getLogger(__name__)
-
-
-class TokenBucket:
-    """`rate` frames per second on average, bursts up to `burst`."""
-
-    __slots__ = ("burst", "rate", "stamp", "tokens")
-
-    def __init__(self, rate: float, burst: int) -> None:
-        self.rate, self.burst = rate, float(burst)
-        self.tokens, self.stamp = float(burst), time.monotonic()
-
-    def take(self) -> bool:
-        now = time.monotonic()
-        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
-        if self.tokens >= 1:
-            self.tokens -= 1
-            return True
-        return False
 
 
 class Dispatcher:
@@ -172,7 +152,3 @@ class Dispatcher:
     def _writable(session: Session) -> None:
         if session.user.read_only:
             raise Forbidden("a readonly user cannot write")
-
-
-def reject(session: Session, error: CollabError, op_id: str | None = None) -> None:
-    session.send(error_frame(error.code, str(error), op_id))

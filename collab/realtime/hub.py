@@ -22,6 +22,7 @@ from typing import Any
 from collab.errors import Forbidden, ProtocolError
 from collab.events import Appended, ChannelInfo, NewEvent, StoredEvent
 from collab.naming import channel_kind, check_channel_name
+from collab.realtime import base_compat
 from collab.realtime.broker import Broker, InProcessBroker
 from collab.realtime.presence import Presence
 from collab.realtime.protocol import encode, event_frame
@@ -96,7 +97,7 @@ class Channel:
         self.kind = kind
         self.clients: dict[str, Session] = {}
         self.state: dict[str, Any] = {}  # for the kind's own use (a board's projection, …)
-        self.presence = Presence(self)
+        self.presence = Presence(self, manager.drop_if_idle)
 
     def broadcast(self, data: dict[str, Any], exclude: str | None = None) -> None:
         """Send a frame that is not stored to every client here (encoded once)."""
@@ -109,10 +110,10 @@ class Channel:
             if client.id == exclude or self.name in client.holding:
                 continue
             if client.legacy_room:
-                legacy = legacy or encode({**data, "room": self.name})
-                client.send_encoded(legacy)
+                legacy = legacy or encode(base_compat.with_room(data, self.name))
+                client.send_frame(legacy)
             else:
-                client.send_encoded(text)
+                client.send_frame(text)
 
     def send_to(self, client_id: str, data: dict[str, Any]) -> bool:
         client = self.clients.get(client_id)
@@ -120,7 +121,7 @@ class Channel:
             return False
         data.setdefault("channel", self.name)
         if client.legacy_room:
-            data.setdefault("room", self.name)
+            data = base_compat.with_room(data, data.get("room", self.name))
         client.send(data)
         return True
 
@@ -264,8 +265,7 @@ class ChannelManager:
             channel.clients.pop(session.id, None)
             session.channels.discard(name)
             session.positions.pop(name, None)
-            if not channel.clients and not channel.presence.pending:
-                self.channels.pop(name, None)
+            self.drop_if_idle(channel)
             raise
         finally:
             session.holding.pop(name, None)
@@ -321,15 +321,20 @@ class ChannelManager:
                 await hook(channel, session)
             except Exception:
                 log.exception("on_disconnect hook of %s failed", name)
-        if not channel.clients and not channel.presence.pending:
-            self.channels.pop(name, None)
+        self.drop_if_idle(channel)
+
+    def drop_if_idle(self, channel: Channel) -> None:
+        """Forget a channel nobody is in once its last presence change has gone out. The one place a
+        channel dies: presence calls it after a flush, `join` and `leave` after a client goes."""
+        if not channel.clients and not channel.presence.pending and self.channels.get(channel.name) is channel:
+            del self.channels[channel.name]
 
     # -- delivery --------------------------------------------------------------------------------
 
     def frame_for(self, session: Session, event: StoredEvent) -> dict[str, Any]:
         frame = event_frame(event)
         if session.legacy_room:
-            frame["room"] = event.channel
+            return base_compat.with_room(frame, event.channel)
         return frame
 
     def _deliver_event(self, event: StoredEvent) -> None:
@@ -359,7 +364,7 @@ class ChannelManager:
             holding = session.holding
             body = text
             if session.legacy_room:
-                legacy = legacy or encode({**frame, "room": name})
+                legacy = legacy or encode(base_compat.with_room(frame, name))
                 body = legacy
             if holding and name in holding:
                 holding[name].append((event.seq, body))

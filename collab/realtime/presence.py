@@ -10,18 +10,31 @@ noticed by the heartbeat).
 from __future__ import annotations
 
 import asyncio
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from collab.realtime.hub import Channel
-    from collab.realtime.session import Session
+from collab.realtime import base_compat
+from collab.realtime.session import Session
 
 FLUSH_DELAY = 0.05
 
 
+class Members(Protocol):
+    """What presence needs of its channel (collab.realtime.hub.Channel)."""
+
+    name: str
+    clients: dict[str, Session]
+
+    def send_to(self, client_id: str, data: dict[str, Any]) -> bool: ...
+
+    def broadcast(self, data: dict[str, Any], exclude: str | None = None) -> None: ...
+
+
 class Presence:
-    def __init__(self, channel: Channel) -> None:
+    def __init__(self, channel: Members, flushed: Callable[[Any], None]) -> None:
+        """`flushed(channel)` runs after each flush: the hub decides there whether the channel dies."""
         self.channel = channel
+        self._flushed = flushed
         self.users: dict[str, dict[str, Any]] = {}
         self.connections: dict[str, int] = {}
         self._joined: dict[str, dict[str, Any]] = {}
@@ -104,12 +117,11 @@ class Presence:
                     }
                 )
         if (joined or left or newcomers) and any(c.legacy_room for c in channel.clients.values()):
-            update = {"type": "users_update", "content": sorted(u["name"] for u in users)}
+            update = base_compat.users_update([u["name"] for u in users])
             for client in list(channel.clients.values()):
                 if client.legacy_room:
                     channel.send_to(client.id, dict(update))
-        if not channel.clients:
-            channel.manager.channels.pop(channel.name, None)
+        self._flushed(channel)
 
     def snapshot(self) -> list[dict[str, Any]]:
         return list(self.users.values())

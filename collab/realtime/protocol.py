@@ -1,24 +1,15 @@
-"""The wire envelope: parsing client frames at the edge, encoding server frames, close codes."""
+"""The wire envelope of `/ws`: parsing client frames at the edge, encoding server frames (close codes are
+collab.realtime.connection's)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from enum import IntEnum
 from typing import Any
 
 import orjson
 
 from collab.errors import ProtocolError
 from collab.events import StoredEvent
-
-
-class CloseCode(IntEnum):
-    NORMAL = 1000
-    GOING_AWAY = 1001  # the server shuts down
-    POLICY_VIOLATION = 1008  # bad or expired token, not allowed in the channel, kicked or revoked
-    MESSAGE_TOO_BIG = 1009
-    TRY_AGAIN_LATER = 1013  # overloaded, or too slow to keep up: resume with `since`
-
 
 MAX_ID_LENGTH = 200
 MAX_CONTENT_LENGTH = 64 * 1024

@@ -7,7 +7,7 @@ from aiohttp import WSMsgType
 from ws_helpers import RawSocket, connect, wait_for
 
 from app.keys import ENGINE
-from collab.realtime.session import State
+from collab.realtime.connection import State
 
 MALFORMED = {
     "bad JSON": "this is not json",

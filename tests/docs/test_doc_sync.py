@@ -298,8 +298,20 @@ async def test_a_frame_too_large_closes_with_1009(start) -> None:
 
 
 async def test_a_token_that_expires_while_connected_closes_with_1008(start) -> None:
-    client = await start()
+    client = await start(jwt_leeway_seconds=0.0)
     changes = Changes()
     peer = await YClient.open(client, "expiring", changes, token=token("brief", ttl=1))
     await changes.until(lambda: peer.close_code is not None, "the server to close the socket")
     assert peer.close_code == 1008
+
+
+async def test_an_expired_token_within_the_leeway_stays_connected_as_on_ws(start) -> None:
+    """The same leeway as `/ws`: a token that expired 5 s ago is let in by the 30 s leeway, and its
+    socket is not closed at once for being expired (it closes when the leeway runs out)."""
+    client = await start(jwt_leeway_seconds=30.0)
+    changes = Changes()
+    late = await YClient.open(client, "leeway", changes, token=token("late", ttl=-5))
+    other = await YClient.open(client, "leeway", changes, token=token("other"))
+    await late.insert(0, "still here")
+    await changes.until(lambda: str(other.text) == "still here", "the late client's edit to arrive")
+    assert late.close_code is None

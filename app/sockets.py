@@ -1,0 +1,79 @@
+"""What both WebSocket endpoints share: the origin check, the upgrade, who is connecting, and how a
+refusal is said. `/ws` (app/ws.py) and `/ws/doc/{name}` (app/docs_ws.py) differ only in what they carry."""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+
+from app.auth import origin_allowed
+from app.keys import AUTH, SETTINGS
+from collab.users import User
+
+log = logging.getLogger("collab.ws")
+
+
+class AiohttpTransport:
+    """`collab.realtime.connection.Transport` over aiohttp's WebSocketResponse."""
+
+    __slots__ = ("ws",)
+
+    def __init__(self, ws: web.WebSocketResponse) -> None:
+        self.ws = ws
+
+    async def send_text(self, text: str) -> None:
+        await self.ws.send_str(text)
+
+    async def send_bytes(self, data: bytes) -> None:
+        await self.ws.send_bytes(data)
+
+    async def close(self, code: int, reason: str) -> None:
+        await self.ws.close(code=code, message=reason.encode()[:120])
+
+
+async def open_socket(request: web.Request) -> web.WebSocketResponse:
+    """Check the Origin (403 before the upgrade), then upgrade with the settings both sockets share."""
+    settings = request.app[SETTINGS]
+    if not origin_allowed(request.headers.get("Origin"), request.host, request.scheme, settings.allowed_origins):
+        log.info("ws refused %s: origin %s not allowed", request.remote, request.headers.get("Origin"))
+        raise web.HTTPForbidden(text="origin not allowed")
+    ws = web.WebSocketResponse(
+        heartbeat=settings.heartbeat_seconds,
+        # No permessage-deflate: frames are small, and uncompressed sends complete without suspending,
+        # which lets a broadcast write to each socket without a task switch (collab.realtime.connection).
+        compress=False,
+        # The contract closes frames of max_message_bytes *or more*, and so does aiohttp: its reader
+        # refuses a payload of max_msg_size bytes or more (tests/app/test_limits.py pins the boundary).
+        max_msg_size=settings.max_message_bytes,
+    )
+    await ws.prepare(request)
+    return ws
+
+
+def bearer_token(request: web.Request) -> str | None:
+    token = request.query.get("token")
+    if token:
+        return token
+    header = request.headers.get("Authorization", "")
+    if header[:7].lower() == "bearer ":
+        return header[7:].strip() or None
+    return None
+
+
+def authenticate(request: web.Request) -> tuple[User, str | None]:
+    """The user of a request and, for a new guest, the token that brings them back (`AuthError`)."""
+    auth = request.app[AUTH]
+    token = bearer_token(request)
+    if token:
+        return auth.verify(token), None
+    return auth.guest(request.query.get("nickname"))
+
+
+async def close_refused(
+    request: web.Request, ws: web.WebSocketResponse, code: int, reason: str
+) -> web.WebSocketResponse:
+    """Close with a reason a browser can read (it cannot read an HTTP error on a WebSocket)."""
+    await ws.close(code=code, message=reason.encode()[:120])
+    log.info("ws refused %s: %s", request.remote, reason)
+    return ws

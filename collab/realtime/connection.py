@@ -1,0 +1,247 @@
+"""One client socket, whatever it speaks: its state, its bounded outbox, its one close path.
+
+Both sockets the server offers are a `Connection`: the JSON channel socket (`/ws`, a
+`collab.realtime.session.Session`) and the y-websocket document socket (`/ws/doc/{name}`, a
+`collab.documents.peer.Peer`). They differ in what they carry (text frames, binary frames) and in what
+they know about channels; how a frame reaches the socket, how a slow reader is shed, how a socket
+closes and when a token expires are the same, and live here once.
+
+Sending: a frame is written to the socket at once when nothing is waiting; when the socket's buffer is
+full, the frame's write is finished by one drain task and later frames wait in the outbox behind it, in
+order (collab.realtime.writes). An outbox past `queue_limit` frames means the client cannot keep up: it
+is closed with 1013 so that it never slows the others (it comes back and misses nothing stored).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import enum
+import itertools
+import logging
+import os
+import time
+from collections import deque
+from typing import Any, Protocol
+
+from collab.realtime import writes
+from collab.users import User
+
+log = logging.getLogger(__name__)
+
+
+class CloseCode(enum.IntEnum):
+    """Every WebSocket close code the server sends, on either socket."""
+
+    NORMAL = 1000
+    GOING_AWAY = 1001  # the server shuts down
+    UNSUPPORTED_DATA = 1003  # a text frame on the binary document socket
+    INVALID_PAYLOAD = 1007  # a document frame that does not decode
+    POLICY_VIOLATION = 1008  # bad or expired token, not allowed in the channel, kicked or revoked
+    MESSAGE_TOO_BIG = 1009
+    INTERNAL_ERROR = 1011  # the server could not store an update: reconnect and resync
+    TRY_AGAIN_LATER = 1013  # overloaded, or too slow to keep up: resume with `since`
+
+
+class State(enum.Enum):
+    """OPEN → CLOSING (stopped sending; flushing or closing the socket) → CLOSED. Never back."""
+
+    OPEN = "open"
+    CLOSING = "closing"
+    CLOSED = "closed"
+
+
+class Transport(Protocol):
+    """What a connection needs from a socket; `app/sockets.py` adapts aiohttp's, tests use fakes.
+
+    A send suspends only when the socket's buffer is full and it must wait for the peer
+    (back-pressure); otherwise it completes without suspending. A text connection only calls
+    `send_text`, a binary one only `send_bytes`. `close` is idempotent."""
+
+    async def send_text(self, text: str) -> None: ...
+
+    async def send_bytes(self, data: bytes) -> None: ...
+
+    async def close(self, code: int, reason: str) -> None: ...
+
+
+_ids = itertools.count(1)
+_PREFIX = os.urandom(3).hex()
+
+
+def new_client_id() -> str:
+    """Unique in this process and unlikely to repeat across processes or restarts."""
+    return f"{_PREFIX}{next(_ids):x}"
+
+
+class Connection:
+    """A connected client: its id, its user, and the one way frames reach its socket."""
+
+    __slots__ = (
+        "_close_code",
+        "_close_reason",
+        "_drainer",
+        "_expiry",
+        "_outbox",
+        "_writable",
+        "_write",
+        "connected_at",
+        "id",
+        "queue_limit",
+        "state",
+        "transport",
+        "user",
+    )
+
+    def __init__(
+        self,
+        transport: Transport,
+        user: User,
+        *,
+        queue_limit: int = 4096,
+        binary: bool = False,
+        client_id: str | None = None,
+    ) -> None:
+        self.id = client_id or new_client_id()
+        self.user = user
+        self.transport = transport
+        self.queue_limit = queue_limit
+        self.state = State.OPEN
+        self.connected_at = time.time()
+        self._write = transport.send_bytes if binary else transport.send_text
+        self._outbox: deque[Any] = deque()
+        self._drainer: asyncio.Future[None] | None = None
+        self._writable: asyncio.Event | None = None
+        self._expiry: asyncio.TimerHandle | None = None
+        self._close_code: int | None = None
+        self._close_reason = ""
+
+    # -- sending ---------------------------------------------------------------------------------
+
+    def send_frame(self, frame: str | bytes) -> None:
+        """Queue one encoded frame (text on a text connection, bytes on a binary one)."""
+        if self.state is not State.OPEN:
+            return
+        if self._drainer is None:
+            self._start_send(frame)
+            return
+        if len(self._outbox) >= self.queue_limit:
+            log.warning("client %s (%s) too slow: %d frames queued, closing", self.id, self.user.id, len(self._outbox))
+            self.close_soon(CloseCode.TRY_AGAIN_LATER, "too slow to keep up; resume with since")
+            return
+        self._outbox.append(frame)
+
+    def _start_send(self, frame: str | bytes) -> None:
+        """Write now; a drain task takes over only if the socket makes the write wait."""
+        send = self._write(frame)
+        try:
+            waiting_on = writes.begin(send)
+        except (ConnectionError, RuntimeError):
+            self.connection_lost()
+            return
+        if waiting_on is not writes.DONE:
+            self._drainer = asyncio.ensure_future(self._drain(send, waiting_on))
+
+    async def _drain(self, send: Any, waiting_on: Any) -> None:
+        try:
+            await writes.drain(send, waiting_on, self._next_send)
+        except (ConnectionError, RuntimeError):
+            self._outbox.clear()
+        finally:
+            self._drainer = None
+            self._signal_writable()
+            if self.state is State.CLOSING:
+                await self._close_transport()
+
+    def _next_send(self) -> Any:
+        self._signal_writable()
+        if not self._outbox or self.state is State.CLOSED:
+            return None
+        return self._write(self._outbox.popleft())
+
+    def _signal_writable(self) -> None:
+        if self._writable is not None and len(self._outbox) <= self.queue_limit // 2:
+            self._writable.set()
+
+    @property
+    def queued(self) -> int:
+        return len(self._outbox)
+
+    async def wait_writable(self) -> None:
+        """Wait until the outbox is at most half full (a replay pauses here instead of overflowing)."""
+        while self.state is State.OPEN and len(self._outbox) > self.queue_limit // 2:
+            if self._writable is None:
+                self._writable = asyncio.Event()
+            self._writable.clear()
+            await self._writable.wait()
+
+    # -- closing ---------------------------------------------------------------------------------
+
+    def expire_with_token(self, leeway: float) -> None:
+        """Close with 1008 when the user's token expires, with the `leeway` it was accepted with (or a
+        token let in by the leeway would close at once)."""
+        expires_at = self.user.expires_at
+        if expires_at is None or self.state is not State.OPEN:
+            return
+        self._expiry = asyncio.get_running_loop().call_later(
+            max(0.0, expires_at + leeway - time.time()),
+            self.close_soon,
+            CloseCode.POLICY_VIOLATION,
+            "token expired",
+        )
+
+    @property
+    def close_code(self) -> int | None:
+        """The code this side closed with (None if the peer closed first or it is open)."""
+        return self._close_code
+
+    def close_soon(self, code: int, reason: str = "", *, flush: bool = False) -> None:
+        """Close from any context: stop sending; send what is queued first when `flush` is set."""
+        if self.state is not State.OPEN:
+            return
+        self.state = State.CLOSING
+        self._close_code = code
+        self._close_reason = reason
+        self._stop_expiry()
+        if not flush:
+            self._outbox.clear()
+        if self._drainer is None:
+            self._drainer = asyncio.ensure_future(self._close_transport())
+        self._signal_writable()
+
+    async def close(self, code: int, reason: str = "", *, flush: bool = True) -> None:
+        """Close and wait until the socket is closed (after what is queued, unless not `flush`)."""
+        self.close_soon(code, reason, flush=flush)
+        drainer = self._drainer
+        if drainer is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await drainer
+
+    async def _close_transport(self) -> None:
+        if self.state is State.CLOSED:
+            return
+        self.state = State.CLOSED
+        self._drainer = None
+        with contextlib.suppress(ConnectionError, RuntimeError):
+            await self.transport.close(self._close_code or CloseCode.NORMAL, self._close_reason)
+
+    def connection_lost(self) -> None:
+        """The socket is gone (the peer left, or its handler ended): drop what is queued."""
+        self.state = State.CLOSED
+        self._stop_expiry()
+        self._outbox.clear()
+        self._signal_writable()
+        if self._drainer is not None and not self._drainer.done():
+            self._drainer.cancel()
+
+    def ended(self) -> None:
+        """The socket's handler is done reading: a connection still open is gone (a closing one
+        finishes its close on its own)."""
+        self._stop_expiry()
+        if self.state is State.OPEN:
+            self.connection_lost()
+
+    def _stop_expiry(self) -> None:
+        if self._expiry is not None:
+            self._expiry.cancel()
+            self._expiry = None
