@@ -237,7 +237,7 @@ _SOCKET_QUERY = [
 def _socket(summary: str) -> dict[str, Any]:
     return {
         "summary": summary,
-        "description": "A WebSocket (HTTP upgrade); frames as in ../shared/PROTOCOL.md and docs/protocol.md. "
+        "description": "A WebSocket (HTTP upgrade); frames as in docs/protocol.md. "
         "Refusals come after the upgrade, as an `error` frame and a close with 1008.",
         "parameters": _SOCKET_QUERY,
         "responses": {"101": {"description": "switching protocols"}, "403": {"description": "foreign Origin"}},
@@ -489,7 +489,7 @@ def spec() -> dict[str, Any]:
             "title": "collab",
             "version": "1",
             "description": "The HTTP side of collab: operators' history and moderation, documents, media, "
-            "health. The sockets' frames are described in ../shared/PROTOCOL.md and docs/protocol.md; "
+            "health. The sockets' frames are described in docs/protocol.md and docs/editor.md; "
             "operators' guide: docs/operators.md.",
         },
         "paths": PATHS,

@@ -1,5 +1,5 @@
 /**
- * @file The browser client of collab's JSON channel socket (`GET /ws`, see PROTOCOL.md).
+ * @file The browser client of collab's JSON channel socket (`GET /ws`, see docs/protocol.md).
  *
  * One `CollabClient` is one socket: a home channel plus any extra subscriptions. It keeps the last
  * `seq` it has seen per channel, reconnects with exponential backoff and full jitter, resumes every
@@ -61,7 +61,7 @@ const CONTROL_TYPES = new Set([
   "heads",
 ]);
 
-/** WebSocket close codes the server uses (PROTOCOL.md, "Close codes"). */
+/** WebSocket close codes the server uses (docs/protocol.md, "Limits, heartbeats and close codes"). */
 export const CloseCode = Object.freeze({
   NORMAL: 1000,
   GOING_AWAY: 1001,

@@ -32,7 +32,7 @@ CONTROL = frozenset({"welcome", "subscribed", "presence", "presence_diff", "syst
 
 
 def event_from_frame(frame: dict[str, Any]) -> StoredEvent:
-    """A stored event back from its wire frame (PROTOCOL.md: `{type, channel, seq, **data, …}`)."""
+    """A stored event back from its wire frame (docs/protocol.md: `{type, channel, seq, **data, …}`)."""
     data = {key: value for key, value in frame.items() if key not in ENVELOPE}
     return StoredEvent(
         frame["channel"],
