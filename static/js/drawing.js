@@ -11,7 +11,7 @@
 import { newId } from "./client.js";
 import { DRAWING } from "./drawing-model.js";
 import { Replica } from "./replica.js";
-import { $, boardFromHash, connectBoard, el, ensureNickname, hue, notice as showNotice, renderState, titleBoard, wireNickname } from "./ui.js";
+import { $, BOARD_NAME, connectBoard, el, ensureNickname, hue, mountChrome, nameFromHash, notice as showNotice, setTitle } from "./ui.js";
 
 const W = 1600;
 const H = 1000;
@@ -22,7 +22,7 @@ const CURSOR_MS = 50;
 const LIVE_TTL_MS = 10000; // a stroke in progress that stops moving is dropped (its author left)
 const COLORS = ["#1f2937", "#e11d48", "#f97316", "#facc15", "#16a34a", "#0ea5e9", "#4f46e5", "#a855f7"];
 
-const boardName = boardFromHash();
+const boardName = nameFromHash(BOARD_NAME, "main");
 const channel = `draw:${boardName}`;
 
 // -- state --------------------------------------------------------------------------------------------
@@ -303,7 +303,7 @@ function request(frame) {
 }
 
 /** An error shown in `#notice` for a while. @param {string} text */
-const notice = (text) => showNotice(text, 5000);
+const notice = (text) => showNotice(text, { ms: 5000 });
 
 function wireToolbar() {
   const tools = [...document.querySelectorAll("#tools .tool")];
@@ -415,11 +415,10 @@ function start() {
 }
 
 async function main() {
-  titleBoard("Drawing", boardName);
-  renderState("idle");
+  mountChrome({ title: "Drawing", people: true, notice: true, nickname: "Others see it next to your cursor." });
+  setTitle(`Drawing · ${boardName}`, `${boardName} · Drawing · collab`);
   wireToolbar();
   wirePointer();
-  wireNickname();
   new ResizeObserver(resize).observe($("stage"));
   window.addEventListener("hashchange", () => location.reload());
   await ensureNickname();

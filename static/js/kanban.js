@@ -11,9 +11,9 @@
 import { newId } from "./client.js";
 import { KANBAN, byRank } from "./kanban-model.js";
 import { Replica } from "./replica.js";
-import { $, avatar, boardFromHash, connectBoard, el, ensureNickname, hue, notice as showNotice, renderState, titleBoard, wireNickname } from "./ui.js";
+import { $, BOARD_NAME, avatar, connectBoard, el, ensureNickname, hue, mountChrome, nameFromHash, notice, setTitle } from "./ui.js";
 
-const boardName = boardFromHash();
+const boardName = nameFromHash(BOARD_NAME, "main");
 const channel = `kanban:${boardName}`;
 
 // -- the board as the server has it ----------------------------------------------------------------
@@ -219,9 +219,6 @@ function command(frame) {
 function settle(id) {
   if (pending.delete(id)) render();
 }
-
-/** An error shown in `#notice` for a while. @param {string} text */
-const notice = (text) => showNotice(text, 6000);
 
 /** Where a card is in the board in view: its column and its index there. */
 function positionOf(cardId) {
@@ -488,12 +485,11 @@ function start() {
 }
 
 async function main() {
-  titleBoard("Kanban", boardName);
+  mountChrome({ title: "Kanban", people: true, notice: true, nickname: "Others see it on the board." });
+  setTitle(`Kanban · ${boardName}`, `${boardName} · Kanban · collab`);
   addColumnForm = makeAddColumnForm();
   $("board").append(addColumnForm);
-  renderState("idle");
   wireDialog();
-  wireNickname();
   window.addEventListener("hashchange", () => location.reload());
   await ensureNickname();
   start();
