@@ -6,7 +6,20 @@
  * the socket, and a room seen before resumes after its last seq with its messages kept in memory.
  */
 
-import { $, avatar, createClient, el, ensureNickname, renderState, showMe, storedNickname, wireNickname } from "./ui.js";
+import {
+  $,
+  avatar,
+  createClient,
+  el,
+  ensureNickname,
+  mountChrome,
+  nameFromHash,
+  notice,
+  setTitle,
+  showMe,
+  storedNickname,
+  trackPresence,
+} from "./ui.js";
 
 /** Messages loaded when a room is opened for the first time (from the room list's head seq). */
 const HISTORY = 200;
@@ -25,10 +38,7 @@ function shortTime(ts) {
   return `${date.toLocaleDateString([], { day: "numeric", month: "short" })}, ${time}`;
 }
 
-function roomFromHash() {
-  const raw = decodeURIComponent(location.hash.slice(1));
-  return ROOM_NAME.test(raw) ? raw : "general";
-}
+const roomFromHash = () => nameFromHash(ROOM_NAME, "general");
 
 // -- page state -----------------------------------------------------------------------------
 
@@ -47,11 +57,10 @@ const unsent = new Map();
 const receipts = new Map();
 /** Per room, the read position this page has sent. */
 const readSent = new Map();
-/** Who is in the room in view: user id → user. */
-const people = new Map();
+/** Who is in the room in view: user id → user (kept by `trackPresence` once connected). */
+let people = new Map();
 let maxVisible = 0;
 let readTimer = null;
-let noticeTimer = null;
 
 const observer = new IntersectionObserver(
   (entries) => {
@@ -66,9 +75,8 @@ const observer = new IntersectionObserver(
 // -- rendering ------------------------------------------------------------------------------
 
 function renderTitle() {
-  $("room-title").textContent = `#${room}`;
+  setTitle(`#${room}`, `#${room} · collab`);
   $("composer-input").placeholder = `Message #${room}`;
-  document.title = `#${room} · collab`;
 }
 
 function renderRooms() {
@@ -216,18 +224,6 @@ function renderSeen() {
   $("seen").textContent = seenBy.length ? `Seen by ${seenBy.sort().join(", ")}` : "";
 }
 
-/** @param {string} text @param {"error"|"info"} [kind] */
-function notice(text, kind = "error") {
-  const box = $("notice");
-  box.textContent = text;
-  box.dataset.kind = kind;
-  box.hidden = false;
-  clearTimeout(noticeTimer);
-  noticeTimer = setTimeout(() => {
-    box.hidden = true;
-  }, 6000);
-}
-
 /** @param {string} text */
 function systemNote(text) {
   const scroller = $("scroller");
@@ -289,18 +285,7 @@ function start() {
     const mine = unsent.get(frame.channel);
     if (frame.id && mine?.delete(frame.id) && frame.channel === room) renderPending();
   });
-  client.on("presence", (frame) => {
-    if (frame.channel !== room) return;
-    people.clear();
-    for (const user of frame.users) people.set(user.id, user);
-    renderPresence();
-  });
-  client.on("presence_diff", (frame) => {
-    if (frame.channel !== room) return;
-    for (const user of frame.joins) people.set(user.id, user);
-    for (const id of frame.leaves) people.delete(id);
-    renderPresence();
-  });
+  people = trackPresence(client, () => room, renderPresence);
   client.on("system", (frame) => {
     if (frame.channel !== room || !frame.content) return;
     // One's own comings and goings are no news to oneself.
@@ -315,7 +300,7 @@ function start() {
   });
   client.on("private", (frame) => {
     if (me && frame.user_id === me.id) return;
-    notice(`Direct message from ${frame.nickname}: ${frame.content}`, "info");
+    notice(`Direct message from ${frame.nickname}: ${frame.content}`, { kind: "info" });
   });
   client.on("error", (frame) => {
     // Errors of a message are shown on that message (see send()).
@@ -409,12 +394,11 @@ function wireRooms() {
 }
 
 async function main() {
+  mountChrome({ title: `#${room}`, notice: true, nickname: "Others see it next to your messages." });
   renderTitle();
   renderRooms();
-  renderState("idle");
   wireComposer();
   wireRooms();
-  wireNickname();
   document.addEventListener("visibilitychange", scheduleRead);
   await ensureNickname();
   start();

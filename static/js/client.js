@@ -100,12 +100,13 @@ export function newId() {
 }
 
 /**
- * The `/ws` URL of the page's own server (`ws:` or `wss:` to match the page).
+ * A socket URL on the page's own server (`ws:` or `wss:` to match the page).
+ * @param {string} [path] `/ws` (the channel socket) or `/ws/doc` (the editor's, y-websocket adds the name)
  * @returns {string}
  */
-export function defaultSocketUrl() {
+export function defaultSocketUrl(path = "/ws") {
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
-  return `${scheme}//${location.host}/ws`;
+  return `${scheme}//${location.host}${path}`;
 }
 
 /**

@@ -9,7 +9,9 @@
  */
 
 import { newId } from "./client.js";
-import { $, boardFromHash, connectBoard, el, ensureNickname, hue, notice as showNotice, renderState, titleBoard, wireNickname } from "./ui.js";
+import { DRAWING } from "./drawing-model.js";
+import { Replica } from "./replica.js";
+import { $, BOARD_NAME, connectBoard, el, ensureNickname, hue, mountChrome, nameFromHash, notice as showNotice, setTitle } from "./ui.js";
 
 const W = 1600;
 const H = 1000;
@@ -20,14 +22,15 @@ const CURSOR_MS = 50;
 const LIVE_TTL_MS = 10000; // a stroke in progress that stops moving is dropped (its author left)
 const COLORS = ["#1f2937", "#e11d48", "#f97316", "#facc15", "#16a34a", "#0ea5e9", "#4f46e5", "#a855f7"];
 
-const boardName = boardFromHash();
+const boardName = nameFromHash(BOARD_NAME, "main");
 const channel = `draw:${boardName}`;
 
 // -- state --------------------------------------------------------------------------------------------
 
-/** The stored strokes, in painting order. @type {any[]|null} */
-let strokes = null;
-let seq = 0;
+/** The server's board: the `state` frame, then every stored event (drawing-model.js). */
+const server = new Replica(DRAWING);
+/** The stored strokes, in painting order; null before the first `state` frame. @returns {any[]|null} */
+const stored = () => server.board?.strokes ?? null;
 /** Our finished strokes not acknowledged yet: op id → stroke. */
 const mine = new Map();
 /** Others' strokes in progress: stroke id → {points, color, width, tool, clientId, at}. */
@@ -38,33 +41,6 @@ const cursors = new Map();
 let current = null;
 const style = { tool: "pen", color: COLORS[0], width: 4 };
 let client = null;
-
-const REDUCERS = {
-  stroke_added(frame) {
-    if (typeof frame.stroke !== "string" || strokes.some((s) => s.id === frame.stroke)) return false;
-    strokes.push({
-      id: frame.stroke,
-      user_id: frame.user_id,
-      points: frame.points,
-      color: frame.color,
-      width: frame.width,
-      tool: frame.tool,
-    });
-    live.delete(frame.stroke);
-    return "added";
-  },
-  stroke_erased(frame) {
-    const before = strokes.length;
-    strokes = strokes.filter((s) => s.id !== frame.stroke);
-    return strokes.length !== before;
-  },
-  board_cleared() {
-    const had = strokes.length > 0;
-    strokes = [];
-    return had;
-  },
-};
-REDUCERS.stroke_undone = REDUCERS.stroke_erased;
 
 // -- painting -----------------------------------------------------------------------------------------
 
@@ -131,9 +107,15 @@ function clear(ctx) {
 function paintBase() {
   const ctx = base.getContext("2d");
   clear(ctx);
-  for (const stroke of strokes ?? []) paint(ctx, stroke);
+  for (const stroke of stored() ?? []) paint(ctx, stroke);
+  showCount();
+}
+
+/** How many strokes are stored, on the overlay (for the tests) and in `#stroke-count`. */
+function showCount() {
+  const strokes = stored();
   overlay.dataset.strokes = String(strokes?.length ?? 0);
-  overlay.dataset.seq = String(seq);
+  overlay.dataset.seq = String(server.seq);
   $("stroke-count").textContent = strokes ? `${strokes.length} stroke${strokes.length === 1 ? "" : "s"}` : "";
 }
 
@@ -219,8 +201,9 @@ function sendCursor(point) {
 
 /** The topmost stored stroke near a point, or null. */
 function strokeAt([x, y]) {
+  const strokes = stored() ?? [];
   const slack = 6 / scale;
-  for (let i = (strokes?.length ?? 0) - 1; i >= 0; i -= 1) {
+  for (let i = strokes.length - 1; i >= 0; i -= 1) {
     const stroke = strokes[i];
     const reach = stroke.width / 2 + slack;
     const points = stroke.points;
@@ -238,7 +221,7 @@ function strokeAt([x, y]) {
 
 function wirePointer() {
   overlay.addEventListener("pointerdown", (event) => {
-    if (event.button !== 0 || !strokes) return;
+    if (event.button !== 0 || !stored()) return;
     const point = boardPoint(event);
     if (style.tool === "remove") {
       const hit = strokeAt(point);
@@ -320,7 +303,7 @@ function request(frame) {
 }
 
 /** An error shown in `#notice` for a while. @param {string} text */
-const notice = (text) => showNotice(text, 5000);
+const notice = (text) => showNotice(text, { ms: 5000 });
 
 function wireToolbar() {
   const tools = [...document.querySelectorAll("#tools .tool")];
@@ -387,16 +370,15 @@ function onFrame(frame) {
   if (frame.channel !== channel) return;
   switch (frame.type) {
     case "state":
-      strokes = frame.board.strokes.map((stroke) => ({ ...stroke }));
-      seq = frame.seq;
-      for (const id of live.keys()) if (strokes.some((s) => s.id === id)) live.delete(id);
+      server.receive(frame);
+      for (const id of live.keys()) if (stored().some((s) => s.id === id)) live.delete(id);
       paintBase();
       queueOverlay();
       return;
     case "stroke_points": {
       let stroke = live.get(frame.stroke);
       if (!stroke) {
-        if (strokes?.some((s) => s.id === frame.stroke)) return; // stored already
+        if (stored()?.some((s) => s.id === frame.stroke)) return; // stored already
         stroke = { points: [], color: frame.color, width: frame.width, tool: frame.tool, clientId: frame.client_id };
         live.set(frame.stroke, stroke);
       }
@@ -414,16 +396,14 @@ function onFrame(frame) {
       queueOverlay();
       return;
   }
-  if (!Object.hasOwn(REDUCERS, frame.type) || typeof frame.seq !== "number") return;
-  if (!strokes || frame.seq <= seq) return; // before the board arrived (it includes it), or seen already
-  const changed = REDUCERS[frame.type](frame);
-  seq = frame.seq;
+  const changed = server.receive(frame);
+  if (changed === null) return;
   if (frame.id && mine.delete(frame.id)) queueOverlay();
   if (changed === "added") {
+    const strokes = stored();
+    live.delete(frame.stroke); // stored now: painted from the base canvas
     paint(base.getContext("2d"), strokes[strokes.length - 1]); // on top: no need to repaint the rest
-    overlay.dataset.strokes = String(strokes.length);
-    overlay.dataset.seq = String(seq);
-    $("stroke-count").textContent = `${strokes.length} stroke${strokes.length === 1 ? "" : "s"}`;
+    showCount();
     queueOverlay();
   } else {
     paintBase();
@@ -435,11 +415,10 @@ function start() {
 }
 
 async function main() {
-  titleBoard("Drawing", boardName);
-  renderState("idle");
+  mountChrome({ title: "Drawing", people: true, notice: true, nickname: "Others see it next to your cursor." });
+  setTitle(`Drawing · ${boardName}`, `${boardName} · Drawing · collab`);
   wireToolbar();
   wirePointer();
-  wireNickname();
   new ResizeObserver(resize).observe($("stage"));
   window.addEventListener("hashchange", () => location.reload());
   await ensureNickname();

@@ -9,93 +9,17 @@
  */
 
 import { newId } from "./client.js";
-import { $, avatar, boardFromHash, connectBoard, el, ensureNickname, hue, notice as showNotice, renderState, titleBoard, wireNickname } from "./ui.js";
+import { KANBAN, byRank } from "./kanban-model.js";
+import { Replica } from "./replica.js";
+import { $, BOARD_NAME, avatar, connectBoard, el, ensureNickname, hue, mountChrome, nameFromHash, notice, setTitle } from "./ui.js";
 
-const boardName = boardFromHash();
+const boardName = nameFromHash(BOARD_NAME, "main");
 const channel = `kanban:${boardName}`;
 
 // -- the board as the server has it ----------------------------------------------------------------
 
-/** @type {{columns: Map<string, any>, cards: Map<string, any>}|null} */
-let server = null;
-let seq = 0;
-
-const isText = (value) => typeof value === "string";
-const isLabels = (value) => Array.isArray(value) && value.every(isText);
-/** A map entry only when `key` is a string (ids come off the wire). */
-const get = (map, key) => (isText(key) ? map.get(key) : undefined);
-
-/**
- * The projection's reducers, as collab/projections/kanban.py has them: an event that no longer applies
- * changes nothing.
- */
-const REDUCERS = {
-  column_added(s, e) {
-    if (!isText(e.column) || !isText(e.title) || !isText(e.rank) || s.columns.has(e.column)) return;
-    s.columns.set(e.column, { id: e.column, title: e.title, rank: e.rank });
-  },
-  column_renamed(s, e) {
-    const column = get(s.columns, e.column);
-    if (column && isText(e.title)) column.title = e.title;
-  },
-  column_moved(s, e) {
-    const column = get(s.columns, e.column);
-    if (column && isText(e.rank)) column.rank = e.rank;
-  },
-  column_removed(s, e) {
-    if (!get(s.columns, e.column)) return;
-    s.columns.delete(e.column);
-    for (const [id, card] of s.cards) if (card.column === e.column) s.cards.delete(id);
-  },
-  columns_rebalanced(s, e) {
-    for (const [id, rank] of Object.entries(e.ranks ?? {})) {
-      const column = s.columns.get(id);
-      if (column && isText(rank)) column.rank = rank;
-    }
-  },
-  card_added(s, e) {
-    if (!isText(e.card) || !isText(e.rank) || !isText(e.title) || s.cards.has(e.card)) return;
-    if (!get(s.columns, e.column)) return;
-    s.cards.set(e.card, {
-      id: e.card,
-      column: e.column,
-      rank: e.rank,
-      title: e.title,
-      description: isText(e.description) ? e.description : "",
-      assignee: isText(e.assignee) ? e.assignee : null,
-      labels: isLabels(e.labels) ? [...e.labels] : [],
-      version: 1,
-    });
-  },
-  card_edited(s, e) {
-    const card = get(s.cards, e.card);
-    if (!card) return;
-    if (isText(e.title)) card.title = e.title;
-    if (isText(e.description)) card.description = e.description;
-    if ("assignee" in e && (e.assignee === null || isText(e.assignee))) card.assignee = e.assignee;
-    if (isLabels(e.labels)) card.labels = [...e.labels];
-    card.version += 1;
-  },
-  card_moved(s, e) {
-    const card = get(s.cards, e.card);
-    if (!card || !isText(e.rank) || !get(s.columns, e.column)) return;
-    card.column = e.column;
-    card.rank = e.rank;
-  },
-  card_removed(s, e) {
-    if (isText(e.card)) s.cards.delete(e.card);
-  },
-  cards_rebalanced(s, e) {
-    if (!isText(e.column)) return;
-    for (const [id, rank] of Object.entries(e.ranks ?? {})) {
-      const card = s.cards.get(id);
-      if (card && card.column === e.column && isText(rank)) card.rank = rank;
-    }
-  },
-};
-
-/** Columns by (rank, id), cards of a column by (rank, id): the order every client agrees on. */
-const byRank = (a, b) => (a.rank < b.rank ? -1 : a.rank > b.rank ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+/** The server's board: the `state` frame, then every stored event (kanban-model.js). */
+const server = new Replica(KANBAN);
 
 // -- what the page shows: the server's board and our commands in flight -----------------------------
 
@@ -107,9 +31,10 @@ const pending = new Map();
  *   with its cards in order
  */
 function view() {
-  const columns = [...server.columns.values()].sort(byRank).map((column) => ({ ...column, cards: [] }));
+  const board = server.board;
+  const columns = [...board.columns.values()].sort(byRank).map((column) => ({ ...column, cards: [] }));
   const byId = new Map(columns.map((column) => [column.id, column]));
-  for (const card of [...server.cards.values()].sort(byRank)) byId.get(card.column)?.cards.push({ ...card });
+  for (const card of [...board.cards.values()].sort(byRank)) byId.get(card.column)?.cards.push({ ...card });
   for (const op of pending.values()) applyPending(columns, byId, op);
   return columns;
 }
@@ -181,14 +106,14 @@ let renderAgain = false;
 let addColumnForm = null;
 
 function render() {
-  if (!server) return;
+  if (!server.board) return;
   if (dragging) {
     renderAgain = true; // moving elements under the pointer would cancel the drag
     return;
   }
   const board = $("board");
   board.setAttribute("aria-busy", "false");
-  board.dataset.seq = String(seq);
+  board.dataset.seq = String(server.seq);
   const columns = view();
   const shownColumns = new Set(columns.map((column) => column.id));
   const shownCards = new Set(columns.flatMap((column) => column.cards.map((card) => card.id)));
@@ -295,9 +220,6 @@ function settle(id) {
   if (pending.delete(id)) render();
 }
 
-/** An error shown in `#notice` for a while. @param {string} text */
-const notice = (text) => showNotice(text, 6000);
-
 /** Where a card is in the board in view: its column and its index there. */
 function positionOf(cardId) {
   const found = findCard(view(), cardId);
@@ -371,7 +293,7 @@ function wireColumn(id, view) {
   view.title.addEventListener("keydown", (event) => {
     if (event.key === "Enter") view.title.blur();
     if (event.key === "Escape") {
-      view.title.value = server.columns.get(id)?.title ?? view.title.value;
+      view.title.value = server.board.columns.get(id)?.title ?? view.title.value;
       view.title.blur();
     }
   });
@@ -436,7 +358,7 @@ let editing = null;
 
 function openCard(id) {
   const card = findCard(view(), id)?.card;
-  const confirmed = server.cards.get(id);
+  const confirmed = server.board.cards.get(id);
   if (!card || !confirmed) return; // not stored yet
   // Based on the server's version plus our own edits still in flight.
   const ours = [...pending.values()].filter((op) => op.type === "card_edit" && op.card === id).length;
@@ -552,21 +474,8 @@ function wireDialog() {
 // -- the connection ---------------------------------------------------------------------------------
 
 function onFrame(frame) {
-  if (frame.channel !== channel) return;
-  if (frame.type === "state") {
-    // The whole board at `frame.seq`; the events after it follow.
-    server = {
-      columns: new Map(Object.entries(frame.board.columns).map(([id, c]) => [id, { ...c }])),
-      cards: new Map(Object.entries(frame.board.cards).map(([id, c]) => [id, { ...c, labels: [...c.labels] }])),
-    };
-    seq = frame.seq;
-    render();
-    return;
-  }
-  if (!Object.hasOwn(REDUCERS, frame.type) || typeof frame.seq !== "number") return;
-  if (!server || frame.seq <= seq) return; // before the board arrived (it includes it), or seen already
-  REDUCERS[frame.type](server, frame);
-  seq = frame.seq;
+  if (frame.channel !== channel || server.receive(frame) === null) return;
+  // The echo of our own command confirms it: the stored board has it now.
   if (frame.id) pending.delete(frame.id);
   render();
 }
@@ -576,12 +485,11 @@ function start() {
 }
 
 async function main() {
-  titleBoard("Kanban", boardName);
+  mountChrome({ title: "Kanban", people: true, notice: true, nickname: "Others see it on the board." });
+  setTitle(`Kanban · ${boardName}`, `${boardName} · Kanban · collab`);
   addColumnForm = makeAddColumnForm();
   $("board").append(addColumnForm);
-  renderState("idle");
   wireDialog();
-  wireNickname();
   window.addEventListener("hashchange", () => location.reload());
   await ensureNickname();
   start();

@@ -10,7 +10,7 @@
  * `textContent` only.
  */
 
-import { $, createClient, el, ensureNickname, renderState, wireNickname } from "./ui.js";
+import { $, createClient, el, ensureNickname, mountChrome, showMe } from "./ui.js";
 
 const PAGE = 60;
 const ID = /^[0-9a-f]{16}$/;
@@ -323,8 +323,7 @@ function start(onReady) {
   let listed = false;
   client.on("statechange", () => onReady());
   client.on("welcome", (frame) => {
-    $("me").textContent = frame.user.name;
-    $("me").hidden = false;
+    showMe(frame.user);
     if (!listed) {
       listed = true;
       loadPage().catch((error) => setStatus(el("span", "form-error", error.message)));
@@ -339,10 +338,9 @@ function start(onReady) {
 }
 
 async function main() {
-  renderState("idle", { body: false });
+  mountChrome({ title: "Media", nickname: "Your uploads show it." });
   const refreshUpload = wireUpload();
   wireEditor();
-  wireNickname();
   $("filter").addEventListener("input", () => render());
   $("more").addEventListener("click", () => loadPage().catch((error) => setStatus(el("span", "form-error", error.message))));
   await ensureNickname();

@@ -8,7 +8,7 @@
  * reload draws the same charts again at once from the history.
  */
 
-import { $, NICK_KEY, createClient, el, renderState } from "./ui.js";
+import { $, createClient, el, mountChrome, storedNickname } from "./ui.js";
 
 const KEEP_SECONDS = 15 * 60;
 const MIB = 1024 * 1024;
@@ -352,7 +352,7 @@ function start() {
       since: 0, // every stored alert, then the live stream
       // An earlier visit's token (a JWT or a guest token) if there is one; otherwise a passing guest
       // whose token is not kept (a guest token carries its name, and this page asks for none).
-      nickname: localStorage.getItem(NICK_KEY) || "monitor",
+      nickname: storedNickname() || "monitor",
       refreshToken: () => null,
     },
     { body: false, keepToken: false },
@@ -388,7 +388,10 @@ function start() {
 }
 
 function main() {
-  renderState("idle", { body: false });
+  const process = el("span", "muted");
+  process.id = "process";
+  process.title = "The server process these figures come from";
+  mountChrome({ title: "Monitor", extras: [process] });
   buildCharts();
   renderTiles(undefined);
   renderFiring();

@@ -1,6 +1,8 @@
 /**
- * @file What the pages share (chat, kanban, drawing, media, monitor): the stored nickname and guest token,
- * small DOM helpers, the connection badge, the socket with the stored token, and the nickname prompt.
+ * @file What the pages share (chat, editor, kanban, drawing, media, monitor): their chrome (the top bar,
+ * the notice, the nickname prompt: {@link mountChrome}), the stored nickname and token, small DOM helpers,
+ * the connection badge, the socket with the stored token, who is here, and the name in the page's hash.
+ * A page's HTML holds only its own content.
  *
  * Everything users typed reaches the DOM through `textContent` only.
  */
@@ -67,14 +69,137 @@ export function storedNickname() {
   return localStorage.getItem(NICK_KEY) ?? "";
 }
 
+/** The stored token (null when none). @returns {string|null} */
+export function storedToken() {
+  return localStorage.getItem(TOKEN_KEY);
+}
+
+/** Forgets the stored token: the page comes back as a new guest. */
+export function forgetToken() {
+  localStorage.removeItem(TOKEN_KEY);
+}
+
+// -- the chrome: top bar, notice, nickname prompt ---------------------------------------------------------
+
+/**
+ * The top bar: the brand, the page's heading (`#page-title`), `extras`, who is here (`#people`), the
+ * connection badge (`#conn`, `#conn-label`), `actions` and who we are (`#me`, a button that changes
+ * the nickname).
+ * @param {{title: string, extras?: Node[], people?: boolean, actions?: Node[], me?: boolean}} options
+ * @returns {HTMLElement}
+ */
+export function renderHeader({ title, extras = [], people = false, actions = [], me = false }) {
+  const brand = el("a", "brand", "collab");
+  brand.href = "/";
+  const heading = el("h1", "page-title", title);
+  heading.id = "page-title";
+  const header = el("header", "topbar");
+  header.append(brand, heading, ...extras);
+  if (people) {
+    const list = el("ul", "people-here");
+    list.id = "people";
+    list.setAttribute("aria-label", "Who is here");
+    header.append(list);
+  }
+  const conn = el("span", "conn");
+  conn.id = "conn";
+  conn.dataset.state = "idle";
+  conn.setAttribute("role", "status");
+  conn.setAttribute("aria-live", "polite");
+  const dot = el("span", "conn-dot");
+  dot.setAttribute("aria-hidden", "true");
+  const label = el("span", "", STATE_LABELS.idle);
+  label.id = "conn-label";
+  conn.append(dot, label);
+  header.append(conn, ...actions);
+  if (me) {
+    const button = el("button", "me");
+    button.id = "me";
+    button.type = "button";
+    button.title = "Change your nickname";
+    button.hidden = true;
+    header.append(button);
+  }
+  return header;
+}
+
+/** The notice (`#notice`) that {@link notice} fills: one line over the page, for a while. @returns {HTMLElement} */
+export function renderNotice() {
+  const box = el("div", "notice");
+  box.id = "notice";
+  box.setAttribute("role", "alert");
+  box.hidden = true;
+  return box;
+}
+
+/**
+ * The nickname prompt (`#nick-dialog`, `#nick-form`, `#nick-input`, `#nick-submit`).
+ * @param {string} hint who sees the name, in a sentence
+ * @returns {HTMLDialogElement}
+ */
+export function renderNicknameDialog(hint) {
+  const input = el("input");
+  input.id = "nick-input";
+  input.maxLength = 32;
+  input.required = true;
+  input.autocomplete = "nickname";
+  input.setAttribute("aria-label", "Nickname");
+  const submit = el("button", "button-primary", "Join");
+  submit.id = "nick-submit";
+  submit.type = "submit";
+  const actions = el("div", "dialog-actions");
+  actions.append(submit);
+  const form = el("form");
+  form.id = "nick-form";
+  form.method = "dialog";
+  form.append(el("h2", "", "Pick a nickname"), el("p", "muted", `${hint} It stays in this browser.`), input, actions);
+  const dialog = /** @type {HTMLDialogElement} */ (el("dialog", "dialog"));
+  dialog.id = "nick-dialog";
+  dialog.append(form);
+  return dialog;
+}
+
+/**
+ * Renders the page's chrome around its own content: the top bar and the notice before it, the nickname
+ * prompt after it (wired, see {@link wireNickname}).
+ * @param {object} options
+ * @param {string} options.title            the heading ({@link setTitle} changes it)
+ * @param {Node[]} [options.extras]         after the heading
+ * @param {boolean} [options.people]        a `#people` list in the bar (see {@link showPresence})
+ * @param {Node[]} [options.actions]        after the connection badge
+ * @param {boolean} [options.notice]        a `#notice` (see {@link notice})
+ * @param {string} [options.nickname]       the nickname prompt's hint (who sees the name); without it, no
+ *                                          prompt and no `#me`
+ * @param {(name: string) => void} [options.rename] see {@link wireNickname}
+ */
+export function mountChrome({ title, extras, people, actions, notice: withNotice = false, nickname, rename }) {
+  const header = renderHeader({ title, extras, people, actions, me: nickname != null });
+  document.body.prepend(header, ...(withNotice ? [renderNotice()] : []));
+  if (nickname != null) {
+    document.body.append(renderNicknameDialog(nickname));
+    wireNickname(rename);
+  }
+}
+
+/**
+ * Names the page: its heading (`#page-title`) and the document's title.
+ * @param {string} heading
+ * @param {string} title
+ */
+export function setTitle(heading, title) {
+  $("page-title").textContent = heading;
+  document.title = title;
+}
+
 /**
  * Shows a connection state on the badge (`#conn`, `#conn-label`).
  * @param {string} state
- * @param {{body?: boolean}} [options] `body`: also on `<body data-conn>` (for the page's styles)
+ * @param {{body?: boolean, label?: string}} [options] `body`: also on `<body data-conn>` (for the page's
+ *        styles); `label`: the badge's text, when the page says more than {@link STATE_LABELS}
  */
-export function renderState(state, { body = true } = {}) {
+export function renderState(state, { body = true, label } = {}) {
   $("conn").dataset.state = state;
-  $("conn-label").textContent = STATE_LABELS[state] ?? state;
+  $("conn-label").textContent = label ?? STATE_LABELS[state] ?? state;
   if (body) document.body.dataset.conn = state;
 }
 
@@ -90,9 +215,9 @@ export function renderState(state, { body = true } = {}) {
 export function createClient(options, { body = true, keepToken = true } = {}) {
   const client = new CollabClient({
     nickname: storedNickname(),
-    token: localStorage.getItem(TOKEN_KEY),
+    token: storedToken(),
     refreshToken: () => {
-      localStorage.removeItem(TOKEN_KEY);
+      forgetToken();
       return null;
     },
     ...options,
@@ -120,14 +245,14 @@ export function showMe(user, options) {
 let noticeTimer = null;
 
 /**
- * Shows an error in `#notice` for a while (its text through `textContent`).
+ * Shows a line in `#notice` for a while (its text through `textContent`).
  * @param {string} text
- * @param {number} ms how long it stays
+ * @param {{kind?: "error"|"info", ms?: number}} [options] `ms`: how long it stays
  */
-export function notice(text, ms) {
+export function notice(text, { kind = "error", ms = 6000 } = {}) {
   const box = $("notice");
   box.textContent = text;
-  box.dataset.kind = "error";
+  box.dataset.kind = kind;
   box.hidden = false;
   clearTimeout(noticeTimer);
   noticeTimer = setTimeout(() => {
@@ -152,10 +277,11 @@ export function askNickname() {
 }
 
 /**
- * Wires the nickname prompt, and the `#me` button to change the name: a new name is a new guest (the
- * guest token carries the old name), so the token is forgotten and the page reloads.
+ * Wires the nickname prompt, and the `#me` button to change the name. By default a new name is a new
+ * guest (the guest token carries the old name): the token is forgotten and the page reloads.
+ * @param {(name: string) => void} [rename] instead, takes the new name (stored already) in place
  */
-export function wireNickname() {
+export function wireNickname(rename) {
   $("nick-form").addEventListener("submit", (event) => {
     const value = $("nick-input").value.trim();
     if (!value) {
@@ -171,11 +297,14 @@ export function wireNickname() {
   });
   $("me").addEventListener("click", async () => {
     const chosen = await askNickname();
-    if (chosen !== storedNickname()) {
-      localStorage.setItem(NICK_KEY, chosen);
-      localStorage.removeItem(TOKEN_KEY);
-      location.reload();
+    if (chosen === storedNickname()) return;
+    localStorage.setItem(NICK_KEY, chosen);
+    if (rename) {
+      rename(chosen);
+      return;
     }
+    forgetToken();
+    location.reload();
   });
 }
 
@@ -185,36 +314,67 @@ export async function ensureNickname() {
 }
 
 /**
- * Keeps `#people` showing an avatar per user present in `channel` (from `presence` and
- * `presence_diff` frames).
+ * Follows who is present in a channel: the whole list (`presence`) and its changes (`presence_diff`).
+ * @param {import("./client.js").CollabClient} client
+ * @param {() => string} channel the channel followed (the chat's changes with the room in view)
+ * @param {(people: Map<string, {id: string, name: string}>) => void} onChange
+ * @returns {Map<string, {id: string, name: string}>} the people by user id, kept current (clear it
+ *          when the channel changes)
+ */
+export function trackPresence(client, channel, onChange) {
+  const people = new Map();
+  client.on("presence", (frame) => {
+    if (frame.channel !== channel()) return;
+    people.clear();
+    for (const user of frame.users) people.set(user.id, user);
+    onChange(people);
+  });
+  client.on("presence_diff", (frame) => {
+    if (frame.channel !== channel()) return;
+    for (const id of frame.leaves ?? []) people.delete(id);
+    for (const user of frame.joins ?? []) people.set(user.id, user);
+    onChange(people);
+  });
+  return people;
+}
+
+/**
+ * Keeps `#people` (see {@link renderHeader}) showing an avatar per user present in `channel`.
  * @param {import("./client.js").CollabClient} client
  * @param {string} channel
  */
 export function showPresence(client, channel) {
-  /** @type {Map<string, {id: string, name: string}>} */
-  const people = new Map();
-  const render = () => $("people").replaceChildren(...[...people.values()].map((user) => avatar(user.name, user.id)));
-  client.on("presence", (frame) => {
-    if (frame.channel !== channel) return;
-    people.clear();
-    for (const user of frame.users) people.set(user.id, user);
-    render();
-  });
-  client.on("presence_diff", (frame) => {
-    if (frame.channel !== channel) return;
-    for (const id of frame.leaves ?? []) people.delete(id);
-    for (const user of frame.joins ?? []) people.set(user.id, user);
-    render();
-  });
+  trackPresence(
+    client,
+    () => channel,
+    (people) =>
+      $("people").replaceChildren(
+        ...[...people.values()].map((user) => {
+          const item = el("li");
+          item.append(avatar(user.name, user.id));
+          return item;
+        }),
+      ),
+  );
 }
 
 /** A board's name as the server accepts it. */
-const BOARD_NAME = /^[\w.\-@]{1,150}$/;
+export const BOARD_NAME = /^[\w.\-@]{1,150}$/;
 
-/** The board named by the page's hash (`#<board>`), "main" without a valid one. @returns {string} */
-export function boardFromHash() {
-  const raw = decodeURIComponent(location.hash.slice(1));
-  return BOARD_NAME.test(raw) ? raw : "main";
+/**
+ * The name in the page's hash (`#<name>`): a room, a board, a document.
+ * @param {RegExp} valid what the server accepts
+ * @param {string} fallback without a valid name
+ * @returns {string}
+ */
+export function nameFromHash(valid, fallback) {
+  let raw;
+  try {
+    raw = decodeURIComponent(location.hash.slice(1)).trim();
+  } catch {
+    return fallback; // a malformed %-escape
+  }
+  return valid.test(raw) ? raw : fallback;
 }
 
 /**
@@ -231,14 +391,4 @@ export function connectBoard(channel, onFrame) {
   client.on("frame", onFrame);
   client.connect();
   return client;
-}
-
-/**
- * Names a board page: `#board-title` and the document's title.
- * @param {string} kind "Kanban", "Drawing"
- * @param {string} boardName
- */
-export function titleBoard(kind, boardName) {
-  $("board-title").textContent = `${kind} · ${boardName}`;
-  document.title = `${boardName} · ${kind} · collab`;
 }

@@ -2,10 +2,11 @@
 // synced by y-websocket's unmodified WebsocketProvider with the server's /ws/doc/<name> (docs/editor.md).
 // Bundled by `npm run build` (esbuild) into static/dist/editor.js.
 //
-// The document name is the page's hash (#notes), "welcome" without one. Who you are: a token in
-// localStorage ("collab.token", the chat page stores its guest token there) or a new guest named after
-// "collab.nickname". Offline, edits stay in the page's Y.Doc and merge when the socket is back (y-websocket
-// reconnects by itself; "Go offline" disconnects on purpose).
+// The document name is the page's hash (#notes), "welcome" without one. The chrome, the stored nickname
+// and token, the connection badge and the socket URL are the other pages' (static/js/ui.js, client.js).
+// Who you are: the stored token (the chat page stores its guest token there) or a new guest named after
+// the stored nickname (asked for when there is none). Offline, edits stay in the page's Y.Doc and merge
+// when the socket is back (y-websocket reconnects by itself; "Go offline" disconnects on purpose).
 
 import * as Y from "yjs";
 import { WebsocketProvider } from "y-websocket";
@@ -13,18 +14,26 @@ import { yCollab, yUndoManagerKeymap } from "y-codemirror.next";
 import { basicSetup } from "codemirror";
 import { EditorState } from "@codemirror/state";
 import { EditorView, keymap } from "@codemirror/view";
-import { $, NICK_KEY, TOKEN_KEY } from "../js/ui.js";
+import { CloseCode, defaultSocketUrl } from "../js/client.js";
+import {
+  $,
+  el,
+  ensureNickname,
+  forgetToken,
+  mountChrome,
+  nameFromHash,
+  renderState,
+  setTitle,
+  showMe,
+  storedNickname,
+  storedToken,
+} from "../js/ui.js";
 
 // The Y.Text the editor binds to; GET /api/docs/{name} reads the same one.
 export const TEXT_ROOT = "content";
 const COLOR_KEY = "collab.editor.color";
 const COLORS = ["#e11d48", "#2563eb", "#16a34a", "#d97706", "#7c3aed", "#0891b2", "#db2777", "#65a30d"];
-const POLICY_VIOLATION = 1008; // a token the server refuses (or a bad document name)
-
-function docName() {
-  const raw = decodeURIComponent(location.hash.slice(1)).trim();
-  return /^[\w.\-:@]{1,190}$/.test(raw) ? raw : "welcome";
-}
+const DOC_NAME = /^[\w.\-:@]{1,190}$/;
 
 /** The claims of a JWT, unverified (the server verifies; this only decides how the page looks). */
 function claims(token) {
@@ -45,39 +54,43 @@ function pickColor() {
   return color;
 }
 
-function nickname() {
-  const stored = (localStorage.getItem(NICK_KEY) ?? "").trim();
-  if (stored) return stored;
-  const made = `guest-${Math.random().toString(16).slice(2, 6)}`;
-  localStorage.setItem(NICK_KEY, made);
-  return made;
-}
+export async function start() {
+  const name = nameFromHash(DOC_NAME, "welcome");
+  const readonly = el("span", "readonly-badge", "read-only");
+  readonly.id = "readonly";
+  readonly.hidden = true;
+  const toggle = el("button", "toggle", "Go offline");
+  toggle.id = "offline-toggle";
+  toggle.type = "button";
+  let rename = null; // once the provider exists
+  mountChrome({
+    title: name,
+    extras: [readonly],
+    people: true,
+    actions: [toggle],
+    nickname: "Others see it next to your cursor.",
+    rename: (chosen) => rename?.(chosen),
+  });
+  setTitle(name, `${name} · editor · collab`);
 
-function socketBase() {
-  return `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/ws/doc`;
-}
-
-export function start() {
-  const name = docName();
-  document.title = `${name} · editor · collab`;
-  $("doc-name").textContent = name;
-
-  const token = localStorage.getItem(TOKEN_KEY);
+  const token = storedToken();
+  const fixedName = token ? claims(token).name : undefined;
+  if (!fixedName) await ensureNickname();
   const readOnly = token ? (claims(token).roles ?? []).includes("readonly") : false;
-  const user = { name: token ? claims(token).name ?? nickname() : nickname(), color: pickColor() };
+  const user = { name: fixedName ?? storedNickname(), color: pickColor() };
   user.colorLight = `${user.color}33`;
 
   const doc = new Y.Doc();
   const text = doc.getText(TEXT_ROOT);
   const params = token ? { token } : { nickname: user.name };
-  const provider = new WebsocketProvider(socketBase(), name, doc, { params });
+  const provider = new WebsocketProvider(defaultSocketUrl("/ws/doc"), name, doc, { params });
   provider.awareness.setLocalStateField("user", user);
 
-  // A stored token this server refuses (another server's guest token, an expired JWT): forget it and come
-  // back as a guest, once. y-websocket reconnects by itself with the new params.
+  // A stored token this server refuses (another server's guest token, an expired JWT, or a bad document
+  // name): forget it and come back as a guest, once. y-websocket reconnects by itself with the new params.
   provider.on("connection-close", (event) => {
-    if (event?.code === POLICY_VIOLATION && provider.params.token) {
-      localStorage.removeItem(TOKEN_KEY);
+    if (event?.code === CloseCode.POLICY_VIOLATION && provider.params.token) {
+      forgetToken();
       provider.params = { nickname: user.name };
     }
   });
@@ -99,7 +112,6 @@ export function start() {
   });
 
   // -- what the page shows ----------------------------------------------------------------------
-  const conn = $("conn");
   let offline = false;
   const renderStatus = () => {
     const state = offline
@@ -109,13 +121,13 @@ export function start() {
           ? "open"
           : "connecting"
         : "reconnecting";
-    conn.dataset.state = state;
-    $("conn-label").textContent = {
+    const label = {
       open: "Live",
       connecting: "Syncing…",
       reconnecting: "Reconnecting…",
       offline: "Offline: edits are kept and merge when you go online",
     }[state];
+    renderState(state, { label });
     $("offline-toggle").textContent = offline ? "Go online" : "Go offline";
   };
   provider.on("status", renderStatus);
@@ -153,16 +165,20 @@ export function start() {
   provider.awareness.on("change", renderPeople);
   renderPeople();
 
-  const nameInput = $("me-input");
-  nameInput.value = user.name;
-  nameInput.disabled = Boolean(token && claims(token).name);
-  nameInput.addEventListener("change", () => {
-    const chosen = nameInput.value.trim().slice(0, 32);
-    if (!chosen) return;
-    localStorage.setItem(NICK_KEY, chosen);
+  const showName = () => showMe({ id: claims(token ?? "").sub ?? user.name, name: user.name }, { hidden: true });
+  showName();
+  if (fixedName) {
+    // The name comes with the token.
+    $("me").disabled = true;
+    $("me").title = "Your name, as others see it";
+  }
+  // A guest renamed keeps editing: the others see the new name at once (awareness), no reload.
+  rename = (chosen) => {
     user.name = chosen;
+    if (!provider.params.token) provider.params = { nickname: chosen };
     provider.awareness.setLocalStateField("user", { ...user });
-  });
+    showName();
+  };
   $("readonly").hidden = !readOnly;
   window.addEventListener("hashchange", () => location.reload());
 

@@ -102,7 +102,7 @@ def test_rooms_switch_and_count_unread(join_chat):
 
     bob.page.locator("#new-room-name").fill(second)
     bob.page.locator("#new-room button").click()
-    expect(bob.page.locator("#room-title")).to_have_text(f"#{second}")
+    expect(bob.page.locator("#page-title")).to_have_text(f"#{second}")
     bob.expect_state("open")
     expect(bob.messages).to_have_count(0)
     alice.send("two")
@@ -115,7 +115,7 @@ def test_rooms_switch_and_count_unread(join_chat):
     badge = bob.page.locator(f'#rooms a[data-room="{first}"] .badge')
     expect(badge).to_have_text("2")
     bob.page.locator(f'#rooms a[data-room="{first}"]').click()
-    expect(bob.page.locator("#room-title")).to_have_text(f"#{first}")
+    expect(bob.page.locator("#page-title")).to_have_text(f"#{first}")
     expect(bob.messages).to_have_text(["one", "two", "three"])
     expect(badge).to_have_count(0)
 
