@@ -9,6 +9,7 @@ from pathlib import Path
 
 from collab.boards.channels import register_boards
 from collab.chat.channels import register_chat
+from collab.chat.frames import register_chat_frames
 from collab.chat.rooms import Rooms
 from collab.documents.rooms import DocumentManager
 from collab.operators.media import MediaLibrary, register_media
@@ -70,7 +71,8 @@ class Engine:
         # before the store closes.
         documents = DocumentManager(store, broker)
         manager.shutdown_hooks.append(documents.close)
-        dispatcher = Dispatcher(manager, rooms)
+        dispatcher = Dispatcher(manager)
+        register_chat_frames(dispatcher, manager, rooms)
         monitor = Monitor(manager, dispatcher, store, store.engine, documents.peers)
         monitor.register()
         manager.shutdown_hooks.insert(0, monitor.stop)  # its last alerts are stored before the store closes

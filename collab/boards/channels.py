@@ -18,7 +18,7 @@ from typing import Any
 
 import orjson
 
-from collab.boards import drawing, kanban
+from collab.boards import drawing, kanban, kanban_commands
 from collab.errors import Conflict, Forbidden, NotFound
 from collab.projections.base import Projection
 from collab.projections.live import LiveProjection
@@ -84,7 +84,7 @@ class Board:
                 # no longer validates (its card exists, its version moved on): answer with what was stored.
                 if op_id is not None and await self._answer_retry(channel, client, op_id, live.seq):
                     return
-                if isinstance(error, kanban.VersionConflict):
+                if isinstance(error, kanban_commands.VersionConflict):
                     client.send(error_frame(error.code, str(error), op_id, card=error.card))
                     return
                 raise
@@ -114,7 +114,7 @@ class Board:
 
 
 def _kanban_decide(state: Any, frame: Mapping[str, Any], client: Session) -> list[tuple[str, dict[str, Any]]]:
-    return kanban.decide(state, frame, new_id)
+    return kanban_commands.decide(state, frame, new_id)
 
 
 def _drawing_decide(state: Any, frame: Mapping[str, Any], client: Session) -> list[tuple[str, dict[str, Any]]]:
@@ -129,7 +129,7 @@ def register_boards(
 ) -> tuple[Board, Board]:
     """Register `kanban:` and `draw:` channels (the projections may be swapped for tests: another
     snapshot interval)."""
-    boards = Board(manager, kanban_projection, _kanban_decide, list(kanban.COMMANDS))
+    boards = Board(manager, kanban_projection, _kanban_decide, list(kanban_commands.COMMANDS))
     draw = Board(manager, drawing_projection, _drawing_decide, ["stroke_add", "stroke_erase", "undo", "clear"])
 
     @draw.kind.on_message("stroke_points")

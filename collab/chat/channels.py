@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from collab.chat.rooms import Rooms
-from collab.errors import Forbidden, ProtocolError
+from collab.errors import ProtocolError
 from collab.events import ChannelInfo
+from collab.realtime.dispatch import require_writer
 from collab.realtime.hub import Channel, ChannelManager, require_member
 from collab.realtime.protocol import MAX_CONTENT_LENGTH, field_str, optional_id
 from collab.realtime.session import Session
@@ -29,8 +30,7 @@ def register_chat(manager: ChannelManager, rooms: Rooms) -> None:
     async def message(channel: Channel, client: Session, frame: dict[str, Any]) -> None:
         content = field_str(frame, "content", max_length=MAX_CONTENT_LENGTH)
         op_id = optional_id(frame)
-        if client.user.read_only:
-            raise Forbidden("a readonly user cannot write")
+        require_writer(client)
         await channel.append(client, "message", {"content": content}, op_id=op_id)
 
     @chat.on_message
@@ -42,8 +42,7 @@ def register_chat(manager: ChannelManager, rooms: Rooms) -> None:
             raise ProtocolError(f"unknown frame type {frame_type!r}")
         if len(frame_type) > LEGACY_MAX_TYPE or frame_type in ("welcome", "error", "system", "presence"):
             raise ProtocolError(f"frame type {frame_type!r} is not accepted")
-        if client.user.read_only:
-            raise Forbidden("a readonly user cannot write")
+        require_writer(client)
         content = frame.get("content")
         if frame_type in TRANSIENT_TYPES:
             manager.relay(

@@ -1,36 +1,43 @@
-"""Routing a client's frames: the frames every channel kind shares (ping, subscribe, publish, private,
-rooms, read receipts), and the rest to the kind of the channel the frame is for."""
+"""Routing a client's frames: the frames every channel kind shares (ping, subscribe, publish, and those
+a wing registers), and the rest to the kind of the channel the frame is for."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from collab.chat.rooms import Rooms
-from collab.errors import CollabError, Forbidden, NotFound, ProtocolError
-from collab.naming import channel_kind, check_channel_name
+from collab.errors import CollabError, Forbidden, ProtocolError
+from collab.naming import check_channel_name
 from collab.realtime.hub import Channel, ChannelManager
-from collab.realtime.protocol import MAX_CONTENT_LENGTH, error_frame, field_str, optional_id, optional_since
+from collab.realtime.protocol import error_frame, field_str, optional_id, optional_since
 from collab.realtime.session import Session
 
 log = logging.getLogger(__name__)
 
 
+FrameHandler = Callable[[Session, dict[str, Any]], Awaitable[None]]
+
+
 class Dispatcher:
-    def __init__(self, manager: ChannelManager, rooms: Rooms) -> None:
+    """Frames that are not for one channel kind: the core's own (`ping`, `subscribe`, `unsubscribe`,
+    `publish`) and those a wing adds with `on_frame` (chat adds rooms, receipts and direct messages)."""
+
+    def __init__(self, manager: ChannelManager) -> None:
         self.manager = manager
-        self.rooms = rooms
-        self.core = {
+        self.core: dict[str, FrameHandler] = {
             "ping": self.ping,
             "subscribe": self.subscribe,
             "unsubscribe": self.unsubscribe,
             "publish": self.publish,
-            "private": self.private,
-            "create_room": self.create_room,
-            "list_rooms": self.list_rooms,
-            "read": self.read,
         }
         self.messages_in = 0
+
+    def on_frame(self, frame_type: str, handler: FrameHandler) -> None:
+        """Handle frames of `frame_type` on every socket, whatever its channel's kind."""
+        if frame_type in self.core:
+            raise ValueError(f"frame type {frame_type!r} has a handler already")
+        self.core[frame_type] = handler
 
     async def handle(self, session: Session, frame: dict[str, Any]) -> None:
         """Handle one frame; every rejection becomes an `error` frame and changes nothing."""
@@ -102,53 +109,12 @@ class Dispatcher:
             raise Forbidden(f"only the server writes to {channel.kind.name} channels")
         await channel.append(session, "event", {"event": event, "data": frame["data"]}, op_id=op_id)
 
-    async def private(self, session: Session, frame: dict[str, Any]) -> None:
-        target = field_str(frame, "target", max_length=220)
-        content = field_str(frame, "content", max_length=MAX_CONTENT_LENGTH)
-        op_id = optional_id(frame)
-        self._writable(session)
-        if target.startswith("user:"):
-            target_user = target[5:]
-            if not target_user:
-                raise ProtocolError("target 'user:' names no user")
-        else:
-            other = self.manager.sessions.get(target)
-            if other is None:
-                raise NotFound(f"no client {target!r} is connected")
-            target_user = other.user.id
-        name = await self.rooms.dm_channel_for(session.user.id, target_user)
-        await self.manager.channel(name).append(
-            session, "private", {"content": content, "from": session.id, "to": target_user}, op_id=op_id
-        )
-
-    async def create_room(self, session: Session, frame: dict[str, Any]) -> None:
-        name = check_channel_name(frame.get("name"))
-        if channel_kind(name) != "chat":
-            raise ProtocolError("a room name has no kind prefix (no ':')")
-        private = frame.get("private", False)
-        if not isinstance(private, bool):
-            raise ProtocolError("field 'private' must be true or false")
-        members = frame.get("members", [])
-        if not isinstance(members, list) or not all(isinstance(m, str) for m in members):
-            raise ProtocolError("field 'members' must be a list of user ids")
-        self._writable(session)
-        await self.rooms.create(session, name, private=private, members=members)
-
-    async def list_rooms(self, session: Session, frame: dict[str, Any]) -> None:
-        await self.rooms.send_list(session)
-
-    async def read(self, session: Session, frame: dict[str, Any]) -> None:
-        name = frame.get("channel", session.get_attr("home"))
-        seq = frame.get("seq")
-        if not isinstance(name, str):
-            raise ProtocolError("field 'channel' must be a string")
-        if isinstance(seq, bool) or not isinstance(seq, int) or seq < 0:
-            raise ProtocolError("field 'seq' must be a whole number ≥ 0")
-        if name not in session.channels:
-            raise Forbidden(f"not subscribed to {name!r}")
-        await self.rooms.mark_read(session, self.manager.channels[name], seq)
-
     @staticmethod
     def _writable(session: Session) -> None:
-        if session.user.read_only:
-            raise Forbidden("a readonly user cannot write")
+        require_writer(session)
+
+
+def require_writer(session: Session) -> None:
+    """Read-only users (a `readonly` role) may read everything they may join, and write nothing."""
+    if session.user.read_only:
+        raise Forbidden("a readonly user cannot write")

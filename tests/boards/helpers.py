@@ -15,6 +15,7 @@ from collab.boards.channels import Board, register_boards
 from collab.boards.drawing import DRAWING
 from collab.boards.kanban import KANBAN
 from collab.chat.channels import register_chat
+from collab.chat.frames import register_chat_frames
 from collab.chat.rooms import Rooms
 from collab.events import StoredEvent
 from collab.projections.base import Projection
@@ -98,7 +99,9 @@ class Cluster:
             await rooms.load()
             register_chat(manager, rooms)
             kanban_board, draw_board = register_boards(manager, kanban_projection=kanban, drawing_projection=drawing)
-            nodes.append(Node(manager, Dispatcher(manager, rooms), kanban_board, draw_board))
+            dispatcher = Dispatcher(manager)
+            register_chat_frames(dispatcher, manager, rooms)
+            nodes.append(Node(manager, dispatcher, kanban_board, draw_board))
         return cls(store, broker, nodes)
 
     async def close(self) -> None:

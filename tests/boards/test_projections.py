@@ -11,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from collab.boards.drawing import DRAWING
-from collab.boards.kanban import KANBAN, column_cards, decide, show
+from collab.boards.kanban import KANBAN, column_cards, show
+from collab.boards.kanban_commands import decide
 from collab.boards.ranks import MAX_RANK_LENGTH, is_rank, rank_between, spread_ranks
 from collab.events import StoredEvent
 
