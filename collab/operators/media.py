@@ -17,26 +17,41 @@ import contextlib
 import hashlib
 import logging
 import os
-import re
 import secrets
 import tempfile
 import time
-import unicodedata
 from collections.abc import AsyncIterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, BinaryIO
-from urllib.parse import unquote
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from collab.errors import CollabError, Forbidden, NotFound, ProtocolError, StoreError
+from collab.errors import Forbidden, NotFound, ProtocolError, StoreError
 from collab.events import NewEvent, utcnow
-from collab.operators.mediatypes import SNIFF_BYTES, NotAccepted, dimensions, sniff
+from collab.operators.media_checks import (
+    ID_PATTERN,
+    MAX_TITLE,
+    check_changes,
+    check_filename,
+    check_id,
+    check_tags,
+)
+from collab.operators.mediatypes import SNIFF_BYTES, NotAccepted, dimensions
+from collab.operators.uploads import (
+    Received,
+    TooLarge,
+    UnsupportedType,
+    _abandon,
+    _accepted,
+    _flush,
+    _sweep,
+    _write,
+)
 from collab.realtime.hub import ChannelKind, ChannelManager
 from collab.realtime.protocol import timestamp
 from collab.store.schema import media
@@ -46,23 +61,8 @@ log = logging.getLogger(__name__)
 
 MEDIA_CHANNEL = "media"
 URL_PREFIX = "/api/media"
-ID_PATTERN = re.compile(r"^[0-9a-f]{16}$")
-MAX_TITLE = 200
-MAX_DESCRIPTION = 5000
-MAX_TAGS = 20
-MAX_TAG = 40
-MAX_FILENAME = 255
 MAX_PAGE = 200
 STALE_UPLOAD_SECONDS = 24 * 3600
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # control characters but tab and newline
-
-
-class TooLarge(CollabError):
-    code = "too_large"
-
-
-class UnsupportedType(CollabError):
-    code = "unsupported_media_type"
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,86 +101,6 @@ class MediaItem:
             "url": f"{URL_PREFIX}/{self.id}",
             "file_url": f"{URL_PREFIX}/{self.id}/file",
         }
-
-
-@dataclass(frozen=True, slots=True)
-class Received:
-    """An upload's bytes in a temporary file, checked: its type is one of mediatypes.ACCEPTED_TYPES."""
-
-    path: Path
-    sha256: str
-    size: int
-    mime: str
-    width: int | None
-    height: int | None
-
-    def discard(self) -> None:
-        self.path.unlink(missing_ok=True)
-
-
-# -- checking what clients send ------------------------------------------------------------------------
-
-
-def check_id(media_id: str) -> str:
-    """Ids are 16 hex digits; anything else (`../..` included) is simply not found."""
-    if not ID_PATTERN.match(media_id):
-        raise NotFound(f"no media {media_id[:40]!r}")
-    return media_id
-
-
-def check_filename(raw: str | None) -> str | None:
-    """A plain file name (kept as metadata only), or None; a name with a path in it is refused."""
-    if raw is None or raw == "":
-        return None
-    for name in (raw, unquote(raw)):  # some clients percent-encode the name in the header
-        if "/" in name or "\\" in name or "\x00" in name or name.strip() in (".", "..") or len(name) > MAX_FILENAME:
-            raise ProtocolError("the file name must be a plain name of at most 255 characters, without a path")
-    return _CONTROL.sub("", unicodedata.normalize("NFC", raw)).strip() or None
-
-
-def _text(value: Any, field: str, limit: int, *, multiline: bool) -> str:
-    if not isinstance(value, str):
-        raise ProtocolError(f"field '{field}' must be a string")
-    text = _CONTROL.sub("", unicodedata.normalize("NFC", value))
-    if not multiline:
-        text = " ".join(text.split())
-    text = text.strip()
-    if len(text) > limit:
-        raise ProtocolError(f"field '{field}' is longer than {limit} characters")
-    return text
-
-
-def check_tags(value: Any) -> tuple[str, ...]:
-    """A list of tags (or one comma-separated string): trimmed, lower case, without repeats."""
-    if isinstance(value, str):
-        value = value.split(",")
-    if not isinstance(value, list) or not all(isinstance(tag, str) for tag in value):
-        raise ProtocolError("field 'tags' must be a list of strings")
-    tags: dict[str, None] = {}
-    for raw in value:
-        tag = _text(raw, "tags", MAX_TAG, multiline=False).lower()
-        if "," in tag:
-            raise ProtocolError("a tag cannot contain a comma")
-        if tag:
-            tags[tag] = None
-    if len(tags) > MAX_TAGS:
-        raise ProtocolError(f"at most {MAX_TAGS} tags")
-    return tuple(tags)
-
-
-def check_changes(changes: Mapping[str, Any]) -> dict[str, Any]:
-    """The metadata a client may change: `title`, `description`, `tags`; any other field is refused."""
-    unknown = set(changes) - {"title", "description", "tags"}
-    if unknown:
-        raise ProtocolError(f"unknown field(s): {', '.join(sorted(unknown))} (title, description, tags)")
-    checked: dict[str, Any] = {}
-    if "title" in changes:
-        checked["title"] = _text(changes["title"], "title", MAX_TITLE, multiline=False)
-    if "description" in changes:
-        checked["description"] = _text(changes["description"], "description", MAX_DESCRIPTION, multiline=True)
-    if "tags" in changes:
-        checked["tags"] = check_tags(changes["tags"])
-    return checked
 
 
 # -- the library ---------------------------------------------------------------------------------------
@@ -452,39 +372,6 @@ class MediaLibrary:
 def _check_writer(user: User) -> None:
     if user.read_only:
         raise Forbidden("a readonly user cannot change the media library")
-
-
-def _accepted(head: bytes) -> str:
-    mime = sniff(head)
-    if mime is None:
-        raise UnsupportedType("the content is not an accepted type (PNG, JPEG, GIF, WebP, PDF, MP4)")
-    return mime
-
-
-def _write(file: BinaryIO, digest: Any, chunk: bytes) -> None:
-    digest.update(chunk)
-    file.write(chunk)
-
-
-def _sweep(tmp: Path, before: float) -> None:
-    """Remove what uploads cut short by a crash left in `tmp` (not the uploads under way elsewhere:
-    only files untouched for a day)."""
-    for path in tmp.glob("upload-*"):
-        with contextlib.suppress(FileNotFoundError):
-            if path.stat().st_mtime < before:
-                path.unlink()
-                log.info("media: removed %s, left by an upload that never finished", path.name)
-
-
-def _abandon(file: BinaryIO, path: Path) -> None:
-    file.close()
-    path.unlink(missing_ok=True)
-
-
-def _flush(file: BinaryIO) -> int:
-    file.flush()
-    os.fsync(file.fileno())
-    return os.fstat(file.fileno()).st_size
 
 
 def _row(item: MediaItem) -> dict[str, Any]:
