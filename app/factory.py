@@ -14,6 +14,7 @@ from app.docs_http import document_text
 from app.docs_ws import close_document_sockets, document_socket
 from app.history import setup as setup_history
 from app.keys import AUTH, ENGINE, SETTINGS
+from app.media_http import media_links
 from app.media_http import setup as setup_media
 from app.metrics import setup as setup_metrics
 from app.moderation import setup as setup_moderation
@@ -38,6 +39,7 @@ async def _engine_ctx(app: web.Application) -> AsyncIterator[None]:
         replay_batch=settings.replay_batch_size,
         channel_modules=app[CHANNEL_MODULES],
         media_dir=settings.data_dir / "media",
+        media_links=media_links,
     )
     app[ENGINE] = engine
     yield

@@ -11,7 +11,7 @@ from collab.boards.channels import register_boards
 from collab.chat.channels import register_chat
 from collab.chat.rooms import Rooms
 from collab.documents.rooms import DocumentManager
-from collab.operators.media import MediaLibrary, register_media
+from collab.operators.media import Links, MediaLibrary, no_links, register_media
 from collab.operators.moderation import register_audit
 from collab.operators.monitor import Monitor
 from collab.realtime.broker import Broker, InProcessBroker
@@ -19,6 +19,7 @@ from collab.realtime.dispatch import Dispatcher
 from collab.realtime.hub import ChannelManager
 from collab.store.base import EventStore
 from collab.store.engine import DEFAULT_DATA_DIR
+from collab.store.media import MediaStore
 from collab.store.positions import ReadPositions
 from collab.store.sql import SqlEventStore
 
@@ -43,6 +44,7 @@ class Engine:
         replay_batch: int = 1000,
         channel_modules: Sequence[Callable[[ChannelManager], None]] = (),
         media_dir: str | Path = Path(DEFAULT_DATA_DIR) / "media",
+        media_links: Links = no_links,
     ) -> Engine:
         """Open the store and register the built-in channel kinds, then each of `channel_modules`
         (a function that registers its kinds on the manager: see docs/channels.md). The media library
@@ -73,7 +75,7 @@ class Engine:
         monitor = Monitor(manager, dispatcher, store, store.engine, documents.peers)
         monitor.register()
         manager.shutdown_hooks.insert(0, monitor.stop)  # its last alerts are stored before the store closes
-        media = MediaLibrary(store.engine, manager, Path(media_dir))
+        media = MediaLibrary(MediaStore(store.engine), manager, Path(media_dir), links=media_links)
         return cls(store, broker, manager, rooms, dispatcher, documents, monitor, media)
 
     async def close(self) -> None:
