@@ -22,6 +22,7 @@ from collab.store.engine import DEFAULT_DATA_DIR
 from collab.store.media import MediaStore
 from collab.store.positions import ReadPositions
 from collab.store.sql import SqlEventStore
+from collab.store.stats import DatabaseStats
 
 
 @dataclass
@@ -72,7 +73,7 @@ class Engine:
         documents = DocumentManager(store, broker)
         manager.shutdown_hooks.append(documents.close)
         dispatcher = Dispatcher(manager, rooms)
-        monitor = Monitor(manager, dispatcher, store, store.engine, documents.peers)
+        monitor = Monitor(manager, dispatcher, store, DatabaseStats(store.engine), documents.peers)
         monitor.register()
         manager.shutdown_hooks.insert(0, monitor.stop)  # its last alerts are stored before the store closes
         media = MediaLibrary(MediaStore(store.engine), manager, Path(media_dir), links=media_links)

@@ -28,16 +28,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from sqlalchemy import exc as sa_exc
-from sqlalchemy.ext.asyncio import AsyncEngine
-
+from collab.errors import StoreError
 from collab.events import NewEvent, StoredEvent, utcnow
 from collab.operators.figures import LATENCY_BUCKETS, AppendLatency, resident_memory_bytes
 from collab.realtime.hub import Channel, ChannelKind, ChannelManager
 from collab.realtime.protocol import timestamp
 from collab.realtime.session import Session
 from collab.store.base import EventStore
-from collab.store.stats import database_figures
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +67,13 @@ class MessagesIn(Protocol):
     messages_in: int
 
 
+class DatabaseFigures(Protocol):
+    """The database's figures (collab.store.stats.DatabaseStats): (events kept, bytes it takes);
+    `StoreError` when it does not answer."""
+
+    async def figures(self) -> tuple[int, int]: ...
+
+
 @dataclass(frozen=True)
 class MonitorConfig:
     """`thresholds`: alert name (a key of ALERT_METRICS) → the value at or above which it fires."""
@@ -95,7 +99,7 @@ class Monitor:
         manager: ChannelManager,
         dispatcher: MessagesIn,
         store: EventStore,
-        database: AsyncEngine | None = None,
+        database: DatabaseFigures | None = None,
         document_peers: Mapping[str, Any] | None = None,
     ) -> None:
         self.manager = manager
@@ -291,9 +295,9 @@ class Monitor:
         while True:
             try:
                 async with asyncio.timeout(DATABASE_TIMEOUT_SECONDS):
-                    self.stored_events, self.database_bytes = await database_figures(database)
+                    self.stored_events, self.database_bytes = await database.figures()
                 failing = False
-            except (TimeoutError, sa_exc.SQLAlchemyError, OSError) as error:
+            except (TimeoutError, StoreError, OSError) as error:
                 if (task := asyncio.current_task()) is not None and task.cancelling():
                     # stop() cancelled the query, and the driver's clean-up error replaced the
                     # CancelledError (asyncpg): stop, or stop() waits for this task forever.
@@ -384,6 +388,5 @@ __all__ = [
     "AppendLatency",
     "Monitor",
     "MonitorConfig",
-    "database_figures",
     "resident_memory_bytes",
 ]

@@ -8,6 +8,7 @@ import os
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from collab.store.errors import translated
 from collab.store.schema import channels, events
 
 
@@ -22,7 +23,12 @@ def _file_sizes(*paths: str) -> int:
 async def database_figures(engine: AsyncEngine) -> tuple[int, int]:
     """(events kept, bytes the database takes). A channel keeps a gapless run of seqs ending at its head
     (pruning removes a prefix), so it holds head - first kept seq + 1 events: one index probe per
-    channel instead of counting millions of rows."""
+    channel instead of counting millions of rows. `StoreError` when the database does not answer."""
+    with translated():
+        return await _figures(engine)
+
+
+async def _figures(engine: AsyncEngine) -> tuple[int, int]:
     first = sa.select(sa.func.min(events.c.seq)).where(events.c.channel == channels.c.name).scalar_subquery()
     kept = channels.c.head_seq - sa.func.coalesce(first, channels.c.head_seq + 1) + 1
     async with engine.connect() as conn:
@@ -38,3 +44,16 @@ async def database_figures(engine: AsyncEngine) -> tuple[int, int]:
                 pages = (await conn.exec_driver_sql("PRAGMA page_count")).scalar_one()
                 size = pages * (await conn.exec_driver_sql("PRAGMA page_size")).scalar_one()
     return int(stored), int(size)
+
+
+class DatabaseStats:
+    """`database_figures` of one engine, as the monitor polls them."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    async def figures(self) -> tuple[int, int]:
+        return await database_figures(self.engine)
+
+
+__all__ = ["DatabaseStats", "database_figures"]
