@@ -119,7 +119,7 @@ async def _open_store(settings: Settings):  # -> SqlEventStore (imported late: `
 def _cli_actor(command: str):  # -> collab.operators.moderation.Actor: who acts from the command line (audit channel)
     import getpass
 
-    from collab.operators.moderation import Actor
+    from collab.operators.audit import Actor
 
     try:
         login = getpass.getuser()
@@ -191,8 +191,8 @@ def cmd_history(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_prune(args: argparse.Namespace, settings: Settings) -> int:
     """Remove old events; boards and documents keep their state (a snapshot at the head first)."""
     from collab.errors import CollabError
-    from collab.operators.history import older_than, prune
-    from collab.operators.moderation import record
+    from collab.operators.audit import record
+    from collab.operators.prune import older_than, prune
     from collab.realtime.protocol import timestamp
 
     async def run() -> int:
@@ -224,8 +224,9 @@ def cmd_prune(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_revoke(args: argparse.Namespace, settings: Settings) -> int:
     """Store a revocation; running servers apply it within seconds (they poll for new ones)."""
     from collab.errors import CollabError
+    from collab.operators.audit import Outcome, record
     from collab.operators.history import parse_time
-    from collab.operators.moderation import REFRESH_SECONDS, Outcome, record
+    from collab.operators.moderation import REFRESH_SECONDS
     from collab.store.revocations import RevocationStore
 
     if args.jti and args.before:

@@ -27,8 +27,9 @@ from app.keys import AUTH, ENGINE
 from collab.errors import CollabError, NotFound, ProtocolError
 from collab.naming import check_channel_name
 from collab.operators import moderation as moderation_module
+from collab.operators.audit import Actor, revocation_entry
 from collab.operators.history import parse_time
-from collab.operators.moderation import Actor, Moderation, revocation_entry
+from collab.operators.moderation import Moderation
 from collab.realtime.protocol import timestamp
 from collab.store.revocations import RevocationStore
 

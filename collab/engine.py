@@ -11,8 +11,8 @@ from collab.boards.channels import register_boards
 from collab.chat.channels import register_chat
 from collab.chat.rooms import Rooms
 from collab.documents.rooms import DocumentManager
+from collab.operators.audit import register_audit
 from collab.operators.media import Links, MediaLibrary, no_links, register_media
-from collab.operators.moderation import register_audit
 from collab.operators.monitor import Monitor
 from collab.realtime.broker import Broker, InProcessBroker
 from collab.realtime.dispatch import Dispatcher
