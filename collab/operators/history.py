@@ -20,12 +20,13 @@ from typing import Any
 
 import orjson
 
-from collab.errors import ProtocolError
+from collab.errors import Forbidden, ProtocolError
 from collab.events import StoredEvent, utcnow
-from collab.naming import check_channel_name
+from collab.naming import channel_kind, check_channel_name
 from collab.realtime.protocol import event_frame, timestamp
 from collab.store.history import ChannelStats, EventFilter, HistoryQueries
 from collab.store.sql import SqlEventStore
+from collab.users import User
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
@@ -273,8 +274,14 @@ class Page:
     next: str | None
 
 
+def may_read(user: User, channel: str) -> bool:
+    """Direct messages are readable by their two users and by admins only (the contract): an operator
+    reads every other channel, private rooms included."""
+    return channel_kind(channel) != "dm" or user.is_admin
+
+
 class History:
-    """Operators' reads on an open `SqlEventStore`."""
+    """Operators' reads on an open `SqlEventStore`; who may read what is `may_read`'s rule."""
 
     def __init__(self, store: SqlEventStore) -> None:
         self.store = store
@@ -297,8 +304,15 @@ class History:
         ):
             yield events
 
-    async def channels(self, kinds: tuple[str, ...] = ()) -> list[ChannelStats]:
-        return await self.queries.channels(kinds)
+    def check_reader(self, user: User, channel: str) -> None:
+        """`Forbidden` unless `user` may read `channel`."""
+        if not may_read(user, channel):
+            raise Forbidden("direct messages are readable by role 'admin' only")
+
+    async def channels(self, kinds: tuple[str, ...] = (), *, reader: User | None = None) -> list[ChannelStats]:
+        """Every channel (of `kinds`), or only those `reader` may read."""
+        found = await self.queries.channels(kinds)
+        return found if reader is None else [item for item in found if may_read(reader, item.name)]
 
     async def head(self, channel: str) -> int:
         return await self.store.head(channel)
@@ -318,6 +332,7 @@ __all__ = [
     "encode_cursor",
     "history_frame",
     "jsonl_lines",
+    "may_read",
     "parse_duration",
     "parse_time",
 ]
