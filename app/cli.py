@@ -116,10 +116,20 @@ async def _open_store(settings: Settings):  # -> SqlEventStore (imported late: `
     return await SqlEventStore.open(settings.database_url)
 
 
+async def _open_engine(settings: Settings):  # -> collab.engine.Engine (imported late, as above)
+    from collab.engine import Engine
+    from collab.store.migrate import check_schema_current
+
+    await check_schema_current(settings.database_url)
+    return await Engine.open(
+        settings.database_url, replay_batch=settings.replay_batch_size, media_dir=settings.data_dir / "media"
+    )
+
+
 def _cli_actor(command: str):  # -> collab.operators.moderation.Actor: who acts from the command line (audit channel)
     import getpass
 
-    from collab.operators.moderation import Actor
+    from collab.operators.audit import Actor
 
     try:
         login = getpass.getuser()
@@ -191,8 +201,8 @@ def cmd_history(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_prune(args: argparse.Namespace, settings: Settings) -> int:
     """Remove old events; boards and documents keep their state (a snapshot at the head first)."""
     from collab.errors import CollabError
-    from collab.operators.history import older_than, prune
-    from collab.operators.moderation import record
+    from collab.operators.audit import record
+    from collab.operators.prune import older_than, prune
     from collab.realtime.protocol import timestamp
 
     async def run() -> int:
@@ -225,8 +235,7 @@ def cmd_revoke(args: argparse.Namespace, settings: Settings) -> int:
     """Store a revocation; running servers apply it within seconds (they poll for new ones)."""
     from collab.errors import CollabError
     from collab.operators.history import parse_time
-    from collab.operators.moderation import REFRESH_SECONDS, Outcome, record
-    from collab.store.revocations import RevocationStore
+    from collab.operators.moderation import REFRESH_SECONDS
 
     if args.jti and args.before:
         print("collab: --before goes with --user", file=sys.stderr)
@@ -234,25 +243,16 @@ def cmd_revoke(args: argparse.Namespace, settings: Settings) -> int:
 
     async def run() -> int:
         before = parse_time(args.before, key="before") if args.before else None
-        if args.user is not None and before is None:
-            from collab.events import utcnow
-
-            before = utcnow()
-        store = await _open_store(settings)
+        # The same call as POST /api/moderation/revoke: stored, applied, recorded on the audit channel.
+        engine = await _open_engine(settings)
         try:
-            actor = _cli_actor("revoke")
-            revocation = await RevocationStore(store.engine).add(
-                token_id=args.jti, user_id=args.user, issued_before=before, created_by=actor.id, reason=args.reason
+            outcome = await engine.moderation.revoke(
+                _cli_actor("revoke"), token_id=args.jti, user_id=args.user, before=before, reason=args.reason
             )
-            outcome = Outcome("revoke", [], [revocation], details={"jti": args.jti, "target_user": args.user})
-            data = outcome.public()
-            for key in ("action", "audit_seq"):
-                data.pop(key)
-            data["reason"] = args.reason
-            await record(store, actor, "revoke", data)
         finally:
-            await store.close()
-        what = f"token {args.jti}" if args.jti else f"tokens of {args.user} issued before {before}"
+            await engine.close()
+        issued_before = outcome.details.get("issued_before")
+        what = f"token {args.jti}" if args.jti else f"tokens of {args.user} issued before {issued_before}"
         print(f"collab: revoked {what} (running servers apply it within {REFRESH_SECONDS:g} s)")
         return 0
 

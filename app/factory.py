@@ -14,7 +14,9 @@ from app.docs_http import document_text
 from app.docs_ws import close_document_sockets, document_socket
 from app.history import setup as setup_history
 from app.keys import AUTH, ENGINE, SETTINGS
+from app.media_http import media_links
 from app.media_http import setup as setup_media
+from app.metrics import monitor_config
 from app.metrics import setup as setup_metrics
 from app.moderation import setup as setup_moderation
 from app.openapi import setup as setup_openapi
@@ -38,6 +40,9 @@ async def _engine_ctx(app: web.Application) -> AsyncIterator[None]:
         replay_batch=settings.replay_batch_size,
         channel_modules=app[CHANNEL_MODULES],
         media_dir=settings.data_dir / "media",
+        media_links=media_links,
+        monitor=monitor_config(settings),
+        revoked=app[AUTH].revocations,
     )
     app[ENGINE] = engine
     yield
@@ -75,11 +80,10 @@ def create_app(settings: Settings | None = None, *, channel_modules: Sequence[Ch
     app.router.add_get("/api/ws", websocket_handler)
     app.router.add_get("/ws/doc/{name}", document_socket)
     app.router.add_get("/api/docs/{name}", document_text)
-    # The monitor (after _engine_ctx: its cleanup context starts and stops the sampling), GET /metrics,
-    # and the media library's endpoints.
+    # GET /metrics (its registry after _engine_ctx) and the media library's endpoints.
     setup_metrics(app)
     setup_media(app)
-    # Operators: history, moderation (after _engine_ctx: their cleanup contexts use the engine), the spec.
+    # Operators: history, moderation, the spec (the engine answers them).
     setup_history(app)
     setup_moderation(app)
     setup_openapi(app)

@@ -19,7 +19,7 @@ from aiohttp import web
 from app.http_auth import http_error, json_error, json_response, require_operator
 from app.keys import ENGINE
 from collab.errors import CollabError, ProtocolError
-from collab.naming import channel_kind, check_channel_name
+from collab.naming import check_channel_name
 from collab.operators.history import (
     History,
     HistoryQuery,
@@ -29,9 +29,7 @@ from collab.operators.history import (
     history_frame,
     jsonl_lines,
 )
-from collab.users import User
 
-HISTORY = web.AppKey("history", History)
 EVENT_PARAMETERS = frozenset({"after", "before", "since", "until", "type", "user", "text", "limit", "cursor", "format"})
 CHANNEL_PARAMETERS = frozenset({"kind"})
 CONTENT_TYPES = {"jsonl": "application/x-ndjson", "csv": "text/csv; charset=utf-8"}
@@ -46,25 +44,17 @@ def _params(request: web.Request, allowed: frozenset[str]) -> dict[str, list[str
     return {key: request.query.getall(key) for key in request.query}
 
 
-def _may_read(user: User, channel: str) -> bool:
-    """Direct messages are readable by their two users and by admins only (the contract): an operator
-    reads every other channel, private rooms included."""
-    return channel_kind(channel) != "dm" or user.is_admin
-
-
 async def list_channels(request: web.Request) -> web.Response:
     user = require_operator(request)
     params = _params(request, CHANNEL_PARAMETERS)
     kinds = tuple(k.strip() for value in params.get("kind", []) for k in value.split(",") if k.strip())
     try:
-        stats = await request.app[HISTORY].channels(kinds)
+        stats = await request.app[ENGINE].history.channels(kinds, reader=user)
     except CollabError as error:
         raise http_error(error) from None
     live = request.app[ENGINE].manager.channels
     entries = []
     for item in stats:
-        if not _may_read(user, item.name):
-            continue
         entry = channel_entry(item)
         channel = live.get(item.name)
         entry["connections"] = len(channel.clients) if channel is not None else 0
@@ -81,10 +71,9 @@ async def channel_events(request: web.Request) -> web.StreamResponse:
         query = HistoryQuery.parse(name, params)
     except ProtocolError as error:
         raise http_error(error) from None
-    if not _may_read(user, name):
-        raise json_error(web.HTTPForbidden, "forbidden", "direct messages are readable by role 'admin' only")
-    history = request.app[HISTORY]
+    history = request.app[ENGINE].history
     try:
+        history.check_reader(user, name)
         info = await history.store.get_channel(name)
         if info is None:
             raise json_error(web.HTTPNotFound, "not_found", f"no channel {name!r}")
@@ -126,13 +115,7 @@ async def _export(request: web.Request, history: History, query: HistoryQuery) -
     return response
 
 
-async def _history_ctx(app: web.Application) -> AsyncIterator[None]:
-    app[HISTORY] = History(app[ENGINE].store)  # type: ignore[arg-type]  # the SQL store: Engine.open's
-    yield
-
-
 def setup(app: web.Application) -> None:
-    """Routes and state; call after the engine's cleanup context is registered."""
-    app.cleanup_ctx.append(_history_ctx)
+    """The routes; the engine (`app[ENGINE].history`) answers them."""
     app.router.add_get("/api/channels", list_channels)
     app.router.add_get("/api/channels/{channel}/events", channel_events)

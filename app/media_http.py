@@ -1,4 +1,4 @@
-"""The media library over HTTP (../shared/PROTOCOL.md, docs/media.md); the logic is collab/media.py.
+"""The media library over HTTP (../shared/PROTOCOL.md, docs/media.md); the logic is collab/operators/media.py.
 
     POST   /api/media              multipart upload (`file`, optional `title`, `description`, `tags`)
     GET    /api/media              the list, newest first (`limit`, `cursor`, `tag`, `uploader`, `type`)
@@ -78,6 +78,14 @@ def _json_errors(handler: Handler) -> Handler:
     return wrapped
 
 
+URL_PREFIX = "/api/media"
+
+
+def media_links(media_id: str) -> dict[str, str]:
+    """An item's URLs on this server: the engine adds them to every entry it shows (its events too)."""
+    return {"url": f"{URL_PREFIX}/{media_id}", "file_url": f"{URL_PREFIX}/{media_id}/file"}
+
+
 def _library(request: web.Request) -> MediaLibrary:
     return request.app[ENGINE].media
 
@@ -137,7 +145,7 @@ async def upload(request: web.Request) -> web.Response:
             received.discard()
         raise
     location = request.app.router["media_item"].url_for(id=item.id)
-    response = json_response(item.public(), status=201)
+    response = json_response(library.entry(item), status=201)
     response.headers["Location"] = str(location)
     return response
 
@@ -162,13 +170,15 @@ async def list_media(request: web.Request) -> web.Response:
         uploader=query.get("uploader") or None,
         mime_prefix=query.get("type") or None,
     )
-    return json_response({"media": [item.public() for item in items], "next": cursor})
+    library = _library(request)
+    return json_response({"media": [library.entry(item) for item in items], "next": cursor})
 
 
 @_json_errors
 async def get_media(request: web.Request) -> web.Response:
-    item = await _library(request).get(request.match_info["id"])
-    return json_response(item.public())
+    library = _library(request)
+    item = await library.get(request.match_info["id"])
+    return json_response(library.entry(item))
 
 
 @_json_errors
@@ -212,8 +222,9 @@ async def _json_body(request: web.Request) -> dict[str, object]:
 async def update_media(request: web.Request) -> web.Response:
     user = request_user(request)
     changes = await _json_body(request)
-    item = await _library(request).update(user, request.match_info["id"], changes)
-    return json_response(item.public())
+    library = _library(request)
+    item = await library.update(user, request.match_info["id"], changes)
+    return json_response(library.entry(item))
 
 
 @_json_errors

@@ -1,4 +1,4 @@
-"""`GET /metrics`: the monitor's figures in Prometheus' text format; and the monitor's lifetime.
+"""`GET /metrics`: the monitor's figures in Prometheus' text format; and the monitor's configuration from the settings.
 
 The figures are those of the `metrics` frames on channel `monitor` (collab/monitor.py,
 docs/monitor.md), read when Prometheus scrapes: live ones (connections, channels, counters, the
@@ -24,7 +24,8 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.exposition import choose_encoder
 from prometheus_client.registry import Collector
 
-from app.keys import ENGINE, SETTINGS
+from app.config import Settings
+from app.keys import ENGINE
 from collab.engine import Engine
 from collab.operators.monitor import LATENCY_BUCKETS, MonitorConfig
 
@@ -111,9 +112,18 @@ async def metrics(request: web.Request) -> web.Response:
     return web.Response(body=body, headers={"Content-Type": content_type})
 
 
-async def _monitor_ctx(app: web.Application) -> AsyncIterator[None]:
-    """Runs after the engine's context: start sampling, and stop before the engine closes."""
-    settings = app[SETTINGS]
+def monitor_config(settings: Settings) -> MonitorConfig:
+    """The monitor's configuration from the settings: what `Engine.open` starts it with."""
+    return MonitorConfig(
+        interval=settings.monitor_interval_seconds,
+        history_seconds=settings.monitor_history_seconds,
+        thresholds=dict(settings.alert_thresholds),
+        resolve_after=settings.alert_resolve_samples,
+    )
+
+
+async def _registry_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Runs after the engine's context (the engine samples; this exports its figures)."""
     engine = app[ENGINE]
     registry = CollectorRegistry(auto_describe=True)
     registry.register(MonitorCollector(engine))
@@ -121,19 +131,10 @@ async def _monitor_ctx(app: web.Application) -> AsyncIterator[None]:
     PlatformCollector(registry=registry)
     GCCollector(registry=registry)
     app[METRICS_REGISTRY] = registry
-    engine.monitor.start(
-        MonitorConfig(
-            interval=settings.monitor_interval_seconds,
-            history_seconds=settings.monitor_history_seconds,
-            thresholds=dict(settings.alert_thresholds),
-            resolve_after=settings.alert_resolve_samples,
-        )
-    )
     yield
-    await engine.monitor.stop()
 
 
 def setup(app: web.Application) -> None:
-    """The monitor's lifetime and `GET /metrics`; call after the engine's cleanup context is added."""
-    app.cleanup_ctx.append(_monitor_ctx)
+    """`GET /metrics`; call after the engine's cleanup context is added."""
+    app.cleanup_ctx.append(_registry_ctx)
     app.router.add_get("/metrics", metrics)

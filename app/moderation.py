@@ -13,9 +13,6 @@ Each action closes the affected sockets with 1008 and is recorded on the `audit`
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,16 +20,13 @@ import orjson
 from aiohttp import web
 
 from app.http_auth import http_error, json_error, json_response, require_operator
-from app.keys import AUTH, ENGINE
+from app.keys import ENGINE
 from collab.errors import CollabError, NotFound, ProtocolError
 from collab.naming import check_channel_name
-from collab.operators import moderation as moderation_module
+from collab.operators.audit import Actor, revocation_entry
 from collab.operators.history import parse_time
-from collab.operators.moderation import Actor, Moderation, revocation_entry
 from collab.realtime.protocol import timestamp
-from collab.store.revocations import RevocationStore
 
-MODERATION = web.AppKey("moderation", Moderation)
 MAX_REASON = 500
 
 
@@ -102,7 +96,7 @@ async def kick(request: web.Request) -> web.Response:
     if not isinstance(revoke, bool):
         raise json_error(web.HTTPBadRequest, "bad_request", "field 'revoke' must be true or false")
     return await _run(
-        request.app[MODERATION].kick(
+        request.app[ENGINE].moderation.kick(
             actor,
             client_id=_text(body, "client_id"),
             user_id=_text(body, "user_id"),
@@ -121,7 +115,7 @@ async def revoke(request: web.Request) -> web.Response:
     except ProtocolError as error:
         raise http_error(error) from None
     return await _run(
-        request.app[MODERATION].revoke(
+        request.app[ENGINE].moderation.revoke(
             actor,
             token_id=_text(body, "jti"),
             user_id=_text(body, "user_id"),
@@ -134,7 +128,7 @@ async def revoke(request: web.Request) -> web.Response:
 async def revocations(request: web.Request) -> web.Response:
     require_operator(request)
     try:
-        rows = await request.app[MODERATION].revocation_store.after(0)
+        rows = await request.app[ENGINE].moderation.revocation_store.after(0)
     except CollabError as error:
         raise http_error(error) from None
     return json_response({"revocations": [revocation_entry(row) for row in rows]})
@@ -174,38 +168,17 @@ async def members(request: web.Request) -> web.Response:
 async def remove_member(request: web.Request) -> web.Response:
     actor = Actor.of(require_operator(request))
     channel, user_id = _member_target(request)
-    return await _run(request.app[MODERATION].remove_member(actor, channel, user_id, reason=_reason(request)))
+    return await _run(request.app[ENGINE].moderation.remove_member(actor, channel, user_id, reason=_reason(request)))
 
 
 async def add_member(request: web.Request) -> web.Response:
     actor = Actor.of(require_operator(request))
     channel, user_id = _member_target(request)
-    return await _run(request.app[MODERATION].add_member(actor, channel, user_id, reason=_reason(request)))
-
-
-async def _moderation_ctx(app: web.Application) -> AsyncIterator[None]:
-    engine = app[ENGINE]
-    moderation = Moderation(
-        engine.manager,
-        engine.documents,
-        engine.rooms,
-        RevocationStore(engine.store.engine),  # type: ignore[attr-defined]  # the SQL store: Engine.open's
-        app[AUTH].revocations,
-    )
-    await moderation.refresh()  # every revocation stored so far, before the first connection
-    engine.manager.event_listeners.append(moderation.on_event)
-    poll = asyncio.create_task(moderation.run_refresh(moderation_module.REFRESH_SECONDS), name="revocations")
-    app[MODERATION] = moderation
-    yield
-    poll.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await poll
-    await moderation.close_tasks()
+    return await _run(request.app[ENGINE].moderation.add_member(actor, channel, user_id, reason=_reason(request)))
 
 
 def setup(app: web.Application) -> None:
-    """Routes and state; call after the engine's cleanup context is registered."""
-    app.cleanup_ctx.append(_moderation_ctx)
+    """The routes; the engine (`app[ENGINE].moderation`) answers them."""
     app.router.add_get("/api/moderation/connections", connections)
     app.router.add_post("/api/moderation/kick", kick)
     app.router.add_post("/api/moderation/revoke", revoke)

@@ -1,8 +1,10 @@
-"""The composition root: the store, the broker, the channel manager and the built-in channel kinds."""
+"""The composition root: every part of the engine built from plain values, started and stopped in one
+order. `app/` (the HTTP shell) and `collab` on the command line both open an `Engine` and call it."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,17 +14,23 @@ from collab.chat.channels import register_chat
 from collab.chat.frames import register_chat_frames
 from collab.chat.rooms import Rooms
 from collab.documents.rooms import DocumentManager
-from collab.operators.media import MediaLibrary, register_media
-from collab.operators.moderation import register_audit
-from collab.operators.monitor import Monitor
+from collab.operators.audit import register_audit
+from collab.operators.history import History
+from collab.operators.media import Links, MediaLibrary, no_links, register_media
+from collab.operators.moderation import REFRESH_SECONDS, Moderation
+from collab.operators.monitor import Monitor, MonitorConfig
+from collab.operators.revoked import RevocationList
 from collab.realtime.broker import Broker, InProcessBroker
 from collab.realtime.dispatch import Dispatcher
 from collab.realtime.hub import ChannelManager
 from collab.realtime.session import Session
 from collab.store.base import EventStore
 from collab.store.engine import DEFAULT_DATA_DIR
+from collab.store.media import MediaStore
 from collab.store.positions import ReadPositions
+from collab.store.revocations import RevocationStore
 from collab.store.sql import SqlEventStore
+from collab.store.stats import DatabaseStats
 
 
 @dataclass
@@ -35,6 +43,9 @@ class Engine:
     documents: DocumentManager
     monitor: Monitor
     media: MediaLibrary
+    moderation: Moderation
+    history: History
+    _revocation_poll: asyncio.Task[None] | None = None
 
     @classmethod
     async def open(
@@ -45,10 +56,21 @@ class Engine:
         replay_batch: int = 1000,
         channel_modules: Sequence[Callable[[ChannelManager], None]] = (),
         media_dir: str | Path = Path(DEFAULT_DATA_DIR) / "media",
+        media_links: Links = no_links,
+        monitor: MonitorConfig | None = None,
+        revoked: RevocationList | None = None,
+        revocation_refresh: float = REFRESH_SECONDS,
     ) -> Engine:
         """Open the store and register the built-in channel kinds, then each of `channel_modules`
-        (a function that registers its kinds on the manager: see docs/channels.md). The media library
-        keeps its files in `media_dir`; the monitor samples once `monitor.start()` is called."""
+        (a function that registers its kinds on the manager: see docs/channels.md).
+
+        - `media_dir`: where the media library keeps its files; `media_links`: the links the HTTP layer
+          gives an item (added to the library's entries and events).
+        - `monitor`: sample with this configuration from now on; None leaves the monitor idle (a test
+          then calls `engine.monitor.start()` or `tick()` itself).
+        - `revoked`: the revocation list the caller checks tokens against (the authenticator's); the
+          engine fills it from the database now and every `revocation_refresh` seconds.
+        """
         store = await SqlEventStore.open(database_url)
         broker = broker or InProcessBroker()
         manager = ChannelManager(store, broker, replay_batch=replay_batch)
@@ -73,11 +95,24 @@ class Engine:
         manager.shutdown_hooks.append(documents.close)
         dispatcher = Dispatcher(manager)
         register_chat_frames(dispatcher, manager, rooms)
-        monitor = Monitor(manager, dispatcher, store, store.engine, documents.peers)
-        monitor.register()
-        manager.shutdown_hooks.insert(0, monitor.stop)  # its last alerts are stored before the store closes
-        media = MediaLibrary(store.engine, manager, Path(media_dir))
-        return cls(store, broker, manager, rooms, dispatcher, documents, monitor, media)
+        sampler = Monitor(manager, dispatcher, store, DatabaseStats(store.engine), documents.peers)
+        sampler.register()
+        manager.shutdown_hooks.insert(0, sampler.stop)  # its last alerts are stored before the store closes
+        media = MediaLibrary(MediaStore(store.engine), manager, Path(media_dir), links=media_links)
+        moderation = Moderation(
+            manager,
+            documents,
+            rooms,
+            RevocationStore(store.engine),
+            revoked if revoked is not None else RevocationList(),
+        )
+        engine = cls(store, broker, manager, rooms, dispatcher, documents, sampler, media, moderation, History(store))
+        await moderation.refresh()  # every revocation stored so far, before the first connection
+        manager.event_listeners.append(moderation.on_event)
+        engine._revocation_poll = asyncio.create_task(moderation.run_refresh(revocation_refresh), name="revocations")
+        if monitor is not None:
+            sampler.start(monitor)
+        return engine
 
     async def connect(
         self, session: Session, channel: str, since: int | None, *, announce: Callable[[int], None]
@@ -97,6 +132,14 @@ class Engine:
         session.ended()
 
     async def close(self) -> None:
+        """Stop in the reverse order of `open`: moderation's poll and tasks, the monitor (its last
+        alerts stored), the channels, documents and room heads, then the broker and the store."""
+        poll, self._revocation_poll = self._revocation_poll, None
+        if poll is not None:
+            poll.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await poll
+        await self.moderation.close_tasks()
         for hook in self.manager.shutdown_hooks:
             await hook()
         await self.broker.close()

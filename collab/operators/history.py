@@ -4,10 +4,6 @@ One code path answers `GET /api/channels/{channel}/events`, its exports and `col
 `HistoryQuery.parse` turns the request's parameters (or the command line's) into a filter, `History`
 reads pages or streams batches, and `history_frame` shapes each event as it went out on the socket
 (`collab.realtime.protocol.event_frame`) plus its binary payload, base64-encoded, under `blob`.
-
-`prune` removes old events while boards and documents keep their state: for a channel with a
-projection it first stores a snapshot at the head, and never removes an event after the channel's
-latest snapshot.
 """
 
 from __future__ import annotations
@@ -24,15 +20,13 @@ from typing import Any
 
 import orjson
 
-from collab.errors import ProtocolError
-from collab.events import Snapshot, StoredEvent, utcnow
+from collab.errors import Forbidden, ProtocolError
+from collab.events import StoredEvent, utcnow
 from collab.naming import channel_kind, check_channel_name
-from collab.projections.base import load_state
-from collab.projections.registry import PROJECTIONS
 from collab.realtime.protocol import event_frame, timestamp
 from collab.store.history import ChannelStats, EventFilter, HistoryQueries
-from collab.store.prune import Pruner
 from collab.store.sql import SqlEventStore
+from collab.users import User
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
@@ -280,8 +274,14 @@ class Page:
     next: str | None
 
 
+def may_read(user: User, channel: str) -> bool:
+    """Direct messages are readable by their two users and by admins only (the contract): an operator
+    reads every other channel, private rooms included."""
+    return channel_kind(channel) != "dm" or user.is_admin
+
+
 class History:
-    """Operators' reads on an open `SqlEventStore`."""
+    """Operators' reads on an open `SqlEventStore`; who may read what is `may_read`'s rule."""
 
     def __init__(self, store: SqlEventStore) -> None:
         self.store = store
@@ -304,90 +304,18 @@ class History:
         ):
             yield events
 
-    async def channels(self, kinds: tuple[str, ...] = ()) -> list[ChannelStats]:
-        return await self.queries.channels(kinds)
+    def check_reader(self, user: User, channel: str) -> None:
+        """`Forbidden` unless `user` may read `channel`."""
+        if not may_read(user, channel):
+            raise Forbidden("direct messages are readable by role 'admin' only")
+
+    async def channels(self, kinds: tuple[str, ...] = (), *, reader: User | None = None) -> list[ChannelStats]:
+        """Every channel (of `kinds`), or only those `reader` may read."""
+        found = await self.queries.channels(kinds)
+        return found if reader is None else [item for item in found if may_read(reader, item.name)]
 
     async def head(self, channel: str) -> int:
         return await self.store.head(channel)
-
-
-# -- pruning --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Pruned:
-    """What `prune` did to one channel: the seqs removed (`removed` events, `first`..`last`), the
-    snapshot taken (its seq) for channels with projected state, and the first seq now kept."""
-
-    channel: str
-    removed: int
-    first: int | None
-    last: int | None
-    snapshot_seq: int | None
-    kept_from: int
-
-    def public(self) -> dict[str, Any]:
-        return {
-            "channel": self.channel,
-            "removed": self.removed,
-            "first": self.first,
-            "last": self.last,
-            "snapshot_seq": self.snapshot_seq,
-            "kept_from": self.kept_from,
-        }
-
-
-async def snapshot_at_head(store: SqlEventStore, channel: str) -> int | None:
-    """Store the state of a channel with a projection at its head (the fold `load_state` gives, the
-    one the server and `collab replay` use); the seq of the channel's latest snapshot afterwards.
-    None for a channel without projected state."""
-    projection = PROJECTIONS.get(channel_kind(channel))
-    if projection is None:
-        return None
-    loaded = await load_state(store, projection, channel)
-    if loaded.seq > loaded.snapshot_seq:
-        dumped = projection.dump(loaded.state)
-        snapshot = (
-            Snapshot(channel, loaded.seq, blob=dumped) if projection.binary else Snapshot(channel, loaded.seq, dumped)
-        )
-        await store.save_snapshot(snapshot)
-    latest = await store.latest_snapshot(channel)
-    return latest.seq if latest is not None else 0
-
-
-async def prune(
-    store: SqlEventStore, older_than: datetime, channels: Sequence[str] = (), *, dry_run: bool = False
-) -> list[Pruned]:
-    """Remove the events stored before `older_than` from `channels` (default: every channel).
-
-    A channel with projected state (boards, documents) gets a snapshot at its head first, and the cut
-    never passes its latest snapshot: the state survives as snapshot + the events after it. The cut is
-    always a prefix (collab.store.prune). With `dry_run`, nothing is written or removed."""
-    pruner = Pruner(store.engine)
-    names = list(channels) or await pruner.channel_names()
-    done = []
-    for name in names:
-        check_channel_name(name)
-        first, last = await pruner.cut(name, older_than)
-        snapshot_seq: int | None = None
-        if last >= first and channel_kind(name) in PROJECTIONS:
-            if dry_run:
-                latest = await store.latest_snapshot(name)
-                snapshot_seq = max(latest.seq if latest else 0, await store.head(name))
-            else:
-                snapshot_seq = await snapshot_at_head(store, name)
-            last = min(last, snapshot_seq or 0)
-        if last < first:
-            done.append(Pruned(name, 0, None, None, snapshot_seq, first if first else await store.head(name) + 1))
-            continue
-        removed = last - first + 1 if dry_run else await pruner.delete_through(name, first, last)
-        done.append(Pruned(name, removed, first, last, snapshot_seq, last + 1))
-    return done
-
-
-def older_than(age: str, *, now: datetime | None = None) -> datetime:
-    """`90d` → the moment 90 days ago."""
-    return (now or utcnow()) - parse_duration(age)
 
 
 __all__ = [
@@ -397,7 +325,6 @@ __all__ = [
     "History",
     "HistoryQuery",
     "Page",
-    "Pruned",
     "channel_entry",
     "csv_header",
     "csv_lines",
@@ -405,8 +332,7 @@ __all__ = [
     "encode_cursor",
     "history_frame",
     "jsonl_lines",
-    "older_than",
+    "may_read",
     "parse_duration",
     "parse_time",
-    "prune",
 ]

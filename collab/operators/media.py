@@ -17,170 +17,73 @@ import contextlib
 import hashlib
 import logging
 import os
-import re
 import secrets
 import tempfile
 import time
-import unicodedata
-from collections.abc import AsyncIterable, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import AsyncIterable, Callable, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, BinaryIO
-from urllib.parse import unquote
+from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy import exc as sa_exc
-from sqlalchemy.dialects import postgresql
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-from collab.errors import CollabError, Forbidden, NotFound, ProtocolError, StoreError
+from collab.errors import Forbidden, NotFound, ProtocolError, StoreError
 from collab.events import NewEvent, utcnow
-from collab.operators.mediatypes import SNIFF_BYTES, NotAccepted, dimensions, sniff
+from collab.operators.media_checks import (
+    ID_PATTERN,
+    MAX_TITLE,
+    check_changes,
+    check_filename,
+    check_id,
+    check_tags,
+)
+from collab.operators.mediatypes import SNIFF_BYTES, NotAccepted, dimensions
+from collab.operators.uploads import (
+    Received,
+    TooLarge,
+    UnsupportedType,
+    _abandon,
+    _accepted,
+    _flush,
+    _sweep,
+    _write,
+)
 from collab.realtime.hub import ChannelKind, ChannelManager
 from collab.realtime.protocol import timestamp
-from collab.store.schema import media
+from collab.store.media import MediaItem, MediaStore
 from collab.users import User
 
 log = logging.getLogger(__name__)
 
 MEDIA_CHANNEL = "media"
-URL_PREFIX = "/api/media"
-ID_PATTERN = re.compile(r"^[0-9a-f]{16}$")
-MAX_TITLE = 200
-MAX_DESCRIPTION = 5000
-MAX_TAGS = 20
-MAX_TAG = 40
-MAX_FILENAME = 255
 MAX_PAGE = 200
 STALE_UPLOAD_SECONDS = 24 * 3600
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # control characters but tab and newline
 
 
-class TooLarge(CollabError):
-    code = "too_large"
+Links = Callable[[str], Mapping[str, str]]
 
 
-class UnsupportedType(CollabError):
-    code = "unsupported_media_type"
+def no_links(media_id: str) -> Mapping[str, str]:
+    return {}
 
 
-@dataclass(frozen=True, slots=True)
-class MediaItem:
-    id: str
-    sha256: str
-    mime: str
-    size: int
-    width: int | None
-    height: int | None
-    filename: str | None
-    title: str
-    description: str
-    tags: tuple[str, ...]
-    uploader_id: str
-    uploader_name: str
-    created_at: datetime
-    updated_at: datetime
-
-    def public(self) -> dict[str, Any]:
-        """The item as the HTTP API and the `media` channel's events show it."""
-        return {
-            "id": self.id,
-            "title": self.title,
-            "description": self.description,
-            "tags": list(self.tags),
-            "mime": self.mime,
-            "size": self.size,
-            "width": self.width,
-            "height": self.height,
-            "sha256": self.sha256,
-            "filename": self.filename,
-            "uploader": {"id": self.uploader_id, "name": self.uploader_name},
-            "created_at": timestamp(self.created_at),
-            "updated_at": timestamp(self.updated_at),
-            "url": f"{URL_PREFIX}/{self.id}",
-            "file_url": f"{URL_PREFIX}/{self.id}/file",
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class Received:
-    """An upload's bytes in a temporary file, checked: its type is one of mediatypes.ACCEPTED_TYPES."""
-
-    path: Path
-    sha256: str
-    size: int
-    mime: str
-    width: int | None
-    height: int | None
-
-    def discard(self) -> None:
-        self.path.unlink(missing_ok=True)
-
-
-# -- checking what clients send ------------------------------------------------------------------------
-
-
-def check_id(media_id: str) -> str:
-    """Ids are 16 hex digits; anything else (`../..` included) is simply not found."""
-    if not ID_PATTERN.match(media_id):
-        raise NotFound(f"no media {media_id[:40]!r}")
-    return media_id
-
-
-def check_filename(raw: str | None) -> str | None:
-    """A plain file name (kept as metadata only), or None; a name with a path in it is refused."""
-    if raw is None or raw == "":
-        return None
-    for name in (raw, unquote(raw)):  # some clients percent-encode the name in the header
-        if "/" in name or "\\" in name or "\x00" in name or name.strip() in (".", "..") or len(name) > MAX_FILENAME:
-            raise ProtocolError("the file name must be a plain name of at most 255 characters, without a path")
-    return _CONTROL.sub("", unicodedata.normalize("NFC", raw)).strip() or None
-
-
-def _text(value: Any, field: str, limit: int, *, multiline: bool) -> str:
-    if not isinstance(value, str):
-        raise ProtocolError(f"field '{field}' must be a string")
-    text = _CONTROL.sub("", unicodedata.normalize("NFC", value))
-    if not multiline:
-        text = " ".join(text.split())
-    text = text.strip()
-    if len(text) > limit:
-        raise ProtocolError(f"field '{field}' is longer than {limit} characters")
-    return text
-
-
-def check_tags(value: Any) -> tuple[str, ...]:
-    """A list of tags (or one comma-separated string): trimmed, lower case, without repeats."""
-    if isinstance(value, str):
-        value = value.split(",")
-    if not isinstance(value, list) or not all(isinstance(tag, str) for tag in value):
-        raise ProtocolError("field 'tags' must be a list of strings")
-    tags: dict[str, None] = {}
-    for raw in value:
-        tag = _text(raw, "tags", MAX_TAG, multiline=False).lower()
-        if "," in tag:
-            raise ProtocolError("a tag cannot contain a comma")
-        if tag:
-            tags[tag] = None
-    if len(tags) > MAX_TAGS:
-        raise ProtocolError(f"at most {MAX_TAGS} tags")
-    return tuple(tags)
-
-
-def check_changes(changes: Mapping[str, Any]) -> dict[str, Any]:
-    """The metadata a client may change: `title`, `description`, `tags`; any other field is refused."""
-    unknown = set(changes) - {"title", "description", "tags"}
-    if unknown:
-        raise ProtocolError(f"unknown field(s): {', '.join(sorted(unknown))} (title, description, tags)")
-    checked: dict[str, Any] = {}
-    if "title" in changes:
-        checked["title"] = _text(changes["title"], "title", MAX_TITLE, multiline=False)
-    if "description" in changes:
-        checked["description"] = _text(changes["description"], "description", MAX_DESCRIPTION, multiline=True)
-    if "tags" in changes:
-        checked["tags"] = check_tags(changes["tags"])
-    return checked
+def media_entry(item: MediaItem) -> dict[str, Any]:
+    """The item as the HTTP API and the `media` channel's events show it, without the links the HTTP
+    layer adds (its URLs are its own business)."""
+    return {
+        "id": item.id,
+        "title": item.title,
+        "description": item.description,
+        "tags": list(item.tags),
+        "mime": item.mime,
+        "size": item.size,
+        "width": item.width,
+        "height": item.height,
+        "sha256": item.sha256,
+        "filename": item.filename,
+        "uploader": {"id": item.uploader_id, "name": item.uploader_name},
+        "created_at": timestamp(item.created_at),
+        "updated_at": timestamp(item.updated_at),
+    }
 
 
 # -- the library ---------------------------------------------------------------------------------------
@@ -194,16 +97,25 @@ def register_media(manager: ChannelManager) -> ChannelKind:
 
 
 class MediaLibrary:
-    def __init__(self, engine: AsyncEngine, manager: ChannelManager, root: Path) -> None:
-        self.engine = engine
+    """The items: their rows in `store`, their files under `root`, their events on channel `media`.
+    `links` gives the links of an item (the HTTP layer's URLs), added to every entry the library shows,
+    in its events too, so that a page can show an item it learnt of on the channel."""
+
+    def __init__(self, store: MediaStore, manager: ChannelManager, root: Path, *, links: Links = no_links) -> None:
+        self.store = store
         self.manager = manager
         self.root = Path(root)
+        self.links = links
         # Placing a blob and inserting its row, or deleting a row and removing its blob when no other
         # row names it, happen under this lock: otherwise an upload of the same bytes racing a delete
         # could find its blob removed under it. (Across server processes that race remains possible;
         # docs/media.md says so.)
         self._blobs = asyncio.Lock()
         self._swept = False
+
+    def entry(self, item: MediaItem) -> dict[str, Any]:
+        """`media_entry` with the item's links."""
+        return {**media_entry(item), **self.links(item.id)}
 
     def path_of(self, item: MediaItem) -> Path:
         return self.root / item.sha256[:2] / item.sha256
@@ -292,14 +204,14 @@ class MediaLibrary:
             async with self._blobs:
                 await asyncio.to_thread(self._place, received)
                 try:
-                    await self._execute(media.insert().values(**_row(item)))
+                    await self.store.insert(item)
                 except BaseException:
                     await self._release_blob(item.sha256)
                     raise
         finally:
             received.discard()  # gone already when it was moved into place
         try:
-            await self._publish(user, "new_media", {"media_id": item.id, "media": item.public()})
+            await self._publish(user, "new_media", {"media_id": item.id, "media": self.entry(item)})
         except BaseException:
             await self._undo_add(item)
             raise
@@ -316,10 +228,10 @@ class MediaLibrary:
     # -- reading -------------------------------------------------------------------------------------
 
     async def get(self, media_id: str) -> MediaItem:
-        rows = await self._fetch(sa.select(media).where(media.c.id == check_id(media_id)))
-        if not rows:
+        item = await self.store.get(check_id(media_id))
+        if item is None:
             raise NotFound(f"no media {media_id!r}")
-        return _item(rows[0])
+        return item
 
     async def list(
         self,
@@ -332,33 +244,18 @@ class MediaLibrary:
     ) -> tuple[list[MediaItem], str | None]:
         """Newest first, at most `limit`; the cursor of the next page (or None) comes with them."""
         limit = max(1, min(limit, MAX_PAGE))
-        query = sa.select(media).order_by(media.c.created_at.desc(), media.c.id.desc()).limit(limit + 1)
-        if cursor is not None:
-            moment, media_id = _parse_cursor(cursor)
-            query = query.where(
-                sa.or_(
-                    media.c.created_at < moment,
-                    sa.and_(media.c.created_at == moment, media.c.id < media_id),
-                )
-            )
         wanted = check_tags([tag]) if tag else ()
-        if wanted:
-            query = query.where(self._has_tag(wanted[0]))
-        if uploader:
-            query = query.where(media.c.uploader_id == uploader)
-        if mime_prefix:
-            query = query.where(media.c.mime.startswith(mime_prefix, autoescape=True))
-        items = [_item(row) for row in await self._fetch(query)]
+        items = await self.store.page(
+            limit=limit + 1,
+            before=_parse_cursor(cursor) if cursor is not None else None,
+            tag=wanted[0] if wanted else None,
+            uploader=uploader or None,
+            mime_prefix=mime_prefix or None,
+        )
         more = len(items) > limit
         items = items[:limit]
         next_cursor = f"{items[-1].created_at.isoformat()}~{items[-1].id}" if more else None
         return items, next_cursor
-
-    def _has_tag(self, tag: str) -> sa.ColumnElement[bool]:
-        if self.engine.dialect.name == "postgresql":
-            return sa.type_coerce(media.c.tags, postgresql.JSONB).contains([tag])
-        each = sa.func.json_each(media.c.tags).table_valued("value")
-        return sa.exists(sa.select(sa.literal(1)).select_from(each).where(each.c.value == tag))
 
     # -- changes -------------------------------------------------------------------------------------
 
@@ -369,20 +266,16 @@ class MediaLibrary:
         if not checked:
             return before
         after = replace(before, **checked, updated_at=utcnow())
-        values = {key: list(value) if key == "tags" else value for key, value in checked.items()}
-        changed = await self._execute(
-            media.update().where(media.c.id == before.id).values(**values, updated_at=after.updated_at)
-        )
-        if changed == 0:  # deleted meanwhile
+        if not await self.store.update(before.id, checked, after.updated_at):  # deleted meanwhile
             raise NotFound(f"no media {media_id!r}")
         try:
             await self._publish(
                 user,
                 "media_updated",
-                {"media_id": after.id, "media": after.public(), "changed": sorted(checked)},
+                {"media_id": after.id, "media": self.entry(after), "changed": sorted(checked)},
             )
         except BaseException:
-            await self._execute(media.update().where(media.c.id == before.id).values(**_row(before)))
+            await self.store.restore(before)
             raise
         return after
 
@@ -391,8 +284,7 @@ class MediaLibrary:
         bytes; `media_deleted` follows."""
         item = await self._owned(user, media_id)
         async with self._blobs:
-            result = await self._execute(media.delete().where(media.c.id == item.id))
-            if result == 0:
+            if not await self.store.delete(item.id):
                 raise NotFound(f"no media {media_id!r}")
             await self._release_blob(item.sha256)
         try:
@@ -411,8 +303,7 @@ class MediaLibrary:
 
     async def _release_blob(self, sha256: str) -> None:
         """Remove a blob that no row names any more (callers hold `_blobs`)."""
-        rows = await self._fetch(sa.select(sa.func.count()).select_from(media).where(media.c.sha256 == sha256))
-        if rows[0][0] == 0:
+        if await self.store.count_with_sha(sha256) == 0:
             await asyncio.to_thread((self.root / sha256[:2] / sha256).unlink, missing_ok=True)
 
     async def _undo_add(self, item: MediaItem) -> None:
@@ -420,7 +311,7 @@ class MediaLibrary:
         that the channel never announced."""
         with contextlib.suppress(StoreError):
             async with self._blobs:
-                await self._execute(media.delete().where(media.c.id == item.id))
+                await self.store.delete(item.id)
                 await self._release_blob(item.sha256)
 
     # -- plumbing ------------------------------------------------------------------------------------
@@ -434,99 +325,14 @@ class MediaLibrary:
         if appended.new:
             self.manager.broker.publish(appended.event)
 
-    async def _fetch(self, statement: Any) -> list[Any]:
-        try:
-            async with self.engine.connect() as conn:
-                return list(await conn.execute(statement))
-        except sa_exc.SQLAlchemyError as error:
-            raise StoreError(f"database error: {error}") from error
-
-    async def _execute(self, statement: Any) -> int:
-        try:
-            async with self.engine.begin() as conn:
-                return (await conn.execute(statement)).rowcount
-        except sa_exc.SQLAlchemyError as error:
-            raise StoreError(f"database error: {error}") from error
-
 
 def _check_writer(user: User) -> None:
     if user.read_only:
         raise Forbidden("a readonly user cannot change the media library")
 
 
-def _accepted(head: bytes) -> str:
-    mime = sniff(head)
-    if mime is None:
-        raise UnsupportedType("the content is not an accepted type (PNG, JPEG, GIF, WebP, PDF, MP4)")
-    return mime
-
-
-def _write(file: BinaryIO, digest: Any, chunk: bytes) -> None:
-    digest.update(chunk)
-    file.write(chunk)
-
-
-def _sweep(tmp: Path, before: float) -> None:
-    """Remove what uploads cut short by a crash left in `tmp` (not the uploads under way elsewhere:
-    only files untouched for a day)."""
-    for path in tmp.glob("upload-*"):
-        with contextlib.suppress(FileNotFoundError):
-            if path.stat().st_mtime < before:
-                path.unlink()
-                log.info("media: removed %s, left by an upload that never finished", path.name)
-
-
-def _abandon(file: BinaryIO, path: Path) -> None:
-    file.close()
-    path.unlink(missing_ok=True)
-
-
-def _flush(file: BinaryIO) -> int:
-    file.flush()
-    os.fsync(file.fileno())
-    return os.fstat(file.fileno()).st_size
-
-
-def _row(item: MediaItem) -> dict[str, Any]:
-    return {
-        "id": item.id,
-        "sha256": item.sha256,
-        "mime": item.mime,
-        "size": item.size,
-        "width": item.width,
-        "height": item.height,
-        "filename": item.filename,
-        "title": item.title,
-        "description": item.description,
-        "tags": list(item.tags),
-        "uploader_id": item.uploader_id,
-        "uploader_name": item.uploader_name,
-        "created_at": item.created_at,
-        "updated_at": item.updated_at,
-    }
-
-
 def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
-def _item(row: Any) -> MediaItem:
-    return MediaItem(
-        id=row.id,
-        sha256=row.sha256,
-        mime=row.mime,
-        size=row.size,
-        width=row.width,
-        height=row.height,
-        filename=row.filename,
-        title=row.title,
-        description=row.description,
-        tags=tuple(row.tags or ()),
-        uploader_id=row.uploader_id,
-        uploader_name=row.uploader_name,
-        created_at=_aware(row.created_at),
-        updated_at=_aware(row.updated_at),
-    )
 
 
 def _parse_cursor(cursor: str) -> tuple[datetime, str]:
@@ -551,5 +357,6 @@ __all__ = [
     "check_filename",
     "check_id",
     "check_tags",
+    "media_entry",
     "register_media",
 ]

@@ -22,29 +22,28 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, Protocol
 
-from collab.errors import Conflict, Forbidden, NotFound, ProtocolError
+from collab.errors import Conflict, NotFound, ProtocolError
 from collab.events import ChannelInfo, NewEvent, StoredEvent, utcnow
 from collab.naming import channel_kind, check_channel_name
+from collab.operators.audit import AUDIT, Actor, Outcome
+from collab.operators.revoked import RevocationList
 from collab.realtime.connection import CloseCode
 from collab.realtime.hub import ChannelManager
 from collab.realtime.protocol import error_frame, timestamp
 from collab.realtime.session import Session
-from collab.store.base import EventStore
 from collab.store.revocations import Revocation, RevocationStore
 from collab.users import User
 
 log = logging.getLogger(__name__)
 
-AUDIT = "audit"
 REFRESH_SECONDS = 5.0
 # The poll reads ids above (the highest seen - this window): ids come from a sequence, and a
 # transaction that took a lower id may commit after one that took a higher.
 ID_WINDOW = 100
-ACTIONS = ("kick", "revoke", "member_removed", "member_added", "prune")
 
 
 class Connection(Protocol):
@@ -55,106 +54,6 @@ class Connection(Protocol):
     user: User
 
     def close_soon(self, code: int, reason: str = "", *, flush: bool = False) -> None: ...
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who acts: an operator's token, or the command line (`collab prune`, `collab revoke`)."""
-
-    id: str | None
-    name: str
-
-    @classmethod
-    def of(cls, user: User) -> Actor:
-        return cls(user.id, user.name)
-
-
-class RevocationList:
-    """The revocations in force, in memory: what `app.auth.Authenticator` checks every token against
-    (a sync check on every connect and request, so no database round trip)."""
-
-    def __init__(self) -> None:
-        self.token_ids: set[str] = set()
-        # user id -> epoch seconds: that user's tokens issued (`iat`) before it are revoked.
-        self.users_before: dict[str, float] = {}
-        self.last_id = 0
-        self._seen: set[int] = set()
-
-    def add(self, revocation: Revocation) -> bool:
-        """Take a revocation in; False when it was known already."""
-        if revocation.id in self._seen:
-            return False
-        self._seen.add(revocation.id)
-        self.last_id = max(self.last_id, revocation.id)
-        if revocation.token_id is not None:
-            self.token_ids.add(revocation.token_id)
-        if revocation.user_id is not None and revocation.issued_before is not None:
-            moment = revocation.issued_before.timestamp()
-            self.users_before[revocation.user_id] = max(self.users_before.get(revocation.user_id, 0.0), moment)
-        return True
-
-    def reason(self, user: User) -> str | None:
-        """Why `user`'s token is refused, or None. A token without `iat` counts as issued before any
-        time; a user-wide revocation refuses it."""
-        if user.token_id is not None and user.token_id in self.token_ids:
-            return "token revoked"
-        before = self.users_before.get(user.id)
-        if before is not None and (user.issued_at is None or user.issued_at < before):
-            return "token revoked"
-        return None
-
-
-@dataclass
-class Outcome:
-    """What an action did: the connections closed, the revocations stored, the audit event."""
-
-    action: str
-    closed: list[str] = field(default_factory=list)
-    revocations: list[Revocation] = field(default_factory=list)
-    audit: StoredEvent | None = None
-    details: dict[str, Any] = field(default_factory=dict)
-
-    def public(self) -> dict[str, Any]:
-        return {
-            "action": self.action,
-            **self.details,
-            "closed": self.closed,
-            "revocations": [revocation_entry(r) for r in self.revocations],
-            "audit_seq": self.audit.seq if self.audit is not None else None,
-        }
-
-
-def revocation_entry(revocation: Revocation) -> dict[str, Any]:
-    return {
-        "id": revocation.id,
-        "jti": revocation.token_id,
-        "user_id": revocation.user_id,
-        "issued_before": timestamp(revocation.issued_before) if revocation.issued_before else None,
-        "created_at": timestamp(revocation.created_at),
-        "created_by": revocation.created_by,
-        "reason": revocation.reason,
-    }
-
-
-def register_audit(manager: ChannelManager) -> None:
-    """The `audit` channel kind: written by moderation only, read through the history API. No socket
-    may join it: a subscriber could `publish` into the record."""
-    audit = manager.register_channel(AUDIT)
-    audit.presence = False
-
-    @audit.authorizer
-    def nobody(info: ChannelInfo | None, client: Session) -> None:
-        raise Forbidden("the audit channel is read through GET /api/channels/audit/events")
-
-
-async def record(
-    store: EventStore, actor: Actor, action: str, data: dict[str, Any], *, manager: ChannelManager | None = None
-) -> StoredEvent:
-    """Append an audit event (and publish it when a server's `manager` is given)."""
-    appended = await store.append(NewEvent(AUDIT, action, data, user_id=actor.id, nickname=actor.name))
-    if manager is not None and appended.new:
-        manager.broker.publish(appended.event)
-    return appended.event
 
 
 class Moderation:
@@ -411,3 +310,6 @@ class Moderation:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
+
+
+__all__ = ["ID_WINDOW", "REFRESH_SECONDS", "Connection", "Moderation", "RevocationList"]

@@ -18,13 +18,9 @@ a sample names its `process`.
 from __future__ import annotations
 
 import asyncio
-import bisect
 import contextlib
 import logging
-import math
 import os
-import random
-import resource
 import socket
 import time
 from collections import deque
@@ -32,16 +28,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-import sqlalchemy as sa
-from sqlalchemy import exc as sa_exc
-from sqlalchemy.ext.asyncio import AsyncEngine
-
+from collab.errors import StoreError
 from collab.events import NewEvent, StoredEvent, utcnow
+from collab.operators.figures import LATENCY_BUCKETS, AppendLatency, resident_memory_bytes
 from collab.realtime.hub import Channel, ChannelKind, ChannelManager
 from collab.realtime.protocol import timestamp
 from collab.realtime.session import Session
 from collab.store.base import EventStore
-from collab.store.schema import channels, events
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +57,6 @@ ALERT_METRICS: Mapping[str, tuple[str, float]] = {
 # Thresholds that are on unless configured otherwise (0 turns one off).
 ALERT_DEFAULTS: Mapping[str, float] = {"loop_lag_ms": 500.0, "append_p99_ms": 1000.0, "memory_mb": 2048.0}
 
-# Upper bounds (seconds) of the append latency histogram that /metrics exports.
-LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 LAG_PROBE_SECONDS = 0.1
 DATABASE_POLL_SECONDS = 5.0
 DATABASE_TIMEOUT_SECONDS = 10.0
@@ -74,6 +65,13 @@ ALERT_QUEUE_LIMIT = 1000
 
 class MessagesIn(Protocol):
     messages_in: int
+
+
+class DatabaseFigures(Protocol):
+    """The database's figures (collab.store.stats.DatabaseStats): (events kept, bytes it takes);
+    `StoreError` when it does not answer."""
+
+    async def figures(self) -> tuple[int, int]: ...
 
 
 @dataclass(frozen=True)
@@ -93,89 +91,6 @@ class MonitorConfig:
             raise ValueError("interval > 0, history_seconds ≥ interval and resolve_after ≥ 1")
 
 
-class AppendLatency:
-    """Append latencies: from an event's creation (just before `store.append`) to its delivery by the
-    broker after the commit, which is what a writer waits for. Per sample interval a reservoir of at
-    most `RESERVOIR` latencies gives p50/p99; a cumulative histogram serves /metrics."""
-
-    RESERVOIR = 4096
-
-    def __init__(self) -> None:
-        self.window: list[float] = []
-        self.seen = 0
-        self.buckets = [0] * (len(LATENCY_BUCKETS) + 1)  # the last one is +Inf
-        self.count = 0
-        self.total = 0.0
-
-    def record(self, seconds: float) -> None:
-        seconds = max(0.0, seconds)
-        self.count += 1
-        self.total += seconds
-        self.buckets[bisect.bisect_left(LATENCY_BUCKETS, seconds)] += 1
-        self.seen += 1
-        if len(self.window) < self.RESERVOIR:
-            self.window.append(seconds)
-        else:  # reservoir sampling: every latency of the interval is equally likely to be kept
-            slot = random.randrange(self.seen)
-            if slot < self.RESERVOIR:
-                self.window[slot] = seconds
-
-    def take(self) -> tuple[float | None, float | None]:
-        """p50 and p99 (seconds) of the latencies since the last call; None when there were none."""
-        window, self.window, self.seen = self.window, [], 0
-        if not window:
-            return None, None
-        window.sort()
-        return _quantile(window, 0.5), _quantile(window, 0.99)
-
-
-def _quantile(ordered: list[float], q: float) -> float:
-    """The nearest-rank quantile of sorted values."""
-    return ordered[min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))]
-
-
-_PAGE_SIZE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
-
-
-def resident_memory_bytes() -> int:
-    """This process's resident set size (Linux: /proc/self/statm; elsewhere the peak, from getrusage)."""
-    try:
-        with open("/proc/self/statm", "rb") as statm:
-            return int(statm.read().split()[1]) * _PAGE_SIZE
-    except (OSError, ValueError, IndexError):
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        return peak if os.uname().sysname == "Darwin" else peak * 1024
-
-
-def _file_sizes(*paths: str) -> int:
-    total = 0
-    for path in paths:
-        with contextlib.suppress(FileNotFoundError):
-            total += os.stat(path).st_size
-    return total
-
-
-async def database_figures(engine: AsyncEngine) -> tuple[int, int]:
-    """(events kept, bytes the database takes). A channel keeps a gapless run of seqs ending at its head
-    (pruning removes a prefix), so it holds head - first kept seq + 1 events: one index probe per
-    channel instead of counting millions of rows."""
-    first = sa.select(sa.func.min(events.c.seq)).where(events.c.channel == channels.c.name).scalar_subquery()
-    kept = channels.c.head_seq - sa.func.coalesce(first, channels.c.head_seq + 1) + 1
-    async with engine.connect() as conn:
-        stored = (await conn.execute(sa.select(sa.func.coalesce(sa.func.sum(kept), 0)))).scalar_one()
-        if engine.dialect.name == "postgresql":
-            size = (await conn.execute(sa.text("SELECT pg_database_size(current_database())"))).scalar_one()
-        else:
-            path = engine.url.database
-            if path and path != ":memory:":
-                # The file and its write-ahead log: what the database takes on disk right now.
-                size = _file_sizes(path, f"{path}-wal")
-            else:
-                pages = (await conn.exec_driver_sql("PRAGMA page_count")).scalar_one()
-                size = pages * (await conn.exec_driver_sql("PRAGMA page_size")).scalar_one()
-    return int(stored), int(size)
-
-
 class Monitor:
     """Samples this process every `config.interval` once `start`ed; see the module docstring."""
 
@@ -184,7 +99,7 @@ class Monitor:
         manager: ChannelManager,
         dispatcher: MessagesIn,
         store: EventStore,
-        database: AsyncEngine | None = None,
+        database: DatabaseFigures | None = None,
         document_peers: Mapping[str, Any] | None = None,
     ) -> None:
         self.manager = manager
@@ -380,9 +295,9 @@ class Monitor:
         while True:
             try:
                 async with asyncio.timeout(DATABASE_TIMEOUT_SECONDS):
-                    self.stored_events, self.database_bytes = await database_figures(database)
+                    self.stored_events, self.database_bytes = await database.figures()
                 failing = False
-            except (TimeoutError, sa_exc.SQLAlchemyError, OSError) as error:
+            except (TimeoutError, StoreError, OSError) as error:
                 if (task := asyncio.current_task()) is not None and task.cancelling():
                     # stop() cancelled the query, and the driver's clean-up error replaced the
                     # CancelledError (asyncpg): stop, or stop() waits for this task forever.
@@ -473,6 +388,5 @@ __all__ = [
     "AppendLatency",
     "Monitor",
     "MonitorConfig",
-    "database_figures",
     "resident_memory_bytes",
 ]

@@ -13,21 +13,35 @@ Relay = Callable[[str, dict], None]
 
 
 class Broker(Protocol):
-    """Contract:
+    """Fan-out of committed events and of frames that are not stored, to every subscriber.
+
+    Contract (tests/store/test_broker_contract.py runs it on every implementation):
     - `publish` is called only after the event is committed; each subscriber (one per process) gets
-      each published event once, and the events of one channel in seq order.
+      each published event exactly once, and the events of one channel in the order they were
+      published (their seq order). No order is promised across channels.
     - `relay` carries frames that are not stored (cursor moves, strokes in progress, presence of
-      other processes): at most once, no order across channels.
-    - Delivery callbacks run on the event loop and must not block.
+      other processes): at most once to each subscriber, no order across channels. The broker never
+      writes anything to the store.
+    - Delivery callbacks run on the event loop and must not block; a subscriber added later gets only
+      what is published after it subscribed (no replay: the store is where history lives).
+    - After `close`, nothing is delivered any more.
     """
 
-    def subscribe(self, deliver: Deliver, relay: Relay) -> None: ...
+    def subscribe(self, deliver: Deliver, relay: Relay) -> None:
+        """Add a subscriber: `deliver` gets committed events, `relay` the frames that are not stored."""
+        ...
 
-    def publish(self, event: StoredEvent) -> None: ...
+    def publish(self, event: StoredEvent) -> None:
+        """Hand a committed event to every subscriber (see the contract)."""
+        ...
 
-    def relay(self, channel: str, frame: dict) -> None: ...
+    def relay(self, channel: str, frame: dict) -> None:
+        """Hand a frame that is not stored to every subscriber, at most once."""
+        ...
 
-    async def close(self) -> None: ...
+    async def close(self) -> None:
+        """Stop delivering; idempotent."""
+        ...
 
 
 class InProcessBroker:

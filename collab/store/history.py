@@ -14,11 +14,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from collab.errors import StoreError
 from collab.events import StoredEvent
+from collab.store.errors import translated
 from collab.store.schema import channel_members, channels, events
 from collab.store.writer import EVENT_COLUMNS, aware, stored_event
 
@@ -70,11 +69,9 @@ class HistoryQueries:
             self._content = sa.func.json_extract(events.c.data, "$.content", type_=sa.Text)
 
     async def _rows(self, statement: Any) -> list[Any]:
-        try:
+        with translated():
             async with self.engine.connect() as conn:
                 return list(await conn.execute(statement))
-        except sa_exc.SQLAlchemyError as error:
-            raise StoreError(f"database error: {error}") from error
 
     def _select(self, channel: str, where: EventFilter, after: int) -> Any:
         query = sa.select(*EVENT_COLUMNS).where(events.c.channel == channel, events.c.seq > max(after, where.after))

@@ -7,6 +7,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from collab.events import utcnow
+from collab.store.errors import translated
 from collab.store.schema import read_positions
 
 
@@ -27,40 +28,44 @@ class ReadPositions:
                 "updated_at": statement.excluded.updated_at,
             },
         )
-        async with self.engine.begin() as conn:
-            await conn.execute(statement)
-            stored = await conn.execute(
-                sa.select(read_positions.c.seq).where(
-                    read_positions.c.channel == channel, read_positions.c.user_id == user_id
+        with translated():
+            async with self.engine.begin() as conn:
+                await conn.execute(statement)
+                stored = await conn.execute(
+                    sa.select(read_positions.c.seq).where(
+                        read_positions.c.channel == channel, read_positions.c.user_id == user_id
+                    )
                 )
-            )
-            return int(stored.scalar_one())
+                return int(stored.scalar_one())
 
     async def of_user(self, user_id: str) -> dict[str, int]:
-        async with self.engine.connect() as conn:
-            rows = await conn.execute(
-                sa.select(read_positions.c.channel, read_positions.c.seq).where(read_positions.c.user_id == user_id)
-            )
-            return {channel: seq for channel, seq in rows}
+        with translated():
+            async with self.engine.connect() as conn:
+                rows = await conn.execute(
+                    sa.select(read_positions.c.channel, read_positions.c.seq).where(read_positions.c.user_id == user_id)
+                )
+                return {channel: seq for channel, seq in rows}
 
     async def of_users(self, user_ids: set[str]) -> dict[str, dict[str, int]]:
         """user -> channel -> seq, for many users in one query (in chunks, under parameter limits)."""
         found: dict[str, dict[str, int]] = {}
         ids = sorted(user_ids)
-        async with self.engine.connect() as conn:
-            for start in range(0, len(ids), 1000):
-                rows = await conn.execute(
-                    sa.select(read_positions.c.user_id, read_positions.c.channel, read_positions.c.seq).where(
-                        read_positions.c.user_id.in_(ids[start : start + 1000])
+        with translated():
+            async with self.engine.connect() as conn:
+                for start in range(0, len(ids), 1000):
+                    rows = await conn.execute(
+                        sa.select(read_positions.c.user_id, read_positions.c.channel, read_positions.c.seq).where(
+                            read_positions.c.user_id.in_(ids[start : start + 1000])
+                        )
                     )
-                )
-                for user_id, channel, seq in rows:
-                    found.setdefault(user_id, {})[channel] = seq
+                    for user_id, channel, seq in rows:
+                        found.setdefault(user_id, {})[channel] = seq
         return found
 
     async def of_channel(self, channel: str) -> dict[str, int]:
-        async with self.engine.connect() as conn:
-            rows = await conn.execute(
-                sa.select(read_positions.c.user_id, read_positions.c.seq).where(read_positions.c.channel == channel)
-            )
-            return {user_id: seq for user_id, seq in rows}
+        with translated():
+            async with self.engine.connect() as conn:
+                rows = await conn.execute(
+                    sa.select(read_positions.c.user_id, read_positions.c.seq).where(read_positions.c.channel == channel)
+                )
+                return {user_id: seq for user_id, seq in rows}

@@ -16,10 +16,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from collab.errors import StoreError
+from collab.store.errors import translated
 from collab.store.schema import channels, events
 
 # Events deleted per transaction: a long delete would hold up the appends of the channel's writer.
@@ -32,18 +31,14 @@ class Pruner:
         self.batch = batch
 
     async def _scalar(self, statement: Any) -> Any:
-        try:
+        with translated():
             async with self.engine.connect() as conn:
                 return (await conn.execute(statement)).scalar()
-        except sa_exc.SQLAlchemyError as error:
-            raise StoreError(f"database error: {error}") from error
 
     async def channel_names(self) -> list[str]:
-        try:
+        with translated():
             async with self.engine.connect() as conn:
                 return list((await conn.execute(sa.select(channels.c.name).order_by(channels.c.name))).scalars())
-        except sa_exc.SQLAlchemyError as error:
-            raise StoreError(f"database error: {error}") from error
 
     async def cut(self, channel: str, older_than: datetime) -> tuple[int, int]:
         """(first kept seq now, the last seq a prune at `older_than` would remove); the second is below
@@ -66,13 +61,11 @@ class Pruner:
         low = first
         while low <= last:
             high = min(last, low + self.batch - 1)
-            try:
+            with translated():
                 async with self.engine.begin() as conn:
                     result = await conn.execute(
                         events.delete().where(events.c.channel == channel, events.c.seq <= high)
                     )
-            except sa_exc.SQLAlchemyError as error:
-                raise StoreError(f"database error: {error}") from error
             removed += result.rowcount or 0
             low = high + 1
         return removed

@@ -6,11 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from collab.errors import ProtocolError, StoreError
+from collab.errors import ProtocolError
 from collab.events import utcnow
+from collab.store.errors import translated
 from collab.store.schema import revocations
 from collab.store.writer import aware
 
@@ -75,22 +75,18 @@ class RevocationStore:
             "created_by": created_by,
             "reason": reason[:500] if reason else None,
         }
-        try:
+        with translated():
             async with self.engine.begin() as conn:
                 result = await conn.execute(revocations.insert().values(values))
                 new_id = result.inserted_primary_key[0]
                 row = (await conn.execute(sa.select(revocations).where(revocations.c.id == new_id))).one()
-        except sa_exc.SQLAlchemyError as error:
-            raise StoreError(f"database error: {error}") from error
         return _revocation(row)
 
     async def after(self, last_id: int = 0) -> list[Revocation]:
         """Every revocation with an id above `last_id`, in id order."""
-        try:
+        with translated():
             async with self.engine.connect() as conn:
                 rows = await conn.execute(
                     sa.select(revocations).where(revocations.c.id > last_id).order_by(revocations.c.id)
                 )
                 return [_revocation(row) for row in rows]
-        except sa_exc.SQLAlchemyError as error:
-            raise StoreError(f"database error: {error}") from error

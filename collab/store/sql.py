@@ -11,24 +11,15 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from collab.errors import Conflict, StoreError
 from collab.events import Appended, ChannelInfo, NewEvent, Snapshot, StoredEvent, utcnow
 from collab.naming import channel_kind
 from collab.store.engine import make_engine
+from collab.store.errors import translated
 from collab.store.schema import channel_members, channels, events, snapshots
 from collab.store.writer import EVENT_COLUMNS, BatchWriter, aware, stored_event
-
-
-def _translate(error: BaseException) -> Exception:
-    if isinstance(error, sa_exc.IntegrityError):
-        return Conflict(f"the database refused a duplicate: {error.orig}")
-    if isinstance(error, sa_exc.SQLAlchemyError):
-        return StoreError(f"database error: {error}")
-    return error if isinstance(error, Exception) else StoreError(str(error))
 
 
 class SqlEventStore:
@@ -80,11 +71,9 @@ class SqlEventStore:
     # -- reading --------------------------------------------------------------------------------
 
     async def _fetch(self, statement: Any) -> list[Any]:
-        try:
+        with translated():
             async with self.engine.connect() as conn:
                 return list(await conn.execute(statement))
-        except sa_exc.SQLAlchemyError as error:
-            raise _translate(error) from error
 
     async def read(
         self, channel: str, after: int = 0, before: int | None = None, limit: int | None = None
@@ -119,7 +108,7 @@ class SqlEventStore:
     ) -> ChannelInfo:
         now = utcnow()
         member_set = frozenset(members)
-        try:
+        with translated(conflict=f"channel {name!r} exists already"):
             async with self.engine.begin() as conn:
                 await conn.execute(
                     channels.insert().values(
@@ -135,10 +124,6 @@ class SqlEventStore:
                         channel_members.insert(),
                         [{"channel": name, "user_id": m, "added_at": now} for m in sorted(member_set)],
                     )
-        except sa_exc.IntegrityError as error:
-            raise Conflict(f"channel {name!r} exists already") from error
-        except sa_exc.SQLAlchemyError as error:
-            raise _translate(error) from error
         self.writer.known_channels.add(name)
         return ChannelInfo(name, channel_kind(name), 0, private, now, created_by, member_set)
 
@@ -174,26 +159,22 @@ class SqlEventStore:
         ]
 
     async def add_member(self, channel: str, user_id: str) -> None:
-        try:
+        with translated():
             async with self.engine.begin() as conn:
                 await conn.execute(
                     self._dialect_insert(channel_members)
                     .values(channel=channel, user_id=user_id, added_at=utcnow())
                     .on_conflict_do_nothing()
                 )
-        except sa_exc.SQLAlchemyError as error:
-            raise _translate(error) from error
 
     async def remove_member(self, channel: str, user_id: str) -> None:
-        try:
+        with translated():
             async with self.engine.begin() as conn:
                 await conn.execute(
                     channel_members.delete().where(
                         channel_members.c.channel == channel, channel_members.c.user_id == user_id
                     )
                 )
-        except sa_exc.SQLAlchemyError as error:
-            raise _translate(error) from error
 
     # -- snapshots ------------------------------------------------------------------------------
 
@@ -214,11 +195,9 @@ class SqlEventStore:
                 "created_at": statement.excluded.created_at,
             },
         )
-        try:
+        with translated():
             async with self.engine.begin() as conn:
                 await conn.execute(statement)
-        except sa_exc.SQLAlchemyError as error:
-            raise _translate(error) from error
 
     async def latest_snapshot(self, channel: str, max_seq: int | None = None) -> Snapshot | None:
         query = sa.select(snapshots).where(snapshots.c.channel == channel)

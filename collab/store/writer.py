@@ -36,6 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from collab.errors import StoreError
 from collab.events import Appended, NewEvent, StoredEvent, utcnow
 from collab.naming import channel_kind
+from collab.store.errors import translate
 from collab.store.schema import channels, events
 from collab.store.sqlite_writer import SqliteWriteConnection
 
@@ -289,7 +290,7 @@ class BatchWriter:
             log.warning("append of %d events failed: %s", len(batch), error)
             for pending in batch:
                 if not pending.future.done():
-                    pending.future.set_exception(_translate(error))
+                    pending.future.set_exception(translate(error))
             return
         self.batches_committed += 1
         self.events_committed += len(batch)
@@ -402,11 +403,3 @@ _WHOLE_BATCH_ERRORS = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.Di
 
 class _RetryInBatch(Exception):
     """The insert skipped an op key that was stored already: write the batch again with the lookup."""
-
-
-def _translate(error: BaseException) -> Exception:
-    if isinstance(error, StoreError):
-        return error
-    if isinstance(error, sa_exc.SQLAlchemyError):
-        return StoreError(f"the database refused the event: {getattr(error, 'orig', None) or error}")
-    return error if isinstance(error, Exception) else StoreError(str(error))

@@ -7,8 +7,9 @@ import random
 import sqlalchemy as sa
 
 from collab.events import NewEvent
-from collab.operators.monitor import LATENCY_BUCKETS, AppendLatency, database_figures
+from collab.operators.figures import LATENCY_BUCKETS, AppendLatency
 from collab.store.schema import events
+from collab.store.stats import database_figures
 
 
 def test_percentiles_are_nearest_rank_over_the_interval():

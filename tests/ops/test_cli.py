@@ -16,7 +16,6 @@ from ws_helpers import SECRET, connect, token
 
 from app.cli import main
 from app.keys import ENGINE
-from app.moderation import MODERATION
 from collab.boards.kanban import KANBAN
 from collab.events import NewEvent
 from collab.projections.base import load_state
@@ -179,7 +178,7 @@ async def test_revoke_command_reaches_a_running_server(start, monkeypatch, capsy
     peer = await connect(client, token=token("gil", jti="gil-1"))
     code = await asyncio.to_thread(main, ["revoke", "--jti", "gil-1", "--reason", "lost laptop"])
     assert code == 0 and "revoked token gil-1" in capsys.readouterr().out
-    await client.app[MODERATION].refresh()  # what the server's poll does every few seconds
+    await client.app[ENGINE].moderation.refresh()  # what the server's poll does every few seconds
     assert (await closed(peer))[0] == 1008
     assert (await refused_with(client, token=token("gil", jti="gil-1")))[0] == 1008
     page = await (await client.get("/api/channels/audit/events", headers=OPERATOR)).json()

@@ -9,7 +9,6 @@ from aiohttp import WSMsgType
 from ws_helpers import connect, token
 
 from app.keys import AUTH, ENGINE
-from app.moderation import MODERATION
 
 from .conftest import ADMIN, OPERATOR, bearer, closed, refused_with
 
@@ -166,7 +165,7 @@ async def test_revoked_tokens_are_refused_everywhere_and_after_a_restart(start, 
 
     await RevocationStore(client.app[ENGINE].store.engine).add(token_id="eve-1", created_by="cli:test")
     assert "eve-1" not in restarted.app[AUTH].revoked_ids
-    await restarted.app[MODERATION].refresh()
+    await restarted.app[ENGINE].moderation.refresh()
     assert (await closed(eve))[0] == 1008
     assert (await refused_with(restarted, token=token("eve", jti="eve-1")))[0] == 1008
 

@@ -9,7 +9,7 @@ from pycrdt import Doc, Text
 from collab.documents.projection import DOCUMENT
 from collab.documents.wire import TEXT_ROOT, read_text
 from collab.events import NewEvent
-from collab.operators.history import prune
+from collab.operators.prune import prune
 from collab.projections.base import load_state
 from collab.store.sql import SqlEventStore
 

@@ -3,13 +3,28 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
 from collab.errors import Conflict, StoreError
 from collab.events import NewEvent, Snapshot
+from collab.store.base import EventStore
 from collab.store.sql import SqlEventStore
+
+# Every implementation of the port, opened on a fresh database (`database_url`: SQLite and PostgreSQL).
+# The tests below see only the `EventStore` Protocol; a new implementation is one more entry here.
+IMPLEMENTATIONS: dict[str, Callable[[str], Awaitable[EventStore]]] = {"sql": SqlEventStore.open}
+
+
+@pytest.fixture(params=sorted(IMPLEMENTATIONS))
+async def store(request: pytest.FixtureRequest, database_url: str) -> AsyncIterator[EventStore]:
+    opened = await IMPLEMENTATIONS[request.param](database_url)
+    try:
+        yield opened
+    finally:
+        await opened.close()
 
 
 def message(channel: str, n: int = 0, **fields: object) -> NewEvent:
@@ -19,7 +34,7 @@ def message(channel: str, n: int = 0, **fields: object) -> NewEvent:
 # -- appending and reading ----------------------------------------------------------------------
 
 
-async def test_seqs_start_at_one_and_grow_by_one_per_channel(store: SqlEventStore) -> None:
+async def test_seqs_start_at_one_and_grow_by_one_per_channel(store: EventStore) -> None:
     first = [await store.append(message("a", n)) for n in range(3)]
     other = await store.append(message("b"))
     more = await store.append_many([message("a", 3), message("b", 1), message("a", 4)])
@@ -31,14 +46,14 @@ async def test_seqs_start_at_one_and_grow_by_one_per_channel(store: SqlEventStor
     assert [e.data["n"] for e in await store.read("a")] == [0, 1, 2, 3, 4]
 
 
-async def test_append_returns_what_read_gives_back(store: SqlEventStore) -> None:
+async def test_append_returns_what_read_gives_back(store: EventStore) -> None:
     appended = await store.append(
         NewEvent("room", "message", {"content": "hi"}, user_id="u1", nickname="Ann", op_id="op-1")
     )
     assert [appended.event] == await store.read("room")
 
 
-async def test_calls_on_one_channel_get_seqs_in_call_order(store: SqlEventStore) -> None:
+async def test_calls_on_one_channel_get_seqs_in_call_order(store: EventStore) -> None:
     results = await asyncio.gather(*(store.append(message("room", n)) for n in range(50)))
     assert [r.event.seq for r in results] == list(range(1, 51))
     assert [e.data["n"] for e in await store.read("room")] == list(range(50))
@@ -60,7 +75,7 @@ def _engine(url: str):  # type: ignore[no-untyped-def]
     return make_engine(url)
 
 
-async def test_read_ranges(store: SqlEventStore) -> None:
+async def test_read_ranges(store: EventStore) -> None:
     await store.append_many([message("room", n) for n in range(1, 11)])
 
     def seqs(events: list) -> list[int]:  # type: ignore[type-arg]
@@ -77,7 +92,7 @@ async def test_read_ranges(store: SqlEventStore) -> None:
     assert await store.read("nowhere") == []
 
 
-async def test_head_heads_and_first_seq(store: SqlEventStore) -> None:
+async def test_head_heads_and_first_seq(store: EventStore) -> None:
     assert await store.head("room") == 0
     assert await store.first_seq("room") == 1
     await store.append_many([message("room", n) for n in range(4)] + [message("other")])
@@ -91,7 +106,7 @@ async def test_head_heads_and_first_seq(store: SqlEventStore) -> None:
 # -- payloads -----------------------------------------------------------------------------------
 
 
-async def test_binary_payloads_round_trip_exactly(store: SqlEventStore) -> None:
+async def test_binary_payloads_round_trip_exactly(store: EventStore) -> None:
     blobs = [bytes(range(256)) * 64, b"", b"\x00", b"\x00\xff\x00" * 1000, b"\x01not json"]
     await store.append_many([NewEvent("doc", "update", blob=blob) for blob in blobs])
     await store.append(NewEvent("doc", "text"))
@@ -114,14 +129,14 @@ async def test_binary_payloads_round_trip_exactly(store: SqlEventStore) -> None:
         {"big": 2**53, "negative": -(2**40)},
     ],
 )
-async def test_json_payloads_round_trip(store: SqlEventStore, data: object) -> None:
+async def test_json_payloads_round_trip(store: EventStore, data: object) -> None:
     await store.append(NewEvent("room", "message", data))
     [stored] = await store.read("room")
     assert stored.data == data
     assert type(stored.data) is type(data)
 
 
-async def test_created_at_is_utc_and_kept_to_the_microsecond(store: SqlEventStore) -> None:
+async def test_created_at_is_utc_and_kept_to_the_microsecond(store: EventStore) -> None:
     plus_two = timezone(timedelta(hours=2))
     moments = [
         datetime(2026, 11, 27, 14, 30, 15, 123456, tzinfo=UTC),
@@ -145,7 +160,7 @@ async def test_created_at_is_utc_and_kept_to_the_microsecond(store: SqlEventStor
 # -- idempotent op ids --------------------------------------------------------------------------
 
 
-async def test_a_retried_op_id_returns_the_stored_event(store: SqlEventStore) -> None:
+async def test_a_retried_op_id_returns_the_stored_event(store: EventStore) -> None:
     first = await store.append(message("room", 1, user_id="ann", op_id="op-1"))
     retry = await store.append(message("room", 2, user_id="ann", op_id="op-1"))
 
@@ -155,7 +170,7 @@ async def test_a_retried_op_id_returns_the_stored_event(store: SqlEventStore) ->
     assert await store.head("room") == 1
 
 
-async def test_a_retry_in_the_same_batch_is_stored_once(store: SqlEventStore) -> None:
+async def test_a_retry_in_the_same_batch_is_stored_once(store: EventStore) -> None:
     results = await store.append_many(
         [
             message("room", 1, user_id="ann", op_id="op-1"),
@@ -168,7 +183,7 @@ async def test_a_retry_in_the_same_batch_is_stored_once(store: SqlEventStore) ->
     assert [e.data["n"] for e in await store.read("room")] == [1, 2]
 
 
-async def test_a_retry_in_a_later_batch_mixed_with_new_events(store: SqlEventStore) -> None:
+async def test_a_retry_in_a_later_batch_mixed_with_new_events(store: EventStore) -> None:
     await store.append_many([message("room", n, user_id="ann", op_id=f"op-{n}") for n in range(3)])
     results = await store.append_many(
         [
@@ -187,14 +202,14 @@ async def test_a_retry_in_a_later_batch_mixed_with_new_events(store: SqlEventSto
     assert [e.seq for e in await store.read("room")] == [1, 2, 3, 4, 5]
 
 
-async def test_concurrent_retries_store_one_event(store: SqlEventStore) -> None:
+async def test_concurrent_retries_store_one_event(store: EventStore) -> None:
     results = await asyncio.gather(*(store.append(message("room", n, user_id="ann", op_id="op")) for n in range(5)))
     assert [r.new for r in results] == [True, False, False, False, False]
     assert all(r.event == results[0].event for r in results)
     assert await store.head("room") == 1
 
 
-async def test_op_ids_are_per_user_and_per_channel(store: SqlEventStore) -> None:
+async def test_op_ids_are_per_user_and_per_channel(store: EventStore) -> None:
     results = await store.append_many(
         [
             message("room", user_id="ann", op_id="op-1"),
@@ -216,13 +231,13 @@ async def test_op_ids_are_per_user_and_per_channel(store: SqlEventStore) -> None
     assert [(r.event.seq, r.new) for r in again] == [(2, False), (3, True)]
 
 
-async def test_events_without_op_id_are_never_deduplicated(store: SqlEventStore) -> None:
+async def test_events_without_op_id_are_never_deduplicated(store: EventStore) -> None:
     results = await store.append_many([message("room", user_id="ann") for _ in range(3)])
     results.append(await store.append(message("room", user_id="ann")))
     assert [(r.event.seq, r.new) for r in results] == [(1, True), (2, True), (3, True), (4, True)]
 
 
-async def test_an_op_id_without_user_is_deduplicated_too(store: SqlEventStore) -> None:
+async def test_an_op_id_without_user_is_deduplicated_too(store: EventStore) -> None:
     first = await store.append(message("room", 1, op_id="anon-op"))
     retries = await store.append_many([message("room", 2, op_id="anon-op"), message("room", 3, op_id="anon-op")])
     assert [(r.event.seq, r.new) for r in [first, *retries]] == [(1, True), (1, False), (1, False)]
@@ -231,12 +246,12 @@ async def test_an_op_id_without_user_is_deduplicated_too(store: SqlEventStore) -
 # -- errors -------------------------------------------------------------------------------------
 
 
-async def _append_each(store: SqlEventStore, new_events: list[NewEvent]) -> list[object]:
+async def _append_each(store: EventStore, new_events: list[NewEvent]) -> list[object]:
     # Enqueued in one go, so they all land in one batch.
     return await asyncio.gather(*(store.append(e) for e in new_events), return_exceptions=True)
 
 
-async def test_a_refused_event_fails_only_its_own_caller(store: SqlEventStore) -> None:
+async def test_a_refused_event_fails_only_its_own_caller(store: EventStore) -> None:
     bad = NewEvent("room", None)  # type: ignore[arg-type]  # NOT NULL column: every database refuses it
     results = await _append_each(store, [message("room", 1), bad, message("room", 2), message("other", 3)])
 
@@ -253,7 +268,7 @@ async def test_a_refused_event_fails_only_its_own_caller(store: SqlEventStore) -
 
 
 @pytest.mark.postgres
-async def test_a_too_long_type_fails_only_its_caller_on_postgres(store: SqlEventStore) -> None:
+async def test_a_too_long_type_fails_only_its_caller_on_postgres(store: EventStore) -> None:
     if store.dialect != "postgresql":
         pytest.skip("SQLite does not enforce VARCHAR lengths")
     results = await _append_each(store, [message("room", 1), message("room", 2, type="x" * 65), message("room", 3)])
@@ -261,19 +276,19 @@ async def test_a_too_long_type_fails_only_its_caller_on_postgres(store: SqlEvent
     assert [e.data["n"] for e in await store.read("room")] == [1, 3]
 
 
-async def test_a_payload_that_is_not_json_fails_only_its_caller(store: SqlEventStore) -> None:
+async def test_a_payload_that_is_not_json_fails_only_its_caller(store: EventStore) -> None:
     results = await _append_each(store, [message("room", 1), message("room", data={"x": object()}), message("room", 3)])
     assert isinstance(results[1], StoreError)
     assert [e.seq for e in await store.read("room")] == [1, 2]
 
 
-async def test_append_many_with_a_payload_that_is_not_json_stores_none_of_its_events(store: SqlEventStore) -> None:
+async def test_append_many_with_a_payload_that_is_not_json_stores_none_of_its_events(store: EventStore) -> None:
     with pytest.raises(StoreError):
         await store.append_many([message("room", 1), message("room", data={"x": object()}), message("room", 3)])
     assert await store.read("room") == []
 
 
-async def test_append_many_raises_a_refused_event_and_keeps_the_others(store: SqlEventStore) -> None:
+async def test_append_many_raises_a_refused_event_and_keeps_the_others(store: EventStore) -> None:
     with pytest.raises(StoreError):
         await store.append_many([message("room", 1), NewEvent("room", None), message("room", 3)])  # type: ignore[arg-type]
     assert [e.data["n"] for e in await store.read("room")] == [1, 3]
@@ -302,7 +317,7 @@ async def test_close_answers_pending_appends_and_refuses_new_ones(database_url: 
 # -- channels -----------------------------------------------------------------------------------
 
 
-async def test_create_get_and_list_channels(store: SqlEventStore) -> None:
+async def test_create_get_and_list_channels(store: EventStore) -> None:
     created = await store.create_channel("general", created_by="ann")
     assert (created.name, created.kind, created.head, created.private, created.created_by) == (
         "general",
@@ -329,7 +344,7 @@ async def test_create_get_and_list_channels(store: SqlEventStore) -> None:
     assert listed[2].members == {"ann", "bob"}
 
 
-async def test_members_of_a_private_channel(store: SqlEventStore) -> None:
+async def test_members_of_a_private_channel(store: EventStore) -> None:
     await store.create_channel("secret", private=True, members=["ann"])
     await store.add_member("secret", "bob")
     await store.add_member("secret", "bob")  # adding twice is harmless
@@ -340,7 +355,7 @@ async def test_members_of_a_private_channel(store: SqlEventStore) -> None:
     assert (await store.get_channel("secret")).members == {"bob"}  # type: ignore[union-attr]
 
 
-async def test_appending_to_a_created_channel_keeps_its_settings(store: SqlEventStore) -> None:
+async def test_appending_to_a_created_channel_keeps_its_settings(store: EventStore) -> None:
     await store.create_channel("secret", private=True, members=["ann"])
     await store.append(message("secret"))
     channel = await store.get_channel("secret")
@@ -351,7 +366,7 @@ async def test_appending_to_a_created_channel_keeps_its_settings(store: SqlEvent
 # -- snapshots ----------------------------------------------------------------------------------
 
 
-async def test_snapshots(store: SqlEventStore) -> None:
+async def test_snapshots(store: EventStore) -> None:
     assert await store.latest_snapshot("board") is None
     await store.save_snapshot(Snapshot("board", 5, {"cards": ["a"]}))
     await store.save_snapshot(Snapshot("board", 10, {"cards": ["a", "b"]}))
