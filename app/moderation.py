@@ -26,6 +26,7 @@ from collab.naming import check_channel_name
 from collab.operators.audit import Actor, revocation_entry
 from collab.operators.history import parse_time
 from collab.realtime.protocol import timestamp
+from collab.realtime.session import Session
 
 MAX_REASON = 500
 
@@ -67,21 +68,19 @@ async def _run(action: Any) -> web.Response:
 async def connections(request: web.Request) -> web.Response:
     require_operator(request)
     engine = request.app[ENGINE]
-    found = [
-        {
-            "client_id": session.id,
-            "endpoint": "/ws",
-            "user": session.user.public(),
-            "channels": sorted(session.channels),
-            "channel": session.get_attr("home"),
-            "connected_at": timestamp_of(session.connected_at),
-        }
-        for session in engine.manager.sessions.values()
-        if session.state.value == "open"
-    ]
-    for peer in engine.documents.peers.values():
-        if peer.state.value == "open":
-            found.append({"client_id": peer.id, "endpoint": "/ws/doc", "user": peer.user.public(), "channels": []})
+    found = []
+    for connection in engine.moderation.connections():
+        entry = {"client_id": connection.id, "user": connection.user.public()}
+        if isinstance(connection, Session):
+            entry |= {
+                "endpoint": "/ws",
+                "channels": sorted(connection.channels),
+                "channel": connection.get_attr("home"),
+                "connected_at": timestamp_of(connection.connected_at),
+            }
+        else:
+            entry |= {"endpoint": "/ws/doc", "channels": []}
+        found.append(entry)
     return json_response({"connections": found})
 
 

@@ -24,19 +24,18 @@ import logging
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from collab.errors import Conflict, NotFound, ProtocolError
 from collab.events import ChannelInfo, NewEvent, StoredEvent, utcnow
 from collab.naming import channel_kind, check_channel_name
 from collab.operators.audit import AUDIT, Actor, Outcome
 from collab.operators.revoked import RevocationList
-from collab.realtime.connection import CloseCode
+from collab.realtime.connection import CloseCode, Connection, State
 from collab.realtime.hub import ChannelManager
 from collab.realtime.protocol import error_frame, timestamp
 from collab.realtime.session import Session
 from collab.store.revocations import Revocation, RevocationStore
-from collab.users import User
 
 log = logging.getLogger(__name__)
 
@@ -44,16 +43,6 @@ REFRESH_SECONDS = 5.0
 # The poll reads ids above (the highest seen - this window): ids come from a sequence, and a
 # transaction that took a lower id may commit after one that took a higher.
 ID_WINDOW = 100
-
-
-class Connection(Protocol):
-    """A socket a moderator can close: `collab.realtime.session.Session` (/ws) and `collab.documents.rooms.Peer`
-    (/ws/doc) both are one."""
-
-    id: str
-    user: User
-
-    def close_soon(self, code: int, reason: str = "", *, flush: bool = False) -> None: ...
 
 
 class Moderation:
@@ -79,8 +68,8 @@ class Moderation:
 
     def connections(self) -> list[Connection]:
         """Every open connection of this process, on both socket endpoints."""
-        found: list[Connection] = [s for s in self.manager.sessions.values() if s.state.value == "open"]
-        found += [p for p in self.documents.peers.values() if p.state.value == "open"]
+        found: list[Connection] = [s for s in self.manager.sessions.values() if s.state is State.OPEN]
+        found += [p for p in self.documents.peers.values() if p.state is State.OPEN]
         return found
 
     def _close(self, connection: Connection, reason: str) -> None:
@@ -236,7 +225,7 @@ class Moderation:
             self.rooms.infos[info.name] = replace(info, members=info.members - {user_id})
         closed = []
         for session in self.manager.sessions_of(user_id):
-            if session.state.value != "open" or session.user.is_admin:
+            if session.state is not State.OPEN or session.user.is_admin:
                 continue  # admins may read every private channel
             if session.get_attr("home") == info.name:
                 self._close(session, text)

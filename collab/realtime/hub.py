@@ -24,6 +24,7 @@ from collab.events import Appended, ChannelInfo, NewEvent, StoredEvent
 from collab.naming import channel_kind, check_channel_name
 from collab.realtime import base_compat
 from collab.realtime.broker import Broker, InProcessBroker
+from collab.realtime.connection import State
 from collab.realtime.presence import Presence
 from collab.realtime.protocol import encode, event_frame
 from collab.realtime.recent import RecentEvents
@@ -299,7 +300,7 @@ class ChannelManager:
                 return
             since = first - 1
         position = since
-        while session.state.value == "open":
+        while session.state is State.OPEN:
             batch = await self.store.read(channel.name, after=position, limit=self.replay_batch)
             for event in batch:
                 session.deliver(channel.name, event.seq, encode(self.frame_for(session, event)))
