@@ -80,13 +80,13 @@ def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
     """Rebuild a channel's state from the log (snapshot + events, the server's own code path)."""
     import orjson
 
+    from collab.engine import PROJECTIONS
     from collab.errors import NotFound
     from collab.projections.base import load_state
-    from collab.projections.registry import projection_for
     from collab.store.sql import SqlEventStore
 
     try:
-        projection = projection_for(args.channel)
+        projection = PROJECTIONS.for_channel(args.channel)
     except NotFound as error:
         print(f"collab: {error}", file=sys.stderr)
         return 2
@@ -200,6 +200,7 @@ def cmd_history(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_prune(args: argparse.Namespace, settings: Settings) -> int:
     """Remove old events; boards and documents keep their state (a snapshot at the head first)."""
+    from collab.engine import PROJECTIONS
     from collab.errors import CollabError
     from collab.operators.audit import record
     from collab.operators.prune import older_than, prune
@@ -209,7 +210,7 @@ def cmd_prune(args: argparse.Namespace, settings: Settings) -> int:
         cutoff = older_than(args.older_than)
         store = await _open_store(settings)
         try:
-            done = await prune(store, cutoff, args.channel, dry_run=args.dry_run)
+            done = await prune(store, PROJECTIONS, cutoff, args.channel, dry_run=args.dry_run)
             changed = [item for item in done if item.removed]
             verb = "would remove" if args.dry_run else "removed"
             for item in changed:

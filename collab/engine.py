@@ -10,9 +10,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from collab.boards.channels import register_boards
+from collab.boards.drawing import DRAWING
+from collab.boards.kanban import KANBAN
 from collab.chat.channels import register_chat
 from collab.chat.frames import register_chat_frames
 from collab.chat.rooms import Rooms
+from collab.documents.projection import DOCUMENT
 from collab.documents.rooms import DocumentManager
 from collab.operators.audit import register_audit
 from collab.operators.history import History
@@ -20,6 +23,7 @@ from collab.operators.media import Links, MediaLibrary, no_links, register_media
 from collab.operators.moderation import REFRESH_SECONDS, Moderation
 from collab.operators.monitor import Monitor, MonitorConfig
 from collab.operators.revoked import RevocationList
+from collab.projections.registry import Projections
 from collab.realtime.broker import Broker, InProcessBroker
 from collab.realtime.dispatch import Dispatcher
 from collab.realtime.hub import ChannelManager
@@ -31,6 +35,10 @@ from collab.store.positions import ReadPositions
 from collab.store.revocations import RevocationStore
 from collab.store.sql import SqlEventStore
 from collab.store.stats import DatabaseStats
+
+# Every projection of the built-in wings, by channel kind: the server's boards and documents, `collab
+# replay` and prune fold the log through these.
+PROJECTIONS = Projections([KANBAN, DRAWING, DOCUMENT])
 
 
 @dataclass

@@ -30,17 +30,17 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from app.config import ConfigError, Settings  # noqa: E402
+from collab.engine import PROJECTIONS  # noqa: E402
 from collab.errors import NotFound  # noqa: E402
 from collab.naming import channel_kind  # noqa: E402
 from collab.projections.base import load_state  # noqa: E402
-from collab.projections.registry import projection_for  # noqa: E402
 from collab.realtime.protocol import timestamp  # noqa: E402
 from collab.store.sql import SqlEventStore  # noqa: E402
 
 
 async def collect(database_url: str, channel: str) -> list[dict]:
     """The fixture's lines: header, every event, the final state."""
-    projection = projection_for(channel)
+    projection = PROJECTIONS.for_channel(channel)
     store = await SqlEventStore.open(database_url)
     try:
         loaded = await load_state(store, projection, channel)

@@ -10,10 +10,10 @@ from datetime import datetime
 from typing import Any
 
 from collab.events import Snapshot, utcnow
-from collab.naming import channel_kind, check_channel_name
+from collab.naming import check_channel_name
 from collab.operators.history import parse_duration
 from collab.projections.base import load_state
-from collab.projections.registry import PROJECTIONS
+from collab.projections.registry import Projections
 from collab.store.prune import Pruner
 from collab.store.sql import SqlEventStore
 
@@ -41,11 +41,11 @@ class Pruned:
         }
 
 
-async def snapshot_at_head(store: SqlEventStore, channel: str) -> int | None:
+async def snapshot_at_head(store: SqlEventStore, projections: Projections, channel: str) -> int | None:
     """Store the state of a channel with a projection at its head (the fold `load_state` gives, the
     one the server and `collab replay` use); the seq of the channel's latest snapshot afterwards.
     None for a channel without projected state."""
-    projection = PROJECTIONS.get(channel_kind(channel))
+    projection = projections.get(channel)
     if projection is None:
         return None
     loaded = await load_state(store, projection, channel)
@@ -60,7 +60,12 @@ async def snapshot_at_head(store: SqlEventStore, channel: str) -> int | None:
 
 
 async def prune(
-    store: SqlEventStore, older_than: datetime, channels: Sequence[str] = (), *, dry_run: bool = False
+    store: SqlEventStore,
+    projections: Projections,
+    older_than: datetime,
+    channels: Sequence[str] = (),
+    *,
+    dry_run: bool = False,
 ) -> list[Pruned]:
     """Remove the events stored before `older_than` from `channels` (default: every channel).
 
@@ -74,12 +79,12 @@ async def prune(
         check_channel_name(name)
         first, last = await pruner.cut(name, older_than)
         snapshot_seq: int | None = None
-        if last >= first and channel_kind(name) in PROJECTIONS:
+        if last >= first and projections.get(name) is not None:
             if dry_run:
                 latest = await store.latest_snapshot(name)
                 snapshot_seq = max(latest.seq if latest else 0, await store.head(name))
             else:
-                snapshot_seq = await snapshot_at_head(store, name)
+                snapshot_seq = await snapshot_at_head(store, projections, name)
             last = min(last, snapshot_seq or 0)
         if last < first:
             done.append(Pruned(name, 0, None, None, snapshot_seq, first if first else await store.head(name) + 1))

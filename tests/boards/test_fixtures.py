@@ -16,8 +16,8 @@ import orjson
 import pytest
 
 from app.cli import main as collab
+from collab.engine import PROJECTIONS
 from collab.events import NewEvent, StoredEvent
-from collab.projections.registry import projection_for
 from collab.store.sql import SqlEventStore
 
 from .helpers import Client, Cluster, canonical
@@ -54,7 +54,7 @@ def test_there_are_fixtures_of_both_kinds() -> None:
 @pytest.mark.parametrize("path", FIXTURES, ids=lambda path: path.stem)
 def test_a_recorded_log_replays_to_its_recorded_state(path: Path) -> None:
     header, events, final = read_fixture(path)
-    projection = projection_for(header["channel"])
+    projection = PROJECTIONS.for_channel(header["channel"])
     assert [event.seq for event in events] == list(range(1, len(events) + 1))
     assert final["seq"] == len(events)
     assert canonical(projection.fold(projection.initial(), events)) == canonical(final["state"])
@@ -87,7 +87,7 @@ def test_collab_replay_prints_the_recorded_state(
     path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     header, events, final = read_fixture(path)
-    projection = projection_for(header["channel"])
+    projection = PROJECTIONS.for_channel(header["channel"])
     show = projection.show or (lambda state: state)
     channel = f"{header['kind']}:{uuid.uuid4().hex[:8]}"
     asyncio.run(_load(database_url, channel, events))

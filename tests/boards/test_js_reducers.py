@@ -16,8 +16,8 @@ from typing import Any
 import orjson
 import pytest
 
+from collab.engine import PROJECTIONS
 from collab.events import StoredEvent
-from collab.projections.registry import projection_for
 from collab.realtime.protocol import event_frame
 
 from .helpers import canonical
@@ -50,7 +50,7 @@ def wire(events: list[StoredEvent]) -> list[dict[str, Any]]:
 @pytest.mark.parametrize("path", FIXTURES, ids=lambda path: path.stem)
 def test_the_page_reducers_fold_a_recorded_log_to_its_recorded_state(path: Path) -> None:
     header, events, final = read_fixture(path)
-    projection = projection_for(header["channel"])
+    projection = PROJECTIONS.for_channel(header["channel"])
     channel = header["channel"]
     cuts = sorted({0, *range(0, len(events) + 1, max(1, len(events) // CUTS)), len(events)})
     cases = []
@@ -70,7 +70,7 @@ def test_the_page_reducers_fold_a_recorded_log_to_its_recorded_state(path: Path)
 def test_the_page_reducers_agree_with_the_server_after_every_event(path: Path) -> None:
     """Not only at the end: a difference that a later event hides (a card edited, then removed) shows."""
     header, events, _ = read_fixture(path)
-    projection = projection_for(header["channel"])
+    projection = PROJECTIONS.for_channel(header["channel"])
     channel = header["channel"]
     start = state_frame(channel, 0, projection.initial())
     cases = [{"kind": header["kind"], "frames": [start, *wire(events[:n])]} for n in range(len(events) + 1)]
@@ -115,7 +115,7 @@ def test_an_event_that_no_longer_applies_changes_nothing_on_both_sides() -> None
     cases, expected = [], []
     for kind, start in (("kanban", kanban), ("draw", draw)):
         channel = f"{kind}:odd"
-        projection = projection_for(channel)
+        projection = PROJECTIONS.for_channel(channel)
         events = [
             StoredEvent(channel, seq, type_, data, None, "u1", "ann", None, datetime.now(UTC))
             for seq, (type_, data) in enumerate(odd[kind], start=1)
