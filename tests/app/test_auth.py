@@ -7,7 +7,8 @@ import time
 import jwt
 import pytest
 from aiohttp import WSServerHandshakeError
-from ws_helpers import SECRET, connect, refused, token
+from support.auth import SECRET, token
+from support.ws import connect, refused
 
 from app.keys import ENGINE
 

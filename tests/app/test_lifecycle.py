@@ -7,7 +7,8 @@ import subprocess
 import sys
 import time
 
-from ws_helpers import Closed, connect, wait_for
+from support.waiting import wait_for
+from support.ws import Closed, connect
 
 from app.keys import ENGINE
 from collab.events import NewEvent

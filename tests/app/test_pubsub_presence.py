@@ -6,7 +6,7 @@ import asyncio
 import math
 import time
 
-from ws_helpers import connect
+from support.ws import connect
 
 from app.keys import ENGINE
 from collab.realtime.presence import FLUSH_DELAY

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ws_helpers import connect
+from support.ws import connect
 
 Start = Any
 

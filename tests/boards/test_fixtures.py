@@ -14,14 +14,12 @@ from typing import Any
 
 import orjson
 import pytest
+from support.boards import ANN, BOB, Client, Cluster, canonical
 
 from app.cli import main as collab
 from collab.events import NewEvent, StoredEvent
 from collab.projections.registry import projection_for
 from collab.store.sql import SqlEventStore
-
-from .helpers import Client, Cluster, canonical
-from .users import ANN, BOB
 
 FIXTURES = sorted((Path(__file__).parent / "fixtures").glob("*.jsonl"))
 RECORDER = Path(__file__).resolve().parents[2] / "scripts" / "record_fixture.py"

@@ -11,14 +11,12 @@ from collections.abc import AsyncIterator
 
 import pytest
 import sqlalchemy as sa
+from support.boards import ANN, BOB, Client, Cluster, canonical
 
 from collab.boards.drawing import DRAWING
 from collab.boards.kanban import KANBAN
 from collab.projections.base import load_state
 from collab.store.schema import events as events_table
-
-from .helpers import Client, Cluster, canonical
-from .users import ANN, BOB
 
 KANBAN_FAST = dataclasses.replace(KANBAN, snapshot_every=5)
 DRAWING_FAST = dataclasses.replace(DRAWING, snapshot_every=5)

@@ -7,7 +7,8 @@ import time
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-from ws_helpers import Peer, connect, wait_for
+from support.waiting import wait_for
+from support.ws import Peer, connect
 
 from app.keys import ENGINE
 from collab.operators.monitor import ALERT_METRICS

@@ -1,6 +1,7 @@
-"""Board clients at the engine level: sessions on fake transports, one or more "server processes"
-(channel managers sharing a store and a broker), and a replica that builds a board from the frames a
-client receives the way a page does (the `state` frame, then every stored event with a higher seq)."""
+"""Board clients at the engine level, and the users they act as: sessions on fake transports, one or
+more "server processes" (channel managers sharing a store and a broker), and a replica that builds a
+board from the frames a client receives the way a page does (the `state` frame, then every stored
+event with a higher seq)."""
 
 from __future__ import annotations
 
@@ -25,6 +26,11 @@ from collab.realtime.session import Session
 from collab.store.positions import ReadPositions
 from collab.store.sql import SqlEventStore
 from collab.users import User
+
+ANN = User("u-ann", "Ann")
+BOB = User("u-bob", "Bob")
+CAT = User("u-cat", "Cat")
+READER = User("u-reader", "Reader", roles=frozenset({"readonly"}))
 
 # The envelope of a stored event on the wire; everything else in the frame is the event's data.
 ENVELOPE = frozenset({"type", "channel", "seq", "user_id", "nickname", "id", "ts"})
