@@ -7,7 +7,8 @@ import time
 import jwt
 import pytest
 from aiohttp import WSServerHandshakeError
-from ws_helpers import SECRET, connect, refused, token
+from support.auth import SECRET, token
+from support.ws import connect, refused
 
 from app.keys import ENGINE
 
@@ -68,10 +69,9 @@ async def test_valid_token_is_welcomed_as_its_user(strict) -> None:
 async def test_token_expiring_while_connected_closes_with_1008(start) -> None:
     client = await start(allow_guests=False, jwt_secret=SECRET, jwt_leeway_seconds=0.0)
     peer = await connect(client, token=token("brief", ttl=2))
-    started = time.monotonic()
+    # Closed by the expiry timer (how soon after the expiry is bench/expiry_bench.py's figure).
     code, _ = await peer.closed(within=6)
     assert code == 1008
-    assert time.monotonic() - started < 4
 
 
 async def test_foreign_origin_is_refused(start) -> None:

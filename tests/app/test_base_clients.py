@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ws_helpers import Peer, connect
+from support.ws import Peer, connect
 
 from app.keys import ENGINE
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from ws_helpers import DEADLINE, Peer, connect
+from support.waiting import DEADLINE
+from support.ws import Peer, connect
 
 from app.keys import ENGINE
 

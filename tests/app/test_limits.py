@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import orjson
 from aiohttp import WSMsgType
-from ws_helpers import RawSocket, connect, wait_for
+from support.raw_ws import RawSocket
+from support.waiting import wait_for
+from support.ws import connect
 
 from app.keys import ENGINE
 from collab.realtime.connection import State

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from ws_helpers import SECRET, Peer, connect, token
+from support.auth import SECRET, token
+from support.ws import Peer, connect
 
 from app.keys import ENGINE
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-
-from .helpers import Cluster
+from support.boards import Cluster
 
 
 @pytest.fixture

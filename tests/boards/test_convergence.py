@@ -15,13 +15,11 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support.boards import ANN, BOB, CAT, Client, Cluster, canonical
 
 from collab.boards.drawing import DRAWING
 from collab.boards.kanban import KANBAN
 from collab.projections.base import Projection, load_state
-
-from .helpers import Client, Cluster, canonical
-from .users import ANN, BOB, CAT
 
 KANBAN_FAST = dataclasses.replace(KANBAN, snapshot_every=4)
 DRAWING_FAST = dataclasses.replace(DRAWING, snapshot_every=4)

@@ -7,11 +7,9 @@ import uuid
 from typing import Any
 
 import pytest
+from support.boards import ANN, BOB, Client, Cluster, canonical
 
 from collab.boards.drawing import MAX_CHUNK, MAX_POINTS
-
-from .helpers import Client, Cluster, canonical
-from .users import ANN, BOB
 
 
 def board() -> str:

@@ -8,43 +8,19 @@ import asyncio
 import subprocess
 import sys
 import uuid
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
+from support.boards import ANN, BOB, FIXTURES, Client, Cluster, canonical, read_fixture
 
 from app.cli import main as collab
 from collab.engine import PROJECTIONS
 from collab.events import NewEvent, StoredEvent
 from collab.store.sql import SqlEventStore
 
-from .helpers import Client, Cluster, canonical
-from .users import ANN, BOB
-
-FIXTURES = sorted((Path(__file__).parent / "fixtures").glob("*.jsonl"))
 RECORDER = Path(__file__).resolve().parents[2] / "scripts" / "record_fixture.py"
-
-
-def read_fixture(path: Path) -> tuple[dict[str, Any], list[StoredEvent], dict[str, Any]]:
-    lines = [orjson.loads(line) for line in path.read_bytes().splitlines() if line.strip()]
-    header, final = lines[0]["header"], lines[-1]["final"]
-    events = [
-        StoredEvent(
-            header["channel"],
-            e["seq"],
-            e["type"],
-            e["data"],
-            None,
-            e["user_id"],
-            e["nickname"],
-            e["op_id"],
-            datetime.fromisoformat(e["ts"].replace("Z", "+00:00")),
-        )
-        for e in (line["event"] for line in lines[1:-1])
-    ]
-    return header, events, final
 
 
 def test_there_are_fixtures_of_both_kinds() -> None:

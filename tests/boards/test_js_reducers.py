@@ -15,13 +15,11 @@ from typing import Any
 
 import orjson
 import pytest
+from support.boards import FIXTURES, canonical, read_fixture
 
 from collab.engine import PROJECTIONS
 from collab.events import StoredEvent
 from collab.realtime.protocol import event_frame
-
-from .helpers import canonical
-from .test_fixtures import FIXTURES, read_fixture
 
 ROOT = Path(__file__).resolve().parents[2]
 DRIVER = ROOT / "tests" / "node" / "fold_boards.mjs"

@@ -6,12 +6,10 @@ import uuid
 from typing import Any
 
 import pytest
+from support.boards import ANN, BOB, READER, Client, Cluster, canonical
 
 from collab.boards.kanban import KANBAN, column_cards
 from collab.boards.ranks import MAX_RANK_LENGTH
-
-from .helpers import Client, Cluster, canonical
-from .users import ANN, BOB, READER
 
 
 def board() -> str:

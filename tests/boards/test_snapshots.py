@@ -3,22 +3,19 @@ is snapshotted, and a client resuming past pruned events gets the board as a `st
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
-import time
 import uuid
 from collections.abc import AsyncIterator
 
 import pytest
 import sqlalchemy as sa
+from support.boards import ANN, BOB, Client, Cluster, canonical
+from support.waiting import wait_for
 
 from collab.boards.drawing import DRAWING
 from collab.boards.kanban import KANBAN
 from collab.projections.base import load_state
 from collab.store.schema import events as events_table
-
-from .helpers import Client, Cluster, canonical
-from .users import ANN, BOB
 
 KANBAN_FAST = dataclasses.replace(KANBAN, snapshot_every=5)
 DRAWING_FAST = dataclasses.replace(DRAWING, snapshot_every=5)
@@ -184,10 +181,8 @@ async def test_a_resume_on_a_process_that_had_no_member_meanwhile_misses_nothing
         await ann.send(type="column_add", column="todo", title="To do")
         await ann.send(type="card_add", card="a", column="todo", title="A")
         await ann.disconnect()
-        deadline = time.monotonic() + 10
-        while channel in cluster.nodes[0].manager.channels:  # gone once its presence notices are out
-            assert time.monotonic() < deadline, "the empty channel was never dropped"
-            await asyncio.sleep(0.01)
+        # Gone once its presence notices are out.
+        await wait_for(lambda: channel not in cluster.nodes[0].manager.channels, what="the empty channel dropped")
         await bob.connect()
         await bob.send(type="card_add", card="b", column="todo", title="B")
         await ann.connect()  # since=2, on the process that was away when seq 3 was published

@@ -9,8 +9,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from browser.conftest import CHROMIUM, CHROMIUM_ARGS
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from support.browser import CHROMIUM, CHROMIUM_ARGS
 
 ROOT = Path(__file__).resolve().parents[2]
 

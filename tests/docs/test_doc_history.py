@@ -10,14 +10,15 @@ import sys
 from pathlib import Path
 
 import orjson
+from support.auth import token
+from support.waiting import eventually
+from support.yjs import Changes, YClient
 
 from app.keys import ENGINE
 from collab.documents.projection import DOCUMENT
 from collab.documents.rooms import channel_of
 from collab.events import NewEvent
 from collab.projections.base import load_state
-
-from .yclient import Changes, YClient, eventually, token
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -10,8 +10,7 @@ from pathlib import Path
 
 import orjson
 import pytest
-
-from .yclient import token
+from support.auth import token
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "tests" / "node" / "yjs_clients.mjs"

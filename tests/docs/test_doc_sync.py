@@ -7,15 +7,15 @@ import asyncio
 import random
 
 import pytest
-from aiohttp import ClientWSTimeout, WSMsgType
+from aiohttp import ClientWSTimeout
 from pycrdt import Doc, Text, create_sync_message, create_update_message, read_message
+from support.auth import token
+from support.yjs import Changes, YClient, close_code
 
 from app.keys import ENGINE
 from collab.documents.projection import DOCUMENT
 from collab.documents.rooms import channel_of
 from collab.projections.base import load_state
-
-from .yclient import Changes, YClient, token
 
 
 def text_of(doc: Doc) -> str:
@@ -26,15 +26,6 @@ async def stored_text(client, name: str) -> tuple[int, str]:
     """The document as the log has it (latest snapshot + tail), the way the server loads it."""
     loaded = await load_state(client.app[ENGINE].store, DOCUMENT, channel_of(name))
     return loaded.seq, text_of(loaded.state)
-
-
-async def close_code(ws) -> int:
-    """Read until the server closes the socket (skipping its sync messages); the close code."""
-    while True:
-        msg = await asyncio.wait_for(ws.receive(), 10)
-        if msg.type is WSMsgType.CLOSE:
-            return msg.data
-        assert msg.type is WSMsgType.BINARY, msg
 
 
 async def random_edits(peer: YClient, rng: random.Random, count: int) -> None:

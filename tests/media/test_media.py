@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 from aiohttp import FormData
-from ws_helpers import connect, token
+from support.auth import token
+from support.images import gif, jpeg, mp4, pdf, png, webp_vp8x
+from support.ws import connect
 
 from app.keys import ENGINE
-
-from .images import gif, jpeg, mp4, pdf, png, webp_vp8x
 
 XSS = "<img src=x onerror=alert(1)>"
 

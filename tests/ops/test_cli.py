@@ -12,7 +12,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import orjson
-from ws_helpers import SECRET, connect, token
+from support.auth import SECRET, token
+from support.databases import in_thread
+from support.operators import OPERATOR
+from support.ws import connect, refused
 
 from app.cli import main
 from app.keys import ENGINE
@@ -21,8 +24,6 @@ from collab.events import NewEvent
 from collab.projections.base import load_state
 from collab.store.schema import events
 from collab.store.sql import SqlEventStore
-
-from .conftest import OPERATOR, closed, in_thread, refused_with
 
 T0 = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
 COLLAB = Path(sys.executable).with_name("collab")
@@ -179,8 +180,8 @@ async def test_revoke_command_reaches_a_running_server(start, monkeypatch, capsy
     code = await asyncio.to_thread(main, ["revoke", "--jti", "gil-1", "--reason", "lost laptop"])
     assert code == 0 and "revoked token gil-1" in capsys.readouterr().out
     await client.app[ENGINE].moderation.refresh()  # what the server's poll does every few seconds
-    assert (await closed(peer))[0] == 1008
-    assert (await refused_with(client, token=token("gil", jti="gil-1")))[0] == 1008
+    assert (await peer.closed())[0] == 1008
+    assert (await refused(client, token=token("gil", jti="gil-1")))[0] == 1008
     page = await (await client.get("/api/channels/audit/events", headers=OPERATOR)).json()
     assert [(e["type"], e["jti"], e["reason"]) for e in page["events"]] == [("revoke", "gil-1", "lost laptop")]
     code = await asyncio.to_thread(main, ["revoke", "--jti", "x", "--before", "1h"])

@@ -8,9 +8,9 @@ import io
 from datetime import UTC, datetime, timedelta
 
 import orjson
-from ws_helpers import connect, token
-
-from .conftest import ADMIN, OPERATOR, bearer, iso, seed
+from support.auth import token
+from support.operators import ADMIN, OPERATOR, bearer, iso, seed
+from support.ws import connect
 
 EVENTS = "/api/channels/{}/events"
 

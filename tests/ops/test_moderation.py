@@ -6,13 +6,13 @@ import time
 
 import orjson
 from aiohttp import WSMsgType
-from ws_helpers import connect, token
+from support.auth import token
+from support.operators import ADMIN, OPERATOR, bearer
+from support.waiting import DEADLINE
+from support.ws import connect, refused
+from support.yjs import close_code
 
 from app.keys import AUTH, ENGINE
-
-from .conftest import ADMIN, OPERATOR, bearer, closed, refused_with
-
-DEADLINE = 10.0
 
 
 async def audit(client) -> list[dict]:
@@ -27,17 +27,6 @@ async def doc_socket(client, name: str, tok: str):
     msg = await ws.receive(timeout=DEADLINE)
     assert msg.type is WSMsgType.BINARY, msg
     return ws
-
-
-async def doc_closed(ws) -> int | None:
-    deadline = time.monotonic() + DEADLINE
-    while time.monotonic() < deadline:
-        msg = await ws.receive(timeout=DEADLINE)
-        if msg.type is WSMsgType.CLOSE:
-            return msg.data  # the server's code (see conftest.closed)
-        if msg.type in (WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR):
-            return ws.close_code
-    raise TimeoutError("document socket still open")
 
 
 async def test_kick_a_connection_closes_it_and_its_token_stays_out(start) -> None:
@@ -57,11 +46,11 @@ async def test_kick_a_connection_closes_it_and_its_token_stays_out(start) -> Non
     outcome = await response.json()
     assert outcome["action"] == "kick" and outcome["closed"] == [ann.client_id]
     assert [r["jti"] for r in outcome["revocations"]] == ["ann-token-1"]
-    code, frames = await closed(ann)
+    code, frames = await ann.closed()
     assert code == 1008
     assert frames[-1]["type"] == "error" and "kicked" in frames[-1]["message"] and "spam" in frames[-1]["message"]
     # Back with the same token: refused. Ann's other token and Bob are untouched.
-    code, frames = await refused_with(client, channel="lobby", token=ann_token)
+    code, frames = await refused(client, channel="lobby", token=ann_token)
     assert code == 1008 and frames[0]["code"] == "unauthorized"
     for peer in (other, bystander):
         await peer.barrier()
@@ -104,12 +93,12 @@ async def test_kick_a_user_closes_every_socket_of_theirs(start) -> None:
     assert len(outcome["closed"]) == 3  # both JSON sockets and the document socket
     assert [(r["user_id"], r["jti"]) for r in outcome["revocations"]] == [("bob", None)]
     for peer in (first, second):
-        assert (await closed(peer))[0] == 1008
-    assert await doc_closed(doc) == 1008
-    code, _ = await refused_with(client, token=bob_token)
+        assert (await peer.closed())[0] == 1008
+    assert await close_code(doc) == 1008
+    code, _ = await refused(client, token=bob_token)
     assert code == 1008
     ws = await client.ws_connect("/ws/doc/notes", params={"token": bob_token})
-    assert await doc_closed(ws) == 1008
+    assert await close_code(ws) == 1008
     # A token issued after the kick lets bob in again.
     fresh = token("bob", iat=int(time.time()) + 2)
     again = await connect(client, token=fresh)
@@ -119,7 +108,7 @@ async def test_kick_a_user_closes_every_socket_of_theirs(start) -> None:
     # Without `revoke`, a kick only closes: the same token comes straight back.
     response = await client.post("/api/moderation/kick", json={"user_id": "bob", "revoke": False}, headers=OPERATOR)
     assert (await response.json())["revocations"] == []
-    assert (await closed(again))[0] == 1008
+    assert (await again.closed())[0] == 1008
     await (await connect(client, token=fresh)).barrier()
     assert [e["type"] for e in await audit(client)] == ["kick", "kick"]
 
@@ -135,8 +124,8 @@ async def test_revoked_tokens_are_refused_everywhere_and_after_a_restart(start, 
     assert response.status == 200, await response.text()
     outcome = await response.json()
     assert outcome["closed"] == [peer.client_id] and outcome["revocations"][0]["reason"] == "leaked"
-    assert (await closed(peer))[0] == 1008
-    assert (await refused_with(client, token=carl))[0] == 1008
+    assert (await peer.closed())[0] == 1008
+    assert (await refused(client, token=carl))[0] == 1008
     response = await client.get("/api/channels", headers=carl_headers)
     assert response.status == 401 and "revoked" in (await response.json())["message"]
     # Every token of a user issued before a time.
@@ -145,7 +134,7 @@ async def test_revoked_tokens_are_refused_everywhere_and_after_a_restart(start, 
     before = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 60))
     response = await client.post("/api/moderation/revoke", json={"user_id": "dee", "before": before}, headers=ADMIN)
     assert response.status == 200
-    assert (await refused_with(client, token=dee_old))[0] == 1008
+    assert (await refused(client, token=dee_old))[0] == 1008
     await (await connect(client, token=dee_new)).barrier()
     listed = await (await client.get("/api/moderation/revocations", headers=OPERATOR)).json()
     assert [(r["jti"], r["user_id"]) for r in listed["revocations"]] == [("carl-1", None), (None, "dee")]
@@ -154,8 +143,8 @@ async def test_revoked_tokens_are_refused_everywhere_and_after_a_restart(start, 
 
     # A server started afresh on the same database refuses them too.
     restarted = await start()
-    assert (await refused_with(restarted, token=carl))[0] == 1008
-    assert (await refused_with(restarted, token=dee_old))[0] == 1008
+    assert (await refused(restarted, token=carl))[0] == 1008
+    assert (await refused(restarted, token=dee_old))[0] == 1008
     assert (await restarted.get("/api/channels", headers=carl_headers)).status == 401
     await (await connect(restarted, token=token("carl", jti="carl-2"))).barrier()
     # … and a revocation stored by another process (here: straight into the database, as `collab revoke`
@@ -166,8 +155,8 @@ async def test_revoked_tokens_are_refused_everywhere_and_after_a_restart(start, 
     await RevocationStore(client.app[ENGINE].store.engine).add(token_id="eve-1", created_by="cli:test")
     assert "eve-1" not in restarted.app[AUTH].revoked_ids
     await restarted.app[ENGINE].moderation.refresh()
-    assert (await closed(eve))[0] == 1008
-    assert (await refused_with(restarted, token=token("eve", jti="eve-1")))[0] == 1008
+    assert (await eve.closed())[0] == 1008
+    assert (await refused(restarted, token=token("eve", jti="eve-1")))[0] == 1008
 
 
 async def test_removal_from_a_private_room(start) -> None:
@@ -189,7 +178,7 @@ async def test_removal_from_a_private_room(start) -> None:
     assert response.status == 200, await response.text()
     outcome = await response.json()
     assert outcome["closed"] == [inside.client_id] and outcome["target_channel"] == "council"
-    code, frames = await closed(inside)
+    code, frames = await inside.closed()
     assert code == 1008 and "removed" in frames[-1]["message"]
     # The socket whose own channel is elsewhere leaves the room, stays open, and no longer lists it.
     gone = await watcher.expect("unsubscribed", channel="council")
@@ -201,7 +190,7 @@ async def test_removal_from_a_private_room(start) -> None:
     frames = await watcher.barrier()
     assert not [f for f in frames if f.get("channel") == "council" and f["type"] == "message"]
     # Joining again is refused (the token is still good elsewhere).
-    code, frames = await refused_with(client, channel="council", token=fay_token)
+    code, frames = await refused(client, channel="council", token=fay_token)
     assert code == 1008 and frames[0]["code"] == "forbidden"
     await watcher.send(type="subscribe", channel="council")
     assert (await watcher.expect("error"))["code"] == "forbidden"
@@ -230,7 +219,7 @@ async def test_the_audit_channel_is_not_a_room(start) -> None:
     assert "audit" not in [room["name"] for room in rooms["rooms"]]
     await peer.send(type="subscribe", channel="audit")
     assert (await peer.expect("error"))["code"] == "forbidden"
-    code, _ = await refused_with(client, channel="audit", token=token("op-1", roles=["admin"]))
+    code, _ = await refused(client, channel="audit", token=token("op-1", roles=["admin"]))
     assert code == 1008
     channels = await (await client.get("/api/channels?kind=audit", headers=OPERATOR)).json()
     assert [(c["name"], c["kind"], c["head"]) for c in channels["channels"]] == [("audit", "audit", 1)]

@@ -6,14 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
-from ws_helpers import connect, token
+from support.auth import token
+from support.openapi_schema import problems, refs, resolve
+from support.operators import OPERATOR, seed
+from support.ws import connect
 
 from app.config import Settings
 from app.factory import create_app
 from app.openapi import spec
-
-from .conftest import OPERATOR, seed
-from .schema import problems, refs, resolve
 
 METHODS = {"get", "put", "post", "delete", "patch"}
 # Paths described before their handlers exist (another engineer building them from the contract) go

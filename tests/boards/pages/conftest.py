@@ -1,42 +1,26 @@
-"""The board pages in Chromium: the real server on the test's own database (SQLite and PostgreSQL), and
-tests/browser's chromium and page watch.
+"""The board pages in Chromium: the real server on the test's own database (SQLite and PostgreSQL).
 
 A package of its own: Playwright's sync API runs an event loop of its own while the browser is open, so
-the browser (package-scoped) must be closed before the async tests of tests/boards run."""
+the browser (package-scoped, see support.browser) must be closed before the async tests of tests/boards run."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from browser.conftest import (  # tests/browser's fixtures and server, shared
+from playwright.sync_api import Browser, BrowserContext, Page, expect
+from support.browser import (
     PageWatch,
-    ServerProcess,
-    browser,  # noqa: F401 - a fixture
-    free_port,
+    browser,  # noqa: F401 - a fixture of this package
     watch,  # noqa: F401 - a fixture
 )
-from playwright.sync_api import Browser, BrowserContext, Page, expect
-
-
-class BoardServer(ServerProcess):
-    """`collab serve` on the test's own (already migrated) database, SQLite or PostgreSQL."""
-
-    def __init__(self, data_dir: Path, database_url: str) -> None:
-        self.data_dir = data_dir
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = data_dir / "server.log"
-        self.process = None
-        self.env = {key: value for key, value in os.environ.items() if not key.startswith("COLLAB_")}
-        self.env.update(COLLAB_DATA_DIR=str(data_dir), COLLAB_ALLOW_GUESTS="1", COLLAB_DATABASE_URL=database_url)
+from support.servers import ServerProcess
 
 
 @pytest.fixture
 def board_server(database_url: str, tmp_path: Path) -> Iterator[str]:
-    server = BoardServer(tmp_path, database_url)
+    server = ServerProcess(tmp_path, database_url)
     server.start()
     try:
         yield server.url

@@ -1,5 +1,5 @@
-"""The media page in Chromium: `collab serve` on the test's own database (SQLite and PostgreSQL), with
-tests/browser's chromium and page watch. A package of its own (see tests/monitor/pages/conftest.py)."""
+"""The media page in Chromium: `collab serve` on the test's own database (SQLite and PostgreSQL). A package
+of its own, for the browser's scope (see support.browser)."""
 
 from __future__ import annotations
 
@@ -7,18 +7,18 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from browser.conftest import (  # tests/browser's fixtures, shared
+from playwright.sync_api import Browser, BrowserContext, Page, expect
+from support.browser import (
     PageWatch,
-    browser,  # noqa: F401 - a fixture
+    browser,  # noqa: F401 - a fixture of this package
     watch,  # noqa: F401 - a fixture
 )
-from monitor.pages.conftest import PageServer
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from support.servers import ServerProcess
 
 
 @pytest.fixture
 def media_server(database_url: str, tmp_path: Path) -> Iterator[str]:
-    server = PageServer(tmp_path, database_url, COLLAB_ALLOW_GUESTS="1")
+    server = ServerProcess(tmp_path, database_url)
     server.start()
     try:
         yield server.url

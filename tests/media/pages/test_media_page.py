@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import pytest
 from playwright.sync_api import Page, expect
-
-from media.images import png
+from support.images import png
 
 XSS = "<img src=x onerror=alert(1)>"
 

@@ -7,11 +7,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any, TypeVar
 
-import jwt
 from aiohttp import ClientWebSocketResponse, WSMsgType
 from pycrdt import (
     Decoder,
@@ -25,19 +23,10 @@ from pycrdt import (
     handle_sync_message,
 )
 
-DEADLINE = 15.0
-SECRET = "tests-docs-hs256-secret-of-at-least-32-bytes"
+from support.waiting import DEADLINE
+
 ROOT = "content"
 T = TypeVar("T")
-
-
-def token(sub: str, *, name: str | None = None, roles: list[str] | None = None, ttl: float = 3600) -> str:
-    body: dict[str, Any] = {"sub": sub, "exp": int(time.time() + ttl), "iat": int(time.time())}
-    if name is not None:
-        body["name"] = name
-    if roles is not None:
-        body["roles"] = roles
-    return jwt.encode(body, SECRET, algorithm="HS256")
 
 
 class Changes:
@@ -59,18 +48,17 @@ class Changes:
                 await asyncio.wait_for(self.event.wait(), min(remaining, 0.01))
 
 
-async def eventually(
-    read: Callable[[], Awaitable[T]], accept: Callable[[T], bool], what: str, seconds: float = DEADLINE
-) -> T:
-    """Read (from the store, say) every 10 ms until `accept` takes the value, or fail at the deadline."""
-    deadline = asyncio.get_running_loop().time() + seconds
-    while True:
-        value = await read()
-        if accept(value):
-            return value
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what} (last: {value!r})")
-        await asyncio.sleep(0.01)
+async def close_code(ws: ClientWebSocketResponse, within: float = DEADLINE) -> int | None:
+    """Read a document socket until the server closes it (skipping its sync messages): the code in the
+    server's close frame (the client's own `close_code` is 1006 when the server dropped TCP first)."""
+    async with asyncio.timeout(within):
+        while True:
+            msg = await ws.receive()
+            if msg.type is WSMsgType.CLOSE:
+                return msg.data
+            if msg.type in (WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR):
+                return ws.close_code
+            assert msg.type is WSMsgType.BINARY, msg
 
 
 class YClient:

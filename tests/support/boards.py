@@ -1,12 +1,14 @@
-"""Board clients at the engine level: sessions on fake transports, one or more "server processes"
-(channel managers sharing a store and a broker), and a replica that builds a board from the frames a
-client receives the way a page does (the `state` frame, then every stored event with a higher seq)."""
+"""Board clients at the engine level, and the users they act as: sessions on fake transports, one or
+more "server processes" (channel managers sharing a store and a broker), and a replica that builds a
+board from the frames a client receives the way a page does (the `state` frame, then every stored
+event with a higher seq)."""
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -27,8 +29,14 @@ from collab.store.positions import ReadPositions
 from collab.store.sql import SqlEventStore
 from collab.users import User
 
+ANN = User("u-ann", "Ann")
+BOB = User("u-bob", "Bob")
+CAT = User("u-cat", "Cat")
+READER = User("u-reader", "Reader", roles=frozenset({"readonly"}))
+
 # The envelope of a stored event on the wire; everything else in the frame is the event's data.
 ENVELOPE = frozenset({"type", "channel", "seq", "user_id", "nickname", "id", "ts"})
+FIXTURES = sorted((Path(__file__).resolve().parents[1] / "boards" / "fixtures").glob("*.jsonl"))
 CONTROL = frozenset({"welcome", "subscribed", "presence", "presence_diff", "system", "error", "pong", "state", "rooms"})
 
 
@@ -213,3 +221,24 @@ class Client:
                     assert frame.get("id") is not None and frame.get("user_id") == self.user.id, frame
                     continue
                 last = frame["seq"]
+
+
+def read_fixture(path: Path) -> tuple[dict[str, Any], list[StoredEvent], dict[str, Any]]:
+    """A recorded board log (scripts/record_fixture.py): its header, its events, its final state."""
+    lines = [orjson.loads(line) for line in path.read_bytes().splitlines() if line.strip()]
+    header, final = lines[0]["header"], lines[-1]["final"]
+    events = [
+        StoredEvent(
+            header["channel"],
+            e["seq"],
+            e["type"],
+            e["data"],
+            None,
+            e["user_id"],
+            e["nickname"],
+            e["op_id"],
+            datetime.fromisoformat(e["ts"].replace("Z", "+00:00")),
+        )
+        for e in (line["event"] for line in lines[1:-1])
+    ]
+    return header, events, final

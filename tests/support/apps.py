@@ -1,7 +1,8 @@
 """The real application (create_app) behind pytest-aiohttp's test client, on every store.
 
-`database_url` (tests/conftest.py) is parametrized over SQLite and PostgreSQL, so each test here
-runs once per store on a fresh, migrated database."""
+Registered for every suite by the root conftest (`pytest_plugins`): `database_url` is parametrized
+over SQLite and PostgreSQL, so a test that starts the app runs once per store on a fresh, migrated
+database. Every app is signed with the tests' JWT secret (`support.auth.SECRET`)."""
 
 from __future__ import annotations
 
@@ -15,16 +16,20 @@ from aiohttp.test_utils import TestClient
 
 from app.config import Settings
 from app.factory import create_app
+from support.auth import SECRET
 
 Start = Callable[..., Awaitable[TestClient]]
 
 
 @pytest.fixture
 def make_settings(database_url: str, tmp_path: Path) -> Callable[..., Settings]:
+    """`make_settings(**overrides)`: settings on the test's database and data directory."""
+
     def make(**overrides: Any) -> Settings:
-        return dataclasses.replace(
-            Settings.from_env({}), database_url=database_url, data_dir=tmp_path / "data", **overrides
+        base = dataclasses.replace(
+            Settings.from_env({}), database_url=database_url, data_dir=tmp_path / "data", jwt_secret=SECRET
         )
+        return dataclasses.replace(base, **overrides)
 
     return make
 
