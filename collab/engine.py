@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from collab.boards.channels import register_boards
+from collab.boards.channels import Board, register_boards
 from collab.boards.drawing import DRAWING
 from collab.boards.kanban import KANBAN
 from collab.chat.channels import register_chat
@@ -53,6 +53,7 @@ class Engine:
     media: MediaLibrary
     moderation: Moderation
     history: History
+    boards: tuple[Board, Board]
     _revocation_poll: asyncio.Task[None] | None = None
 
     @classmethod
@@ -68,6 +69,7 @@ class Engine:
         monitor: MonitorConfig | None = None,
         revoked: RevocationList | None = None,
         revocation_refresh: float = REFRESH_SECONDS,
+        projections: Projections = PROJECTIONS,
     ) -> Engine:
         """Open the store and register the built-in channel kinds, then each of `channel_modules`
         (a function that registers its kinds on the manager: see docs/channels.md).
@@ -78,6 +80,7 @@ class Engine:
           then calls `engine.monitor.start()` or `tick()` itself).
         - `revoked`: the revocation list the caller checks tokens against (the authenticator's); the
           engine fills it from the database now and every `revocation_refresh` seconds.
+        - `projections`: the boards' projections by kind (tests swap in other snapshot intervals).
         """
         store = await SqlEventStore.open(database_url)
         broker = broker or InProcessBroker()
@@ -92,7 +95,9 @@ class Engine:
             heads.cancel()
 
         manager.shutdown_hooks.append(stop_heads)
-        register_boards(manager)
+        boards = register_boards(
+            manager, kanban_projection=projections.of_kind("kanban"), drawing_projection=projections.of_kind("draw")
+        )
         register_media(manager)
         register_audit(manager)
         for register in channel_modules:
@@ -114,7 +119,9 @@ class Engine:
             RevocationStore(store.engine),
             revoked if revoked is not None else RevocationList(),
         )
-        engine = cls(store, broker, manager, rooms, dispatcher, documents, sampler, media, moderation, History(store))
+        engine = cls(
+            store, broker, manager, rooms, dispatcher, documents, sampler, media, moderation, History(store), boards
+        )
         await moderation.refresh()  # every revocation stored so far, before the first connection
         manager.event_listeners.append(moderation.on_event)
         engine._revocation_poll = asyncio.create_task(moderation.run_refresh(revocation_refresh), name="revocations")

@@ -23,6 +23,10 @@ class Projections:
             raise ValueError(f"channels of kind {projection.kind!r} have a projection already")
         self._by_kind[projection.kind] = projection
 
+    def of_kind(self, kind: str) -> Projection:
+        """The projection registered for channels of `kind` (`KeyError` if none is)."""
+        return self._by_kind[kind]
+
     def get(self, channel: str) -> Projection | None:
         """The projection of `channel`'s kind, None for a kind without projected state."""
         return self._by_kind.get(channel_kind(channel))

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from support.boards import ANN, BOB, Client, Cluster, canonical
+from support.waiting import wait_for
 
 from collab.boards.drawing import MAX_CHUNK, MAX_POINTS
 
@@ -33,6 +34,12 @@ async def pair(cluster: Cluster) -> tuple[Client, Client, str]:
     ann, bob = Client(cluster.nodes[0], ANN, channel), Client(cluster.nodes[0], BOB, channel)
     await ann.connect()
     await bob.connect()
+    # Presence goes out coalesced a moment after the joins: let it, so that what a test reads next is
+    # what its own frames caused.
+    live = cluster.nodes[0].manager.channels[channel]
+    await wait_for(lambda: not live.presence.pending, what="the joins' presence to go out")
+    ann.pump()
+    bob.pump()
     return ann, bob, channel
 
 

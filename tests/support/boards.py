@@ -13,19 +13,18 @@ from typing import Any
 
 import orjson
 
-from collab.boards.channels import Board, register_boards
+from collab.boards.channels import Board
 from collab.boards.drawing import DRAWING
 from collab.boards.kanban import KANBAN
-from collab.chat.channels import register_chat
-from collab.chat.frames import register_chat_frames
-from collab.chat.rooms import Rooms
+from collab.documents.projection import DOCUMENT
+from collab.engine import Engine
 from collab.events import StoredEvent
 from collab.projections.base import Projection
+from collab.projections.registry import Projections
 from collab.realtime.broker import InProcessBroker
 from collab.realtime.dispatch import Dispatcher
 from collab.realtime.hub import ChannelManager
 from collab.realtime.session import Session
-from collab.store.positions import ReadPositions
 from collab.store.sql import SqlEventStore
 from collab.users import User
 
@@ -77,18 +76,34 @@ class FakeTransport:
 
 @dataclasses.dataclass
 class Node:
-    """One server process: its own hub, live projections and command locks."""
+    """One server process: an engine of its own (its hub, live projections and command locks) on the
+    cluster's database and broker."""
 
-    manager: ChannelManager
-    dispatcher: Dispatcher
-    kanban: Board
-    draw: Board
+    engine: Engine
+
+    @property
+    def manager(self) -> ChannelManager:
+        return self.engine.manager
+
+    @property
+    def dispatcher(self) -> Dispatcher:
+        return self.engine.dispatcher
+
+    @property
+    def kanban(self) -> Board:
+        return self.engine.boards[0]
+
+    @property
+    def draw(self) -> Board:
+        return self.engine.boards[1]
 
     def board(self, channel: str) -> Board:
         return self.kanban if channel.startswith("kanban:") else self.draw
 
 
 class Cluster:
+    """`processes` engines on one database and one broker, and a store of its own to read the log."""
+
     def __init__(self, store: SqlEventStore, broker: InProcessBroker, nodes: list[Node]) -> None:
         self.store = store
         self.broker = broker
@@ -100,23 +115,15 @@ class Cluster:
     ) -> Cluster:
         store = await SqlEventStore.open(database_url)
         broker = InProcessBroker()
-        nodes = []
-        for _ in range(processes):
-            manager = ChannelManager(store, broker)
-            rooms = Rooms(manager, ReadPositions(store.engine))
-            await rooms.load()
-            register_chat(manager, rooms)
-            kanban_board, draw_board = register_boards(manager, kanban_projection=kanban, drawing_projection=drawing)
-            dispatcher = Dispatcher(manager)
-            register_chat_frames(dispatcher, manager, rooms)
-            nodes.append(Node(manager, dispatcher, kanban_board, draw_board))
+        projections = Projections([kanban, drawing, DOCUMENT])
+        nodes = [
+            Node(await Engine.open(database_url, broker=broker, projections=projections)) for _ in range(processes)
+        ]
         return cls(store, broker, nodes)
 
     async def close(self) -> None:
         for node in self.nodes:
-            for hook in node.manager.shutdown_hooks:
-                await hook()
-        await self.broker.close()
+            await node.engine.close()
         await self.store.close()
 
 
@@ -182,16 +189,14 @@ class Client:
         def welcome(head: int) -> None:
             session.send({"type": "welcome", "client_id": session.id, "channel": self.channel, "seq": head})
 
-        await self.node.manager.join(session, self.channel, since, announce=welcome)
-        self.node.manager.add_session(session)
+        await self.node.engine.connect(session, self.channel, since, announce=welcome)
         self.session = session
         self.pump()
 
     async def disconnect(self) -> None:
         assert self.session is not None
         self.pump()
-        await self.node.manager.remove_session(self.session)
-        self.session.connection_lost()
+        await self.node.engine.disconnect(self.session)
         self.session = None
 
     async def send(self, **frame: Any) -> None:
