@@ -1,8 +1,9 @@
 """The OpenAPI 3.1 description of the HTTP API, served at `GET /api/openapi.json`.
 
-Written here by hand, next to the handlers it describes; tests/ops/test_openapi.py keeps it true: every
-route of the app is in it, every path in it is routed (or listed there as built elsewhere), and the
-history endpoints' answers validate against these schemas.
+Written by hand: one module of paths per capability (`server`, `documents`, `history`, `moderation`,
+`media`) on the shared `schemas` and `builders`; this module assembles them and serves the result.
+tests/ops/test_openapi.py keeps it true: every route of the app is in it, every path in it is routed
+(or listed there as built elsewhere), and the history endpoints' answers validate against the schemas.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from aiohttp import web
 
 from app.http_auth import json_response
 from app.openapi import documents, history, media, moderation, server
-from app.openapi.builders import _json
+from app.openapi.builders import json_answer
 from app.openapi.schemas import SCHEMAS
 
 PATHS: dict[str, Any] = {
@@ -23,7 +24,7 @@ PATHS: dict[str, Any] = {
     **moderation.PATHS,
     **media.PATHS,
     "/api/openapi.json": {
-        "get": {"summary": "this description", "responses": {"200": _json({"type": "object"})}},
+        "get": {"summary": "this description", "responses": {"200": json_answer({"type": "object"})}},
     },
 }
 

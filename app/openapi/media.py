@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.openapi.builders import _body, _error, _json, _path, _query, _ref, _user
-from app.openapi.schemas import _NULLABLE_STRING
+from app.openapi.builders import body, error, json_answer, path, query, ref, user
+from app.openapi.schemas import NULLABLE_STRING
 
 
 def _media_id() -> list[dict[str, Any]]:
-    return [_path("id", "the media file's id")]
+    return [path("id", "the media file's id")]
 
 
 PATHS: dict[str, Any] = {
@@ -17,30 +17,30 @@ PATHS: dict[str, Any] = {
         "get": {
             "summary": "the media library, newest first (no token needed)",
             "parameters": [
-                _query("limit", "page size", {"type": "integer", "minimum": 1}),
-                _query("cursor", "`next` of the previous page"),
-                _query("tag", "only items with this tag"),
-                _query("uploader", "only items of this user id"),
-                _query("type", "only items whose MIME type starts with this (`image/`)"),
+                query("limit", "page size", {"type": "integer", "minimum": 1}),
+                query("cursor", "`next` of the previous page"),
+                query("tag", "only items with this tag"),
+                query("uploader", "only items of this user id"),
+                query("type", "only items whose MIME type starts with this (`image/`)"),
             ],
             "responses": {
-                "200": _json(
+                "200": json_answer(
                     {
                         "type": "object",
                         "required": ["media", "next"],
                         "properties": {
-                            "media": {"type": "array", "items": _ref("Media")},
-                            "next": _NULLABLE_STRING,
+                            "media": {"type": "array", "items": ref("Media")},
+                            "next": NULLABLE_STRING,
                         },
                     }
                 ),
-                "400": _error("a bad parameter"),
+                "400": error("a bad parameter"),
             },
         },
-        "post": _user(
+        "post": user(
             "upload a file (multipart: `file`, optional `title`, `description`, `tags`); announced as "
             "`new_media` on channel `media`",
-            {"201": _json(_ref("Media")), "400": _error("no file, a bad field"), "413": _error("too large")},
+            {"201": json_answer(ref("Media")), "400": error("no file, a bad field"), "413": error("too large")},
             requestBody={"required": True, "content": {"multipart/form-data": {"schema": {"type": "object"}}}},
         ),
     },
@@ -48,28 +48,28 @@ PATHS: dict[str, Any] = {
         "parameters": _media_id(),
         "get": {
             "summary": "one item's metadata (no token needed)",
-            "responses": {"200": _json(_ref("Media")), "404": _error("no such item")},
+            "responses": {"200": json_answer(ref("Media")), "404": error("no such item")},
         },
-        "put": _user(
+        "put": user(
             "change title, description, tags (the uploader or an operator); announced as `media_updated`",
-            {"200": _json(_ref("Media")), "400": _error("a bad field"), "404": _error("no such item")},
-            requestBody=_body({"type": "object"}),
+            {"200": json_answer(ref("Media")), "400": error("a bad field"), "404": error("no such item")},
+            requestBody=body({"type": "object"}),
         ),
-        "patch": _user(
+        "patch": user(
             "the same as PUT",
-            {"200": _json(_ref("Media")), "400": _error("a bad field"), "404": _error("no such item")},
-            requestBody=_body({"type": "object"}),
+            {"200": json_answer(ref("Media")), "400": error("a bad field"), "404": error("no such item")},
+            requestBody=body({"type": "object"}),
         ),
-        "delete": _user(
+        "delete": user(
             "remove an item (the uploader or an operator); announced as `media_deleted`",
-            {"204": {"description": "deleted"}, "404": _error("no such item")},
+            {"204": {"description": "deleted"}, "404": error("no such item")},
         ),
     },
     "/api/media/{id}/file": {
         "parameters": _media_id(),
         "get": {
             "summary": "the item's bytes, with the type read from them (no token needed)",
-            "responses": {"200": {"description": "the file"}, "404": _error("no such item")},
+            "responses": {"200": {"description": "the file"}, "404": error("no such item")},
         },
     },
 }

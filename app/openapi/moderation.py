@@ -4,52 +4,52 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.openapi.builders import _body, _error, _json, _operator, _path, _query, _ref
+from app.openapi.builders import body, error, json_answer, operator, path, query, ref
 
 PATHS: dict[str, Any] = {
     "/api/channels/{channel}/members/{user}": {
         "parameters": [
-            _path("channel", "a private channel"),
-            _path("user", "the user id"),
-            _query("reason", "recorded on the audit channel"),
+            path("channel", "a private channel"),
+            path("user", "the user id"),
+            query("reason", "recorded on the audit channel"),
         ],
-        "put": _operator(
+        "put": operator(
             "add a user to a private channel",
             {
-                "200": _json(_ref("Outcome")),
-                "404": _error("no such channel"),
-                "409": _error("public channel, or a member already"),
+                "200": json_answer(ref("Outcome")),
+                "404": error("no such channel"),
+                "409": error("public channel, or a member already"),
             },
         ),
-        "delete": _operator(
+        "delete": operator(
             "remove a user from a private channel: their sockets on it close with 1008 (or leave it), and "
             "joining again is refused",
             {
-                "200": _json(_ref("Outcome")),
-                "404": _error("no such channel, or not a member"),
-                "409": _error("public channel"),
+                "200": json_answer(ref("Outcome")),
+                "404": error("no such channel, or not a member"),
+                "409": error("public channel"),
             },
         ),
     },
     "/api/moderation/connections": {
-        "get": _operator(
+        "get": operator(
             "the open sockets of this server",
             {
-                "200": _json(
+                "200": json_answer(
                     {
                         "type": "object",
                         "required": ["connections"],
-                        "properties": {"connections": {"type": "array", "items": _ref("Connection")}},
+                        "properties": {"connections": {"type": "array", "items": ref("Connection")}},
                     }
                 )
             },
         )
     },
     "/api/moderation/kick": {
-        "post": _operator(
+        "post": operator(
             "close one connection or every connection of a user with 1008 (and revoke their tokens)",
-            {"200": _json(_ref("Outcome")), "400": _error("bad body"), "404": _error("no such connection")},
-            requestBody=_body(
+            {"200": json_answer(ref("Outcome")), "400": error("bad body"), "404": error("no such connection")},
+            requestBody=body(
                 {
                     "type": "object",
                     "properties": {
@@ -64,10 +64,10 @@ PATHS: dict[str, Any] = {
         )
     },
     "/api/moderation/revoke": {
-        "post": _operator(
+        "post": operator(
             "revoke a token (jti) or every token of a user issued before a time; sockets using one close with 1008",
-            {"200": _json(_ref("Outcome")), "400": _error("bad body")},
-            requestBody=_body(
+            {"200": json_answer(ref("Outcome")), "400": error("bad body")},
+            requestBody=body(
                 {
                     "type": "object",
                     "properties": {
@@ -82,6 +82,6 @@ PATHS: dict[str, Any] = {
         )
     },
     "/api/moderation/revocations": {
-        "get": _operator("the revocations in force", {"200": _json(_ref("RevocationList"))})
+        "get": operator("the revocations in force", {"200": json_answer(ref("RevocationList"))})
     },
 }

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.openapi.builders import _ref
+from app.openapi.builders import ref
 
-_NULLABLE_STRING = {"type": ["string", "null"]}
-_NULLABLE_INT = {"type": ["integer", "null"]}
-_TIME = {"type": "string", "format": "date-time"}
+NULLABLE_STRING = {"type": ["string", "null"]}
+NULLABLE_INT = {"type": ["integer", "null"]}
+TIME = {"type": "string", "format": "date-time"}
 
 SCHEMAS: dict[str, Any] = {
     "Error": {
@@ -33,10 +33,10 @@ SCHEMAS: dict[str, Any] = {
             "type": {"type": "string"},
             "channel": {"type": "string"},
             "seq": {"type": "integer", "minimum": 1},
-            "user_id": _NULLABLE_STRING,
-            "nickname": _NULLABLE_STRING,
+            "user_id": NULLABLE_STRING,
+            "nickname": NULLABLE_STRING,
             "id": {"type": "string", "description": "the client's id for the operation"},
-            "ts": {**_TIME, "description": "when it was stored, UTC, millisecond precision"},
+            "ts": {**TIME, "description": "when it was stored, UTC, millisecond precision"},
             "content": {"description": "a message's text (any JSON for Base's frames)"},
             "blob": {"type": "string", "contentEncoding": "base64"},
         },
@@ -48,7 +48,7 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "channel": {"type": "string"},
             "head": {"type": "integer", "minimum": 0, "description": "the channel's last seq"},
-            "events": {"type": "array", "items": _ref("Event")},
+            "events": {"type": "array", "items": ref("Event")},
             "next": {
                 "type": ["string", "null"],
                 "description": "opaque cursor of the next page (send it as `cursor`); null when no more "
@@ -64,19 +64,19 @@ SCHEMAS: dict[str, Any] = {
             "kind": {"type": "string", "description": "chat, dm, kanban, draw, doc, monitor, media, audit, ..."},
             "private": {"type": "boolean"},
             "head": {"type": "integer", "minimum": 0},
-            "first_seq": {**_NULLABLE_INT, "description": "the lowest seq still kept (null: none kept)"},
+            "first_seq": {**NULLABLE_INT, "description": "the lowest seq still kept (null: none kept)"},
             "events": {"type": "integer", "minimum": 0, "description": "events kept (head - first_seq + 1)"},
             "members": {"type": "integer", "minimum": 0},
             "connections": {"type": "integer", "minimum": 0, "description": "sockets in it on this server"},
-            "created_at": _TIME,
-            "created_by": _NULLABLE_STRING,
+            "created_at": TIME,
+            "created_by": NULLABLE_STRING,
             "last_event_at": {"type": ["string", "null"], "format": "date-time"},
         },
     },
     "ChannelList": {
         "type": "object",
         "required": ["channels"],
-        "properties": {"channels": {"type": "array", "items": _ref("Channel")}},
+        "properties": {"channels": {"type": "array", "items": ref("Channel")}},
     },
     "Members": {
         "type": "object",
@@ -92,18 +92,18 @@ SCHEMAS: dict[str, Any] = {
         "required": ["id", "jti", "user_id", "issued_before", "created_at"],
         "properties": {
             "id": {"type": "integer"},
-            "jti": _NULLABLE_STRING,
-            "user_id": _NULLABLE_STRING,
+            "jti": NULLABLE_STRING,
+            "user_id": NULLABLE_STRING,
             "issued_before": {"type": ["string", "null"], "format": "date-time"},
-            "created_at": _TIME,
-            "created_by": _NULLABLE_STRING,
-            "reason": _NULLABLE_STRING,
+            "created_at": TIME,
+            "created_by": NULLABLE_STRING,
+            "reason": NULLABLE_STRING,
         },
     },
     "RevocationList": {
         "type": "object",
         "required": ["revocations"],
-        "properties": {"revocations": {"type": "array", "items": _ref("Revocation")}},
+        "properties": {"revocations": {"type": "array", "items": ref("Revocation")}},
     },
     "Outcome": {
         "type": "object",
@@ -112,7 +112,7 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "action": {"type": "string", "enum": ["kick", "revoke", "member_removed", "member_added"]},
             "closed": {"type": "array", "items": {"type": "string"}, "description": "client ids closed with 1008"},
-            "revocations": {"type": "array", "items": _ref("Revocation")},
+            "revocations": {"type": "array", "items": ref("Revocation")},
             "audit_seq": {"type": "integer", "description": "the seq of the action's event on channel `audit`"},
         },
         "additionalProperties": True,
@@ -126,7 +126,7 @@ SCHEMAS: dict[str, Any] = {
             "user": {"type": "object"},
             "channel": {"type": "string"},
             "channels": {"type": "array", "items": {"type": "string"}},
-            "connected_at": _TIME,
+            "connected_at": TIME,
         },
     },
     "Media": {
@@ -139,13 +139,13 @@ SCHEMAS: dict[str, Any] = {
             "tags": {"type": "array", "items": {"type": "string"}},
             "mime": {"type": "string"},
             "size": {"type": "integer"},
-            "width": _NULLABLE_INT,
-            "height": _NULLABLE_INT,
+            "width": NULLABLE_INT,
+            "height": NULLABLE_INT,
             "sha256": {"type": "string"},
             "filename": {"type": ["string", "null"]},
             "uploader": {"type": "object"},
-            "created_at": _TIME,
-            "updated_at": _TIME,
+            "created_at": TIME,
+            "updated_at": TIME,
             "url": {"type": "string"},
             "file_url": {"type": "string"},
         },

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.openapi.builders import _json, _path, _query
+from app.openapi.builders import json_answer, path, query
 
 _SOCKET_QUERY = [
-    _query("channel", "the socket's own channel (default `general`)"),
-    _query("token", "a JWT or a guest token"),
-    _query("nickname", "a guest's display name"),
-    _query("since", "the last seq the client has", {"type": "integer", "minimum": 0}),
-    _query("room", "Base's clients: the channel, with Base's frames"),
+    query("channel", "the socket's own channel (default `general`)"),
+    query("token", "a JWT or a guest token"),
+    query("nickname", "a guest's display name"),
+    query("since", "the last seq the client has", {"type": "integer", "minimum": 0}),
+    query("room", "Base's clients: the channel, with Base's frames"),
 ]
 
 
@@ -30,7 +30,7 @@ PATHS: dict[str, Any] = {
         "get": {
             "summary": "liveness: the database answers",
             "responses": {
-                "200": _json(
+                "200": json_answer(
                     {
                         "type": "object",
                         "properties": {"status": {"type": "string"}, "connections": {"type": "integer"}},
@@ -50,7 +50,7 @@ PATHS: dict[str, Any] = {
     "/static/{path}": {
         "get": {
             "summary": "the browser pages' files",
-            "parameters": [_path("path", "a file under static/")],
+            "parameters": [path("path", "a file under static/")],
             "responses": {"200": {"description": "the file"}, "404": {"description": "no such file"}},
         }
     },
@@ -59,7 +59,7 @@ PATHS: dict[str, Any] = {
     "/ws/doc/{name}": {
         "get": {
             "summary": "a Yjs document over the y-websocket protocol (binary frames)",
-            "parameters": [_path("name", "the document"), _query("token", "a JWT or a guest token")],
+            "parameters": [path("name", "the document"), query("token", "a JWT or a guest token")],
             "responses": {"101": {"description": "switching protocols"}, "403": {"description": "foreign Origin"}},
         }
     },
