@@ -28,18 +28,17 @@ from typing import Any
 import orjson
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from collab.errors import StoreError
 from collab.events import Appended, NewEvent, StoredEvent, utcnow
 from collab.naming import channel_kind
 from collab.store.errors import translate
-from collab.store.rows import _ROW_COLUMNS, EVENT_COLUMNS, Pending, stored_event
+from collab.store.rows import EVENT_COLUMNS as EVENT_COLUMNS
+from collab.store.rows import Pending, stored_event
 from collab.store.rows import aware as aware
-from collab.store.schema import channels, events
 from collab.store.sqlite_writer import SqliteWriteConnection
-from collab.store.statements import _compile, _insert_from_arrays, _set_heads_from_arrays
+from collab.store.statements import statements_for
 
 log = logging.getLogger(__name__)
 
@@ -58,42 +57,7 @@ class BatchWriter:
         self._closing = False
         self._task: asyncio.Task[None] | None = None
         self._sqlite = SqliteWriteConnection(engine.url) if self.dialect == "sqlite" else None
-        dialect = engine.dialect
-        if self.dialect == "postgresql":
-            # One statement per batch on PostgreSQL, its rows as one array per column: asyncpg's
-            # executemany costs the server an execution per row (40 us an event measured).
-            self._insert_sql = _compile(_insert_from_arrays(), dialect, _ROW_COLUMNS)
-            self._set_head_sql = _compile(_set_heads_from_arrays(), dialect, ("n", "h"))
-        else:
-            # SQLite runs in-process: executemany is just a loop over one prepared statement.
-            self._insert_sql = _compile(
-                sqlite.insert(events)
-                .values({name: sa.bindparam(name) for name in _ROW_COLUMNS})
-                .on_conflict_do_nothing(index_elements=[events.c.op_key]),
-                dialect,
-                _ROW_COLUMNS,
-            )
-            self._set_head_sql = _compile(
-                channels.update().where(channels.c.name == sa.bindparam("n")).values(head_seq=sa.bindparam("h")),
-                dialect,
-                ("h", "n"),
-            )
-        self._lock_heads = (
-            sa.select(channels.c.name, channels.c.head_seq)
-            .where(channels.c.name.in_(sa.bindparam("names", expanding=True)))
-            .order_by(channels.c.name)
-            .with_for_update()
-        )
-        # The batch's op keys go in as one parameter (a JSON array on SQLite, an array on PostgreSQL),
-        # so the statement is the same for every batch and the driver binds one value, not 1,000.
-        if self.dialect == "postgresql":
-            keys: Any = events.c.op_key == sa.any_(sa.bindparam("keys", type_=postgresql.ARRAY(sa.BigInteger)))
-        else:
-            values = sa.func.json_each(sa.bindparam("keys", type_=sa.String)).table_valued("value")
-            keys = events.c.op_key.in_(sa.select(values.c.value))
-        self._find_ops = sa.select(*EVENT_COLUMNS, events.c.op_key).where(keys)
-        dialect_insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
-        self._create_channels = dialect_insert(channels).on_conflict_do_nothing()
+        self._sql = statements_for(engine.dialect)
         # How many more batches look their op keys up first (see `_write`).
         self._lookups_left = 0
         # Figures for the monitor: batches committed and events in them.
@@ -221,10 +185,10 @@ class BatchWriter:
         if unknown:
             now = utcnow()
             conn.execute(
-                self._create_channels, [{"name": n, "kind": channel_kind(n), "created_at": now} for n in unknown]
+                self._sql.create_channels, [{"name": n, "kind": channel_kind(n), "created_at": now} for n in unknown]
             )
         # The row locks that order this batch after every other writer of these channels.
-        heads: dict[str, int] = dict(conn.execute(self._lock_heads, {"names": names}).all())
+        heads: dict[str, int] = dict(conn.execute(self._sql.lock_heads, {"names": names}).all())
         known = self._stored_ops(conn, batch) if look_up else {}
         results: list[Appended | StoreError] = []
         rows: list[tuple[Any, ...]] = []
@@ -259,18 +223,20 @@ class BatchWriter:
         if rows:
             touched = {row[0] for row in rows}
             if self.dialect == "postgresql":
-                inserted = conn.exec_driver_sql(self._insert_sql, tuple(map(list, zip(*rows, strict=True)))).rowcount
+                inserted = conn.exec_driver_sql(
+                    self._sql.insert_sql, tuple(map(list, zip(*rows, strict=True)))
+                ).rowcount
             else:
-                inserted = conn.exec_driver_sql(self._insert_sql, rows).rowcount
+                inserted = conn.exec_driver_sql(self._sql.insert_sql, rows).rowcount
             if inserted != len(rows):
                 # Only an op-key conflict skips a row; with the lookup done, one is a broken invariant.
                 if look_up:
                     raise StoreError(f"{len(rows) - inserted} events conflicted although their op ids were looked up")
                 raise _RetryInBatch
             if self.dialect == "postgresql":
-                conn.exec_driver_sql(self._set_head_sql, ([*touched], [heads[name] for name in touched]))
+                conn.exec_driver_sql(self._sql.set_head_sql, ([*touched], [heads[name] for name in touched]))
             else:
-                conn.exec_driver_sql(self._set_head_sql, [(heads[name], name) for name in touched])
+                conn.exec_driver_sql(self._sql.set_head_sql, [(heads[name], name) for name in touched])
         return results
 
     def _stored_ops(self, conn: sa.Connection, batch: list[Pending]) -> dict[int, StoredEvent]:
@@ -279,7 +245,7 @@ class BatchWriter:
         if not keys:
             return {}
         parameter = orjson.dumps(keys).decode() if self.dialect == "sqlite" else keys
-        return {row[9]: stored_event(row) for row in conn.execute(self._find_ops, {"keys": parameter})}
+        return {row[9]: stored_event(row) for row in conn.execute(self._sql.find_ops, {"keys": parameter})}
 
 
 # Errors of the database or the connection, not of an event: halving the batch would only repeat
