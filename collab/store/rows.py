@@ -26,7 +26,7 @@ EVENT_COLUMNS = (
     events.c.created_at,
 )
 # The order of the values in a prepared row; `seq` is added when the writer allocates it.
-_ROW_COLUMNS = ("channel", "seq", "type", "user_id", "nickname", "op_id", "op_key", "data", "blob", "created_at")
+ROW_COLUMNS = ("channel", "seq", "type", "user_id", "nickname", "op_id", "op_key", "data", "blob", "created_at")
 
 
 def aware(moment: datetime) -> datetime:
@@ -74,7 +74,7 @@ class Pending:
         self.channel = event.channel
         self.created_at = created_at
         self.op_key = key
-        # The row without its seq, in `_ROW_COLUMNS` order. SQLite keeps timestamps as text in the
+        # The row without its seq, in `ROW_COLUMNS` order. SQLite keeps timestamps as text in the
         # format SQLAlchemy reads back (the UTC time without its "+00:00"); asyncpg takes the datetime.
         self.row = (
             event.type,

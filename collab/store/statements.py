@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
-from collab.store.rows import _ROW_COLUMNS, EVENT_COLUMNS
+from collab.store.rows import EVENT_COLUMNS, ROW_COLUMNS
 from collab.store.schema import channels, events
 
 _COLUMN_TYPES: dict[str, Any] = {
@@ -28,12 +28,12 @@ _COLUMN_TYPES: dict[str, Any] = {
 
 def _insert_from_arrays() -> Any:
     """`INSERT INTO events … SELECT … FROM unnest(:channel, :seq, …)`: PostgreSQL only."""
-    arrays = (sa.bindparam(name, type_=postgresql.ARRAY(_COLUMN_TYPES[name])) for name in _ROW_COLUMNS)
-    rows = sa.func.unnest(*arrays).table_valued(*_ROW_COLUMNS).render_derived()
-    values = (sa.cast(rows.c.data, postgresql.JSONB) if name == "data" else rows.c[name] for name in _ROW_COLUMNS)
+    arrays = (sa.bindparam(name, type_=postgresql.ARRAY(_COLUMN_TYPES[name])) for name in ROW_COLUMNS)
+    rows = sa.func.unnest(*arrays).table_valued(*ROW_COLUMNS).render_derived()
+    values = (sa.cast(rows.c.data, postgresql.JSONB) if name == "data" else rows.c[name] for name in ROW_COLUMNS)
     return (
         postgresql.insert(events)
-        .from_select(list(_ROW_COLUMNS), sa.select(*values))
+        .from_select(list(ROW_COLUMNS), sa.select(*values))
         .on_conflict_do_nothing(index_elements=[events.c.op_key])
     )
 
@@ -70,16 +70,16 @@ def statements_for(dialect: sa.Dialect) -> Statements:
     if dialect.name == "postgresql":
         # One statement per batch on PostgreSQL, its rows as one array per column: asyncpg's
         # executemany costs the server an execution per row (40 us an event measured).
-        insert_sql = _compile(_insert_from_arrays(), dialect, _ROW_COLUMNS)
+        insert_sql = _compile(_insert_from_arrays(), dialect, ROW_COLUMNS)
         set_head_sql = _compile(_set_heads_from_arrays(), dialect, ("n", "h"))
     else:
         # SQLite runs in-process: executemany is just a loop over one prepared statement.
         insert_sql = _compile(
             sqlite.insert(events)
-            .values({name: sa.bindparam(name) for name in _ROW_COLUMNS})
+            .values({name: sa.bindparam(name) for name in ROW_COLUMNS})
             .on_conflict_do_nothing(index_elements=[events.c.op_key]),
             dialect,
-            _ROW_COLUMNS,
+            ROW_COLUMNS,
         )
         set_head_sql = _compile(
             channels.update().where(channels.c.name == sa.bindparam("n")).values(head_seq=sa.bindparam("h")),

@@ -1,9 +1,9 @@
 """Group commit for `SqlEventStore.append`: one writer commits everything pending in one transaction.
 
-`append` prepares its row (JSON encoded, timestamp in UTC, op key hashed) in the caller, puts it on
-the pending list and waits. The writer takes up to `max_batch` pending events, commits them in one
-transaction and only then answers their callers. While a batch commits, the next one gathers, so the
-number of transactions falls as the load rises.
+`append` prepares its row (JSON encoded, timestamp in UTC, op key hashed; `collab.store.rows`) in the
+caller, puts it on the pending list and waits. The writer takes up to `max_batch` pending events, commits
+them in one transaction and only then answers their callers. While a batch commits, the next one gathers,
+so the number of transactions falls as the load rises.
 
 Ordering: the writer locks the rows of the batch's channels (`SELECT … FOR UPDATE` in name order on
 PostgreSQL; `BEGIN IMMEDIATE`, the database-wide write lock, on SQLite) before it reads their heads.
@@ -15,7 +15,7 @@ still finds it.
 The batch is plain (sync) SQLAlchemy Core, written once for both databases: PostgreSQL runs it
 through `run_sync` on an asyncpg connection; SQLite runs it on the event loop's thread (see
 `collab.store.sqlite_writer`). The hot statements are compiled once and executed with ready-made
-parameters, so no per-row type processing happens in SQLAlchemy.
+parameters, so no per-row type processing happens in SQLAlchemy (`collab.store.statements`).
 """
 
 from __future__ import annotations
@@ -34,11 +34,13 @@ from collab.errors import StoreError
 from collab.events import Appended, NewEvent, StoredEvent, utcnow
 from collab.naming import channel_kind
 from collab.store.errors import translate
-from collab.store.rows import EVENT_COLUMNS as EVENT_COLUMNS
-from collab.store.rows import Pending, stored_event
-from collab.store.rows import aware as aware
+from collab.store.rows import EVENT_COLUMNS, Pending, aware, stored_event
 from collab.store.sqlite_writer import SqliteWriteConnection
 from collab.store.statements import statements_for
+
+# EVENT_COLUMNS, aware and stored_event live in collab.store.rows; the store's readers (sql, history,
+# media, revocations) still import them from here.
+__all__ = ["EVENT_COLUMNS", "BatchWriter", "aware", "stored_event"]
 
 log = logging.getLogger(__name__)
 
