@@ -1,9 +1,9 @@
 """Group commit for `SqlEventStore.append`: one writer commits everything pending in one transaction.
 
-`append` prepares its row (JSON encoded, timestamp in UTC, op key hashed) in the caller, puts it on
-the pending list and waits. The writer takes up to `max_batch` pending events, commits them in one
-transaction and only then answers their callers. While a batch commits, the next one gathers, so the
-number of transactions falls as the load rises.
+`append` prepares its row (JSON encoded, timestamp in UTC, op key hashed; `collab.store.rows`) in the
+caller, puts it on the pending list and waits. The writer takes up to `max_batch` pending events, commits
+them in one transaction and only then answers their callers. While a batch commits, the next one gathers,
+so the number of transactions falls as the load rises.
 
 Ordering: the writer locks the rows of the batch's channels (`SELECT … FOR UPDATE` in name order on
 PostgreSQL; `BEGIN IMMEDIATE`, the database-wide write lock, on SQLite) before it reads their heads.
@@ -15,147 +15,34 @@ still finds it.
 The batch is plain (sync) SQLAlchemy Core, written once for both databases: PostgreSQL runs it
 through `run_sync` on an asyncpg connection; SQLite runs it on the event loop's thread (see
 `collab.store.sqlite_writer`). The hot statements are compiled once and executed with ready-made
-parameters, so no per-row type processing happens in SQLAlchemy.
+parameters, so no per-row type processing happens in SQLAlchemy (`collab.store.statements`).
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from collab.errors import StoreError
 from collab.events import Appended, NewEvent, StoredEvent, utcnow
 from collab.naming import channel_kind
 from collab.store.errors import translate
-from collab.store.schema import channels, events
+from collab.store.rows import EVENT_COLUMNS, Pending, aware, stored_event
 from collab.store.sqlite_writer import SqliteWriteConnection
+from collab.store.statements import statements_for
+
+# EVENT_COLUMNS, aware and stored_event live in collab.store.rows; the store's readers (sql, history,
+# media, revocations) still import them from here.
+__all__ = ["EVENT_COLUMNS", "BatchWriter", "aware", "stored_event"]
 
 log = logging.getLogger(__name__)
-
-EVENT_COLUMNS = (
-    events.c.channel,
-    events.c.seq,
-    events.c.type,
-    events.c.data,
-    events.c.blob,
-    events.c.user_id,
-    events.c.nickname,
-    events.c.op_id,
-    events.c.created_at,
-)
-# The order of the values in a prepared row; `seq` is added when the writer allocates it.
-_ROW_COLUMNS = ("channel", "seq", "type", "user_id", "nickname", "op_id", "op_key", "data", "blob", "created_at")
-
-
-def aware(moment: datetime) -> datetime:
-    """SQLite hands timestamps back without a zone; everything we store is UTC."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
-def stored_event(row: Any) -> StoredEvent:
-    """A row of `EVENT_COLUMNS` as a `StoredEvent`."""
-    return StoredEvent(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], aware(row[8]))
-
-
-def op_key(channel: str, user_id: str | None, op_id: str) -> int:
-    """A signed 64-bit hash of what identifies an operation. Two different operations share a key with
-    probability ~n²/2⁶⁵ for n keyed events in the database; the lookup compares the full identity and
-    refuses (rather than merges) such a pair."""
-    user = "\x01" if user_id is None else "\x02" + user_id
-    digest = hashlib.blake2b(f"{channel}\x00{user}\x00{op_id}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big", signed=True)
-
-
-def _as_utc(moment: datetime) -> datetime:
-    if moment.tzinfo is None:  # naive: taken as UTC already
-        return moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC) if moment.utcoffset() else moment
-
-
-class Pending:
-    """An event waiting for the writer, with its column values already encoded for the database."""
-
-    __slots__ = ("channel", "created_at", "event", "future", "op_key", "row")
-
-    def __init__(self, event: NewEvent, future: asyncio.Future[Appended], text_timestamps: bool) -> None:
-        created_at = event.created_at
-        if created_at.tzinfo is not UTC:  # `utcnow()` gives UTC itself; asking utcoffset() costs 1 us
-            created_at = _as_utc(created_at)
-        data = event.data
-        try:
-            encoded = None if data is None else orjson.dumps(data).decode()
-        except orjson.JSONEncodeError as error:
-            raise StoreError(f"the event's data is not JSON: {error}") from error
-        key = None if event.op_id is None else op_key(event.channel, event.user_id, event.op_id)
-        self.event = event
-        self.future = future
-        self.channel = event.channel
-        self.created_at = created_at
-        self.op_key = key
-        # The row without its seq, in `_ROW_COLUMNS` order. SQLite keeps timestamps as text in the
-        # format SQLAlchemy reads back (the UTC time without its "+00:00"); asyncpg takes the datetime.
-        self.row = (
-            event.type,
-            event.user_id,
-            event.nickname,
-            event.op_id,
-            key,
-            encoded,
-            event.blob,
-            created_at.isoformat(" ", "microseconds")[:26] if text_timestamps else created_at,
-        )
-
-
-_COLUMN_TYPES: dict[str, Any] = {
-    "channel": sa.String,
-    "seq": sa.BigInteger,
-    "type": sa.String,
-    "user_id": sa.String,
-    "nickname": sa.String,
-    "op_id": sa.String,
-    "op_key": sa.BigInteger,
-    "data": sa.Text,  # JSON text, cast to JSONB by the statement
-    "blob": sa.LargeBinary,
-    "created_at": sa.DateTime(timezone=True),
-}
-
-
-def _insert_from_arrays() -> Any:
-    """`INSERT INTO events … SELECT … FROM unnest(:channel, :seq, …)`: PostgreSQL only."""
-    arrays = (sa.bindparam(name, type_=postgresql.ARRAY(_COLUMN_TYPES[name])) for name in _ROW_COLUMNS)
-    rows = sa.func.unnest(*arrays).table_valued(*_ROW_COLUMNS).render_derived()
-    values = (sa.cast(rows.c.data, postgresql.JSONB) if name == "data" else rows.c[name] for name in _ROW_COLUMNS)
-    return (
-        postgresql.insert(events)
-        .from_select(list(_ROW_COLUMNS), sa.select(*values))
-        .on_conflict_do_nothing(index_elements=[events.c.op_key])
-    )
-
-
-def _set_heads_from_arrays() -> Any:
-    """`UPDATE channels SET head_seq = v.h FROM unnest(:n, :h) AS v(n, h) WHERE name = v.n`."""
-    names = sa.bindparam("n", type_=postgresql.ARRAY(sa.String))
-    new_heads = sa.func.unnest(names, sa.bindparam("h", type_=postgresql.ARRAY(sa.BigInteger)))
-    values = new_heads.table_valued("n", "h").render_derived()
-    return channels.update().where(channels.c.name == values.c.n).values(head_seq=values.c.h)
-
-
-def _compile(statement: Any, dialect: sa.Dialect, order: tuple[str, ...]) -> str:
-    """The statement's SQL for `dialect`, checked to take its positional parameters in `order`."""
-    compiled = statement.compile(dialect=dialect)
-    if tuple(compiled.positiontup or ()) != order:
-        raise RuntimeError(f"compiled parameters {compiled.positiontup} are not in the order {order}")
-    return str(compiled)
 
 
 class BatchWriter:
@@ -172,42 +59,7 @@ class BatchWriter:
         self._closing = False
         self._task: asyncio.Task[None] | None = None
         self._sqlite = SqliteWriteConnection(engine.url) if self.dialect == "sqlite" else None
-        dialect = engine.dialect
-        if self.dialect == "postgresql":
-            # One statement per batch on PostgreSQL, its rows as one array per column: asyncpg's
-            # executemany costs the server an execution per row (40 us an event measured).
-            self._insert_sql = _compile(_insert_from_arrays(), dialect, _ROW_COLUMNS)
-            self._set_head_sql = _compile(_set_heads_from_arrays(), dialect, ("n", "h"))
-        else:
-            # SQLite runs in-process: executemany is just a loop over one prepared statement.
-            self._insert_sql = _compile(
-                sqlite.insert(events)
-                .values({name: sa.bindparam(name) for name in _ROW_COLUMNS})
-                .on_conflict_do_nothing(index_elements=[events.c.op_key]),
-                dialect,
-                _ROW_COLUMNS,
-            )
-            self._set_head_sql = _compile(
-                channels.update().where(channels.c.name == sa.bindparam("n")).values(head_seq=sa.bindparam("h")),
-                dialect,
-                ("h", "n"),
-            )
-        self._lock_heads = (
-            sa.select(channels.c.name, channels.c.head_seq)
-            .where(channels.c.name.in_(sa.bindparam("names", expanding=True)))
-            .order_by(channels.c.name)
-            .with_for_update()
-        )
-        # The batch's op keys go in as one parameter (a JSON array on SQLite, an array on PostgreSQL),
-        # so the statement is the same for every batch and the driver binds one value, not 1,000.
-        if self.dialect == "postgresql":
-            keys: Any = events.c.op_key == sa.any_(sa.bindparam("keys", type_=postgresql.ARRAY(sa.BigInteger)))
-        else:
-            values = sa.func.json_each(sa.bindparam("keys", type_=sa.String)).table_valued("value")
-            keys = events.c.op_key.in_(sa.select(values.c.value))
-        self._find_ops = sa.select(*EVENT_COLUMNS, events.c.op_key).where(keys)
-        dialect_insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
-        self._create_channels = dialect_insert(channels).on_conflict_do_nothing()
+        self._sql = statements_for(engine.dialect)
         # How many more batches look their op keys up first (see `_write`).
         self._lookups_left = 0
         # Figures for the monitor: batches committed and events in them.
@@ -335,10 +187,10 @@ class BatchWriter:
         if unknown:
             now = utcnow()
             conn.execute(
-                self._create_channels, [{"name": n, "kind": channel_kind(n), "created_at": now} for n in unknown]
+                self._sql.create_channels, [{"name": n, "kind": channel_kind(n), "created_at": now} for n in unknown]
             )
         # The row locks that order this batch after every other writer of these channels.
-        heads: dict[str, int] = dict(conn.execute(self._lock_heads, {"names": names}).all())
+        heads: dict[str, int] = dict(conn.execute(self._sql.lock_heads, {"names": names}).all())
         known = self._stored_ops(conn, batch) if look_up else {}
         results: list[Appended | StoreError] = []
         rows: list[tuple[Any, ...]] = []
@@ -373,18 +225,20 @@ class BatchWriter:
         if rows:
             touched = {row[0] for row in rows}
             if self.dialect == "postgresql":
-                inserted = conn.exec_driver_sql(self._insert_sql, tuple(map(list, zip(*rows, strict=True)))).rowcount
+                inserted = conn.exec_driver_sql(
+                    self._sql.insert_sql, tuple(map(list, zip(*rows, strict=True)))
+                ).rowcount
             else:
-                inserted = conn.exec_driver_sql(self._insert_sql, rows).rowcount
+                inserted = conn.exec_driver_sql(self._sql.insert_sql, rows).rowcount
             if inserted != len(rows):
                 # Only an op-key conflict skips a row; with the lookup done, one is a broken invariant.
                 if look_up:
                     raise StoreError(f"{len(rows) - inserted} events conflicted although their op ids were looked up")
                 raise _RetryInBatch
             if self.dialect == "postgresql":
-                conn.exec_driver_sql(self._set_head_sql, ([*touched], [heads[name] for name in touched]))
+                conn.exec_driver_sql(self._sql.set_head_sql, ([*touched], [heads[name] for name in touched]))
             else:
-                conn.exec_driver_sql(self._set_head_sql, [(heads[name], name) for name in touched])
+                conn.exec_driver_sql(self._sql.set_head_sql, [(heads[name], name) for name in touched])
         return results
 
     def _stored_ops(self, conn: sa.Connection, batch: list[Pending]) -> dict[int, StoredEvent]:
@@ -393,7 +247,7 @@ class BatchWriter:
         if not keys:
             return {}
         parameter = orjson.dumps(keys).decode() if self.dialect == "sqlite" else keys
-        return {row[9]: stored_event(row) for row in conn.execute(self._find_ops, {"keys": parameter})}
+        return {row[9]: stored_event(row) for row in conn.execute(self._sql.find_ops, {"keys": parameter})}
 
 
 # Errors of the database or the connection, not of an event: halving the batch would only repeat

@@ -1,0 +1,59 @@
+"""The operators' history: the channels, their stored events (a page or an export), their members."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.openapi.builders import JSON, error, json_answer, operator, path, query, ref
+
+_EVENT_FILTERS = [
+    query("after", "only events with a seq above this", {"type": "integer", "minimum": 0}),
+    query("before", "only events with a seq below this", {"type": "integer", "minimum": 0}),
+    query("since", "stored at or after: ISO 8601 (no zone: UTC) or an age such as `24h`, `7d`"),
+    query("until", "stored before: ISO 8601 or an age"),
+    query("type", "event types (repeat, or comma-separate)", explode=True),
+    query("user", "user ids (repeat, or comma-separate)", explode=True),
+    query("text", "a substring of the event's `content`, case-insensitive"),
+]
+
+PATHS: dict[str, Any] = {
+    "/api/channels": {
+        "get": operator(
+            "every channel with its head seq and counts (direct messages: admins only)",
+            {"200": json_answer(ref("ChannelList"))},
+            parameters=[query("kind", "only these kinds (repeat, or comma-separate)", explode=True)],
+        )
+    },
+    "/api/channels/{channel}/events": {
+        "get": operator(
+            "stored events in seq order, by filter: a page, or everything streamed as JSON lines or CSV",
+            {
+                "200": {
+                    "description": "a page (`format=json`), or the export (`jsonl`: one event per line; "
+                    "`csv`: a header, then seq,ts,channel,type,user_id,nickname,id,content,extra)",
+                    "content": {
+                        JSON: {"schema": ref("EventPage")},
+                        "application/x-ndjson": {"schema": {"type": "string"}},
+                        "text/csv": {"schema": {"type": "string"}},
+                    },
+                },
+                "400": error("a bad parameter, or a cursor of another query"),
+                "404": error("no such channel"),
+            },
+            parameters=[
+                path("channel", "the channel's name"),
+                *_EVENT_FILTERS,
+                query("limit", "page size (default 100, at most 1000); caps an export", {"type": "integer"}),
+                query("cursor", "`next` of the previous page"),
+                query("format", "json (a page), jsonl or csv (streamed)", {"enum": ["json", "jsonl", "csv"]}),
+            ],
+        )
+    },
+    "/api/channels/{channel}/members": {
+        "get": operator(
+            "a channel's members",
+            {"200": json_answer(ref("Members")), "404": error("no such channel")},
+            parameters=[path("channel", "the channel's name")],
+        )
+    },
+}
