@@ -29,6 +29,7 @@ run: setup
 test: setup
 	scripts/ensure-services.sh
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 	$(BIN)/pytest
 
 lint:

@@ -1,4 +1,4 @@
-"""Settings: read once from the environment (see ../shared/PROTOCOL.md), typed and frozen.
+"""Settings: read once from the environment (docs/configuration.md), typed and frozen.
 A bad value fails loudly and names its variable."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The media library over HTTP (../shared/PROTOCOL.md, docs/media.md); the logic is collab/operators/media.py.
+"""The media library over HTTP (docs/media.md); the logic is collab/operators/media.py.
 
     POST   /api/media              multipart upload (`file`, optional `title`, `description`, `tags`)
     GET    /api/media              the list, newest first (`limit`, `cursor`, `tag`, `uploader`, `type`)

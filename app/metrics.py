@@ -1,6 +1,6 @@
 """`GET /metrics`: the monitor's figures in Prometheus' text format; and the monitor's configuration from the settings.
 
-The figures are those of the `metrics` frames on channel `monitor` (collab/monitor.py,
+The figures are those of the `metrics` frames on channel `monitor` (collab/operators/monitor.py,
 docs/monitor.md), read when Prometheus scrapes: live ones (connections, channels, counters, the
 latency histogram) as they are now, rates and percentiles from the last one-second sample. Besides
 them, prometheus-client's standard process, platform and garbage-collector collectors.

@@ -70,6 +70,11 @@ class Rooms:
     async def send_list(self, session: Session) -> None:
         session.send({"type": "rooms", "rooms": await self.room_list(session), "total": len(self.visible_to(session))})
 
+    def update_members(self, info: ChannelInfo) -> None:
+        """A known room's members changed (an operator's doing): its info as it is now."""
+        if info.name in self.infos:
+            self.infos[info.name] = info
+
     async def announce_list(self) -> None:
         """The list changed: everyone gets theirs again (each user's differs: private rooms, unread).
         One query for everyone's read positions, however many are connected."""

@@ -21,10 +21,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from collab.errors import Conflict, NotFound, ProtocolError
 from collab.events import ChannelInfo, NewEvent, StoredEvent, utcnow
@@ -45,14 +45,31 @@ REFRESH_SECONDS = 5.0
 ID_WINDOW = 100
 
 
+class RoomDirectory(Protocol):
+    """What moderation needs of the chat wing's rooms (collab.chat.rooms.Rooms)."""
+
+    def update_members(self, info: ChannelInfo) -> None:
+        """A known room's members changed: keep its new info."""
+
+    async def announce_list(self) -> None:
+        """Send everyone their room list again."""
+
+
+class DocumentConnections(Protocol):
+    """What moderation needs of the documents wing (collab.documents.rooms.DocumentManager)."""
+
+    @property
+    def peers(self) -> Mapping[str, Connection]: ...
+
+
 class Moderation:
-    """The actions, on one server process. `documents` is the `DocumentManager` (its `peers`)."""
+    """The actions, on one server process."""
 
     def __init__(
         self,
         manager: ChannelManager,
-        documents: Any,
-        rooms: Any,
+        documents: DocumentConnections,
+        rooms: RoomDirectory,
         revocation_store: RevocationStore,
         revoked: RevocationList,
     ) -> None:
@@ -221,8 +238,7 @@ class Moderation:
 
     async def _apply_removal(self, info: ChannelInfo, user_id: str, reason: str | None) -> list[str]:
         text = f"removed from {info.name!r} by an operator" + (f": {reason}" if reason else "")
-        if info.name in self.rooms.infos:
-            self.rooms.infos[info.name] = replace(info, members=info.members - {user_id})
+        self.rooms.update_members(replace(info, members=info.members - {user_id}))
         closed = []
         for session in self.manager.sessions_of(user_id):
             if session.state is not State.OPEN or session.user.is_admin:
@@ -242,8 +258,8 @@ class Moderation:
         if user_id in info.members:
             raise Conflict(f"{user_id!r} is a member of {channel!r} already")
         await self.manager.store.add_member(channel, user_id)
-        if channel in self.rooms.infos:
-            self.rooms.infos[channel] = replace(info, members=info.members | {user_id})
+        self.rooms.update_members(replace(info, members=info.members | {user_id}))
+        if channel_kind(channel) == "chat":
             await self.rooms.announce_list()
         outcome = Outcome("member_added", details={"target_channel": channel, "target_user": user_id})
         outcome.audit = await self._audit(actor, outcome, reason)

@@ -18,8 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from collab.events import StoredEvent
 from collab.store.errors import translated
+from collab.store.rows import EVENT_COLUMNS, aware, stored_event
 from collab.store.schema import channel_members, channels, events
-from collab.store.writer import EVENT_COLUMNS, aware, stored_event
 
 
 @dataclass(frozen=True)

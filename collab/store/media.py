@@ -16,8 +16,8 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from collab.store.errors import translated
+from collab.store.rows import aware
 from collab.store.schema import media
-from collab.store.writer import aware
 
 
 @dataclass(frozen=True, slots=True)

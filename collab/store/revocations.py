@@ -11,8 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from collab.errors import ProtocolError
 from collab.events import utcnow
 from collab.store.errors import translated
+from collab.store.rows import aware
 from collab.store.schema import revocations
-from collab.store.writer import aware
 
 
 @dataclass(frozen=True)

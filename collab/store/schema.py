@@ -124,7 +124,7 @@ revocations = sa.Table(
     sa.CheckConstraint("token_id IS NOT NULL OR (user_id IS NOT NULL AND issued_before IS NOT NULL)", name="target"),
 )
 
-# The media library's metadata (collab/media.py). The files live on disk under the data directory,
+# The media library's metadata (collab/operators/media.py). The files live on disk under the data directory,
 # named by their sha256: two uploads of the same bytes are two rows sharing one file.
 media = sa.Table(
     "media",

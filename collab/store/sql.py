@@ -18,8 +18,9 @@ from collab.events import Appended, ChannelInfo, NewEvent, Snapshot, StoredEvent
 from collab.naming import channel_kind
 from collab.store.engine import make_engine
 from collab.store.errors import translated
+from collab.store.rows import EVENT_COLUMNS, aware, stored_event
 from collab.store.schema import channel_members, channels, events, snapshots
-from collab.store.writer import EVENT_COLUMNS, BatchWriter, aware, stored_event
+from collab.store.writer import BatchWriter
 
 
 class SqlEventStore:

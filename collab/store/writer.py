@@ -34,13 +34,11 @@ from collab.errors import StoreError
 from collab.events import Appended, NewEvent, StoredEvent, utcnow
 from collab.naming import channel_kind
 from collab.store.errors import translate
-from collab.store.rows import EVENT_COLUMNS, Pending, aware, stored_event
+from collab.store.rows import Pending, stored_event
 from collab.store.sqlite_writer import SqliteWriteConnection
 from collab.store.statements import statements_for
 
-# EVENT_COLUMNS, aware and stored_event live in collab.store.rows; the store's readers (sql, history,
-# media, revocations) still import them from here.
-__all__ = ["EVENT_COLUMNS", "BatchWriter", "aware", "stored_event"]
+__all__ = ["BatchWriter"]
 
 log = logging.getLogger(__name__)
 

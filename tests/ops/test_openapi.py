@@ -41,10 +41,10 @@ def test_every_route_is_described_and_every_description_is_routed(tmp_path) -> N
     app = create_app(Settings.from_env({"COLLAB_DATA_DIR": str(tmp_path)}))
     document = spec()
     routes, paths = routed(app), described(document)
-    assert routes - paths == set(), "routes missing from app/openapi.py"
+    assert routes - paths == set(), "routes missing from app/openapi/"
     routed_paths = {path for path, _ in routes}
     unrouted = {(path, method) for path, method in paths - routes if path not in PENDING or path in routed_paths}
-    assert unrouted == set(), "described in app/openapi.py but not routed"
+    assert unrouted == set(), "described in app/openapi/ but not routed"
     for ref in refs(document):
         resolve(document, {"$ref": ref})  # raises KeyError when it points nowhere
     for path, item in document["paths"].items():

@@ -1,4 +1,4 @@
-"""A small JSON Schema checker for the subset app/openapi.py uses (type, properties, required, items,
+"""A small JSON Schema checker for the subset app/openapi/ uses (type, properties, required, items,
 enum, minimum, additionalProperties, $ref into the spec, format date-time). It returns every problem
 with its path, so a failing test says what is wrong where.
 
