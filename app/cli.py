@@ -9,9 +9,11 @@ import logging
 import os
 import re
 import sys
+from collections.abc import Coroutine
+from typing import Any
 
 from app.config import ConfigError, Settings
-from collab.errors import SchemaBehind
+from collab.errors import CollabError, SchemaBehind
 
 
 def _duration(text: str) -> int:
@@ -155,7 +157,6 @@ def _text_line(frame: dict) -> str:
 
 def cmd_history(args: argparse.Namespace, settings: Settings) -> int:
     """A channel's stored events by filter: the query code of GET /api/channels/{channel}/events."""
-    from collab.errors import CollabError
     from collab.operators.history import History, HistoryQuery, csv_header, csv_lines, history_frame, jsonl_lines
 
     params = {"format": ["jsonl"]}
@@ -189,10 +190,7 @@ def cmd_history(args: argparse.Namespace, settings: Settings) -> int:
         return 0
 
     try:
-        return asyncio.run(run())
-    except (CollabError, SchemaBehind) as error:
-        print(f"collab: {error}", file=sys.stderr)
-        return 2
+        return _run(run())
     except BrokenPipeError:  # `collab history general | head`
         sys.stderr.close()
         return 0
@@ -201,16 +199,14 @@ def cmd_history(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_prune(args: argparse.Namespace, settings: Settings) -> int:
     """Remove old events; boards and documents keep their state (a snapshot at the head first)."""
     from collab.engine import PROJECTIONS
-    from collab.errors import CollabError
-    from collab.operators.audit import record
-    from collab.operators.prune import older_than, prune
+    from collab.operators.prune import older_than, prune_as
     from collab.realtime.protocol import timestamp
 
     async def run() -> int:
         cutoff = older_than(args.older_than)
         store = await _open_store(settings)
         try:
-            done = await prune(store, PROJECTIONS, cutoff, args.channel, dry_run=args.dry_run)
+            done = await prune_as(_cli_actor("prune"), store, PROJECTIONS, cutoff, args.channel, dry_run=args.dry_run)
             changed = [item for item in done if item.removed]
             verb = "would remove" if args.dry_run else "removed"
             for item in changed:
@@ -218,23 +214,15 @@ def cmd_prune(args: argparse.Namespace, settings: Settings) -> int:
                 print(f"{item.channel}: {verb} {item.removed} events (seq {item.first}..{item.last}){snapshot}")
             total = sum(item.removed for item in done)
             print(f"collab: {verb} {total} events stored before {timestamp(cutoff)} from {len(changed)} channels")
-            if changed and not args.dry_run:
-                data = {"older_than": timestamp(cutoff), "channels": [item.public() for item in changed]}
-                await record(store, _cli_actor("prune"), "prune", data)
         finally:
             await store.close()
         return 0
 
-    try:
-        return asyncio.run(run())
-    except (CollabError, SchemaBehind) as error:
-        print(f"collab: {error}", file=sys.stderr)
-        return 2
+    return _run(run())
 
 
 def cmd_revoke(args: argparse.Namespace, settings: Settings) -> int:
     """Store a revocation; running servers apply it within seconds (they poll for new ones)."""
-    from collab.errors import CollabError
     from collab.operators.history import parse_time
     from collab.operators.moderation import REFRESH_SECONDS
 
@@ -257,8 +245,14 @@ def cmd_revoke(args: argparse.Namespace, settings: Settings) -> int:
         print(f"collab: revoked {what} (running servers apply it within {REFRESH_SECONDS:g} s)")
         return 0
 
+    return _run(run())
+
+
+def _run(command: Coroutine[Any, Any, int]) -> int:
+    """Run a command that uses the database; a refusal or a database behind its schema is one line
+    and exit status 2."""
     try:
-        return asyncio.run(run())
+        return asyncio.run(command)
     except (CollabError, SchemaBehind) as error:
         print(f"collab: {error}", file=sys.stderr)
         return 2

@@ -64,20 +64,21 @@ def column_added(state: State, event: StoredEvent) -> State:
     return _with(state, "columns", {**state["columns"], column: {"id": column, "title": title, "rank": rank}})
 
 
-def column_renamed(state: State, event: StoredEvent) -> State:
-    column, title = _text(event.data, "column"), _text(event.data, "title")
+def _column_set(state: State, event: StoredEvent, field: str) -> State:
+    """The column named in the event with `field` set to the event's value (unchanged if either is missing)."""
+    column, value = _text(event.data, "column"), _text(event.data, field)
     current = state["columns"].get(column)
-    if current is None or title is None:
+    if current is None or value is None:
         return state
-    return _with(state, "columns", {**state["columns"], column: {**current, "title": title}})
+    return _with(state, "columns", {**state["columns"], column: {**current, field: value}})
+
+
+def column_renamed(state: State, event: StoredEvent) -> State:
+    return _column_set(state, event, "title")
 
 
 def column_moved(state: State, event: StoredEvent) -> State:
-    column, rank = _text(event.data, "column"), _text(event.data, "rank")
-    current = state["columns"].get(column)
-    if current is None or rank is None:
-        return state
-    return _with(state, "columns", {**state["columns"], column: {**current, "rank": rank}})
+    return _column_set(state, event, "rank")
 
 
 def column_removed(state: State, event: StoredEvent) -> State:

@@ -10,6 +10,7 @@ from typing import Any
 from collab.boards.kanban import CARD_FIELDS, State, column_cards, ordered
 from collab.boards.ranks import MAX_RANK_LENGTH, rank_between, spread_ranks
 from collab.errors import Conflict, NotFound, ProtocolError
+from collab.realtime.protocol import field_str
 
 MAX_COLUMNS = 50
 MAX_CARDS = 2000
@@ -50,12 +51,7 @@ def _title(frame: Mapping[str, Any], key: str, limit: int) -> str:
 
 
 def _optional_text(frame: Mapping[str, Any], key: str, limit: int) -> str:
-    value = frame.get(key, "")
-    if not isinstance(value, str):
-        raise ProtocolError(f"field '{key}' must be a string")
-    if len(value) > limit:
-        raise ProtocolError(f"field '{key}' is longer than {limit} characters")
-    return value
+    return field_str(frame, key, max_length=limit, allow_empty=True, default="")
 
 
 def _assignee(frame: Mapping[str, Any]) -> str | None:
@@ -90,20 +86,21 @@ def _position(frame: Mapping[str, Any], size: int, *, required: bool) -> int:
     return value
 
 
-def _column(state: State, frame: Mapping[str, Any]) -> Mapping[str, Any]:
-    column = _id_field(frame, "column")
-    found = state["columns"].get(column)
+def _existing(state: State, frame: Mapping[str, Any], key: str) -> Mapping[str, Any]:
+    """The column or card (`key`) the frame names, or `NotFound`."""
+    item_id = _id_field(frame, key)
+    found = state[f"{key}s"].get(item_id)
     if found is None:
-        raise NotFound(f"no column {column!r} on this board")
+        raise NotFound(f"no {key} {item_id!r} on this board")
     return found
+
+
+def _column(state: State, frame: Mapping[str, Any]) -> Mapping[str, Any]:
+    return _existing(state, frame, "column")
 
 
 def _card(state: State, frame: Mapping[str, Any]) -> Mapping[str, Any]:
-    card = _id_field(frame, "card")
-    found = state["cards"].get(card)
-    if found is None:
-        raise NotFound(f"no card {card!r} on this board")
-    return found
+    return _existing(state, frame, "card")
 
 
 def _place(

@@ -11,9 +11,11 @@ from typing import Any
 
 from collab.events import Snapshot, utcnow
 from collab.naming import check_channel_name
+from collab.operators.audit import Actor, record
 from collab.operators.history import parse_duration
 from collab.projections.base import load_state
 from collab.projections.registry import Projections
+from collab.realtime.protocol import timestamp
 from collab.store.prune import Pruner
 from collab.store.sql import SqlEventStore
 
@@ -99,4 +101,23 @@ def older_than(age: str, *, now: datetime | None = None) -> datetime:
     return (now or utcnow()) - parse_duration(age)
 
 
-__all__ = ["Pruned", "older_than", "prune", "snapshot_at_head"]
+async def prune_as(
+    actor: Actor,
+    store: SqlEventStore,
+    projections: Projections,
+    older_than: datetime,
+    channels: Sequence[str] = (),
+    *,
+    dry_run: bool = False,
+) -> list[Pruned]:
+    """`prune` done by `actor`: what it removed is recorded on the audit channel (a dry run records
+    nothing, and neither does a prune that removed nothing)."""
+    done = await prune(store, projections, older_than, channels, dry_run=dry_run)
+    changed = [item for item in done if item.removed]
+    if changed and not dry_run:
+        data = {"older_than": timestamp(older_than), "channels": [item.public() for item in changed]}
+        await record(store, actor, "prune", data)
+    return done
+
+
+__all__ = ["Pruned", "older_than", "prune", "prune_as", "snapshot_at_head"]

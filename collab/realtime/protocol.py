@@ -3,6 +3,7 @@ collab.realtime.connection's)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -34,9 +35,15 @@ def encode(frame: dict[str, Any]) -> str:
 
 
 def field_str(
-    frame: dict[str, Any], key: str, *, max_length: int = MAX_CONTENT_LENGTH, allow_empty: bool = False
+    frame: Mapping[str, Any],
+    key: str,
+    *,
+    max_length: int = MAX_CONTENT_LENGTH,
+    allow_empty: bool = False,
+    default: str | None = None,
 ) -> str:
-    value = frame.get(key)
+    """The string field `key` (its `default` when missing; none: required), or `ProtocolError`."""
+    value = frame.get(key, default)
     if not isinstance(value, str):
         raise ProtocolError(f"field '{key}' must be a string")
     if not allow_empty and not value.strip():
