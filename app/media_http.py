@@ -31,6 +31,7 @@ from collab.operators.media import (
     UnsupportedType,
     check_changes,
     check_filename,
+    check_writer,
 )
 from collab.operators.mediatypes import IMAGE_TYPES
 
@@ -111,8 +112,7 @@ async def _field_text(part: BodyPartReader) -> str:
 async def upload(request: web.Request) -> web.Response:
     """Stream the `file` part to disk (never whole in memory), then record it: 201 with the item."""
     user = request_user(request)
-    if user.read_only:
-        raise Forbidden("a readonly user cannot upload")
+    check_writer(user)  # before the file streams to disk
     limit = request.app[SETTINGS].media_max_bytes
     if request.content_length is not None and request.content_length > limit + FORM_OVERHEAD_BYTES:
         raise TooLarge(f"the file is larger than {limit} bytes")

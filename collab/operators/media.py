@@ -180,7 +180,7 @@ class MediaLibrary:
         tags: tuple[str, ...] = (),
     ) -> MediaItem:
         """Place the received file and record it; `new_media` goes to the channel after the commit."""
-        _check_writer(user)
+        check_writer(user)
         now = utcnow()
         if not title:
             title = Path(filename).stem[:MAX_TITLE] if filename else ""
@@ -295,7 +295,7 @@ class MediaLibrary:
         return item
 
     async def _owned(self, user: User, media_id: str) -> MediaItem:
-        _check_writer(user)
+        check_writer(user)
         item = await self.get(media_id)
         if item.uploader_id != user.id and not user.is_operator:
             raise Forbidden("only the uploader or an operator may change this")
@@ -326,7 +326,8 @@ class MediaLibrary:
             self.manager.broker.publish(appended.event)
 
 
-def _check_writer(user: User) -> None:
+def check_writer(user: User) -> None:
+    """Read-only users see the library and change nothing (the HTTP layer asks before an upload streams)."""
     if user.read_only:
         raise Forbidden("a readonly user cannot change the media library")
 
