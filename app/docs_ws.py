@@ -8,7 +8,6 @@ text frame with 1003; nothing of either reaches the document.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 
@@ -17,16 +16,13 @@ from aiohttp import WSMsgType, web
 from app.auth import AuthError
 from app.keys import ENGINE, SETTINGS
 from app.sockets import AiohttpTransport, authenticate, close_refused, open_socket
-from collab.documents.peer import Peer
-from collab.documents.rooms import DocumentManager, Room, channel_of
+from collab.documents.inbound import DocInbox
+from collab.documents.rooms import DocumentManager, channel_of
 from collab.errors import ProtocolError
 from collab.realtime.connection import CloseCode
 from collab.realtime.limits import TokenBucket
 
 log = logging.getLogger("collab.docs")
-
-# Appends one connection may have waiting for their commit before its socket is read again.
-MAX_INFLIGHT = 256
 
 
 async def document_socket(request: web.Request) -> web.StreamResponse:
@@ -49,12 +45,18 @@ async def document_socket(request: web.Request) -> web.StreamResponse:
         return await close_refused(request, ws, CloseCode.TRY_AGAIN_LATER, "the document cannot be loaded now")
     log.info("doc open client=%s user=%s doc=%s%s", peer.id, user.id, name, " read-only" if peer.read_only else "")
     started = time.monotonic()
-    frames_in = 0
     peer.expire_with_token(settings.jwt_leeway_seconds)
+    inbox = DocInbox(documents, room, peer, TokenBucket(settings.rate_limit_per_second, settings.rate_burst))
     try:
-        frames_in = await _serve(
-            ws, documents, room, peer, TokenBucket(settings.rate_limit_per_second, settings.rate_burst)
-        )
+        async for msg in ws:
+            if msg.type is WSMsgType.BINARY:
+                reading = await inbox.binary(msg.data)
+            elif msg.type is WSMsgType.TEXT:
+                reading = await inbox.text()
+            else:
+                reading = msg.type is not WSMsgType.ERROR
+            if not reading:
+                break
     finally:
         await documents.leave(room, peer)
         peer.ended()
@@ -64,44 +66,11 @@ async def document_socket(request: web.Request) -> web.StreamResponse:
             user.id,
             name,
             ws.close_code,
-            frames_in,
+            inbox.frames_in,
             peer.refused,
             time.monotonic() - started,
         )
     return ws
-
-
-async def _serve(
-    ws: web.WebSocketResponse, documents: DocumentManager, room: Room, peer: Peer, bucket: TokenBucket
-) -> int:
-    """Read frames until the socket closes; the number read."""
-    frames_in = 0
-    inflight: set[asyncio.Future[None]] = set()
-    async for msg in ws:
-        if msg.type is WSMsgType.BINARY:
-            frames_in += 1
-            if not bucket.take():
-                # Over the rate limit: stop reading (TCP pushes back on the client) rather than drop an
-                # update, which a Yjs client would never send again.
-                await asyncio.sleep((1 - bucket.tokens) / bucket.rate)
-                bucket.take()
-            try:
-                appending = documents.receive(room, peer, msg.data)
-            except ProtocolError as error:
-                log.info("doc client %s (%s) sent a malformed frame: %s", peer.id, peer.user.id, error)
-                await peer.close(CloseCode.INVALID_PAYLOAD, f"malformed frame: {error}")
-                break
-            if appending is not None:
-                inflight.add(appending)
-                appending.add_done_callback(inflight.discard)
-                if len(inflight) >= MAX_INFLIGHT:
-                    await asyncio.wait(inflight, return_when=asyncio.FIRST_COMPLETED)
-        elif msg.type is WSMsgType.TEXT:
-            await peer.close(CloseCode.UNSUPPORTED_DATA, "y-websocket frames are binary")
-            break
-        elif msg.type is WSMsgType.ERROR:
-            break
-    return frames_in
 
 
 async def close_document_sockets(app: web.Application) -> None:

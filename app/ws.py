@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 
@@ -14,23 +13,12 @@ from app.sockets import AiohttpTransport, authenticate, close_refused, open_sock
 from collab.errors import CollabError, ProtocolError
 from collab.naming import check_channel_name
 from collab.realtime.connection import CloseCode
+from collab.realtime.inbound import Inbox
 from collab.realtime.limits import TokenBucket
-from collab.realtime.protocol import decode_frame, error_frame, optional_id
+from collab.realtime.protocol import error_frame
 from collab.realtime.session import Session
 
 log = logging.getLogger("collab.ws")
-
-# Frames that only append: safe to have many in flight per client (see the loop below).
-PIPELINED = frozenset({"message", "publish", "private"})
-MAX_INFLIGHT = 256
-
-
-def _frame_id(text: str) -> str | None:
-    """The `id` of a frame that is refused without being handled, when it has a readable one."""
-    try:
-        return optional_id(decode_frame(text))
-    except ProtocolError:
-        return None
 
 
 async def _refuse(
@@ -66,7 +54,7 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
     session = Session(AiohttpTransport(ws), user, queue_limit=settings.send_queue_limit, legacy_room=legacy)
     session.set_attr("home", name)
     started = time.monotonic()
-    frames_in = 0
+    inbox: Inbox | None = None
     log.info(
         "ws open client=%s user=%s channel=%s since=%s%s", session.id, user.id, name, since, " legacy" if legacy else ""
     )
@@ -76,9 +64,7 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
             frame = {"type": "welcome", "client_id": session.id, "user": user.public(), "channel": name, "seq": head}
             if guest_token is not None:
                 frame["token"] = guest_token
-            if legacy:
-                frame["room"] = name
-            session.send(frame)
+            session.send(frame)  # Base's clients get `room` on it too (collab.realtime.base_compat)
 
         try:
             await engine.connect(session, name, since, announce=welcome)
@@ -88,37 +74,12 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
             await _refuse(request, ws, CloseCode.POLICY_VIOLATION, error)
             return ws
         session.expire_with_token(settings.jwt_leeway_seconds)
-        bucket = TokenBucket(settings.rate_limit_per_second, settings.rate_burst)
-        dispatcher = engine.dispatcher
-        loop = asyncio.get_running_loop()
-        inflight: set[asyncio.Task[None]] = set()
+        inbox = Inbox(session, engine.dispatcher, TokenBucket(settings.rate_limit_per_second, settings.rate_burst))
         async for msg in ws:
             if msg.type is WSMsgType.TEXT:
-                frames_in += 1
-                if not bucket.take():
-                    # With appends pipelined, this error can overtake earlier frames' acks: its `id` is
-                    # how the client knows which frame was dropped.
-                    session.send(error_frame("rate_limited", "too many frames; slow down", _frame_id(msg.data)))
-                    continue
-                try:
-                    frame = decode_frame(msg.data)
-                except ProtocolError as error:
-                    session.send(error_frame(error.code, str(error)))
-                    continue
-                if frame["type"] in PIPELINED:
-                    # Validated and queued for the store now, in frame order (seqs follow it); only the
-                    # commit is awaited, in a task, so that one client can have many appends in flight.
-                    if len(inflight) >= MAX_INFLIGHT:
-                        await asyncio.wait(inflight, return_when=asyncio.FIRST_COMPLETED)
-                    task = loop.create_task(dispatcher.handle(session, frame))
-                    inflight.add(task)
-                    task.add_done_callback(inflight.discard)
-                else:
-                    if inflight:
-                        await asyncio.sleep(0)  # the tasks above take their places in the queue first
-                    await dispatcher.handle(session, frame)
+                await inbox.text(msg.data)
             elif msg.type is WSMsgType.BINARY:
-                session.send(error_frame("bad_request", "binary frames are not accepted on this socket"))
+                inbox.binary()
             elif msg.type is WSMsgType.ERROR:
                 break
     finally:
@@ -128,7 +89,7 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
             session.id,
             user.id,
             session.close_code or ws.close_code,
-            frames_in,
+            inbox.frames_in if inbox is not None else 0,
             time.monotonic() - started,
         )
     return ws

@@ -1,0 +1,76 @@
+"""What happens to each frame a `/ws` client sends, in the order they arrive (the shell reads the socket
+and hands every frame here)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from collab.errors import ProtocolError
+from collab.realtime.dispatch import Dispatcher
+from collab.realtime.limits import TokenBucket
+from collab.realtime.protocol import decode_frame, error_frame, optional_id
+from collab.realtime.session import Session
+
+# Frames that only append: safe to have many in flight per client.
+PIPELINED = frozenset({"message", "publish", "private"})
+MAX_INFLIGHT = 256
+
+
+class Inbox:
+    """One client's incoming frames: rate-limited, parsed, then handled in order.
+
+    Appends are pipelined: each is validated and queued for the store as it arrives, in frame order (seqs
+    follow it), and only its commit is awaited, in a task of its own, so that one client can have up to
+    `max_inflight` appends in flight. Any other frame waits for the appends before it to take their places
+    in the store's queue first."""
+
+    __slots__ = ("_inflight", "_loop", "bucket", "dispatcher", "frames_in", "max_inflight", "session")
+
+    def __init__(
+        self, session: Session, dispatcher: Dispatcher, bucket: TokenBucket, *, max_inflight: int = MAX_INFLIGHT
+    ) -> None:
+        self.session = session
+        self.dispatcher = dispatcher
+        self.bucket = bucket
+        self.max_inflight = max_inflight
+        self.frames_in = 0
+        self._inflight: set[asyncio.Task[None]] = set()
+        self._loop = asyncio.get_running_loop()
+
+    async def text(self, data: str) -> None:
+        """A text frame: handled, or answered with an `error` frame (nothing is stored then)."""
+        self.frames_in += 1
+        session = self.session
+        if not self.bucket.take():
+            # With appends pipelined, this error can overtake earlier frames' acks: its `id` is how the
+            # client knows which frame was dropped.
+            session.send(error_frame("rate_limited", "too many frames; slow down", _frame_id(data)))
+            return
+        try:
+            frame = decode_frame(data)
+        except ProtocolError as error:
+            session.send(error_frame(error.code, str(error)))
+            return
+        inflight = self._inflight
+        if frame["type"] in PIPELINED:
+            if len(inflight) >= self.max_inflight:
+                await asyncio.wait(inflight, return_when=asyncio.FIRST_COMPLETED)
+            task = self._loop.create_task(self.dispatcher.handle(session, frame))
+            inflight.add(task)
+            task.add_done_callback(inflight.discard)
+        else:
+            if inflight:
+                await asyncio.sleep(0)  # the appends above take their places in the store's queue first
+            await self.dispatcher.handle(session, frame)
+
+    def binary(self) -> None:
+        self.frames_in += 1
+        self.session.send(error_frame("bad_request", "binary frames are not accepted on this socket"))
+
+
+def _frame_id(text: str) -> str | None:
+    """The `id` of a frame that is refused without being handled, when it has a readable one."""
+    try:
+        return optional_id(decode_frame(text))
+    except ProtocolError:
+        return None
