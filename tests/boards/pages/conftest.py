@@ -9,23 +9,25 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, Page, expect
 from support.browser import (
     PageWatch,
     browser,  # noqa: F401 - a fixture of this package
+    browser_contexts,
+    open_connected,
     watch,  # noqa: F401 - a fixture
 )
-from support.servers import ServerProcess
+from support.servers import serving
 
 
 @pytest.fixture
 def board_server(database_url: str, tmp_path: Path) -> Iterator[str]:
-    server = ServerProcess(tmp_path, database_url)
-    server.start()
-    try:
+    with serving(tmp_path, database_url) as server:
         yield server.url
-    finally:
-        server.stop()
+
+
+def board_shown(page: Page) -> None:
+    expect(page.locator("#board[aria-busy=false], #overlay[data-seq]")).to_have_count(1)
 
 
 @pytest.fixture
@@ -36,19 +38,5 @@ def open_page(
 ) -> Iterator[Callable[[str, str], Page]]:
     """`open_page(path, nickname)`: the page as a new user (its own browser context), connected and
     showing its board."""
-    contexts: list[BrowserContext] = []
-
-    def open_(path: str, nickname: str) -> Page:
-        context = browser.new_context(base_url=board_server, viewport={"width": 1200, "height": 760})
-        contexts.append(context)
-        page = watch.attach(context.new_page())
-        page.goto(path)
-        page.locator("#nick-input").fill(nickname)
-        page.locator("#nick-submit").click()
-        expect(page.locator("#conn")).to_have_attribute("data-state", "open")
-        expect(page.locator("#board[aria-busy=false], #overlay[data-seq]")).to_have_count(1)
-        return page
-
-    yield open_
-    for context in contexts:
-        context.close()
+    with browser_contexts(browser, board_server, viewport={"width": 1200, "height": 760}) as new_context:
+        yield lambda path, nickname: open_connected(new_context(), watch, path, nickname, board_shown)

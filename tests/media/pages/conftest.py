@@ -7,23 +7,25 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, Page, expect
 from support.browser import (
     PageWatch,
     browser,  # noqa: F401 - a fixture of this package
+    browser_contexts,
+    open_connected,
     watch,  # noqa: F401 - a fixture
 )
-from support.servers import ServerProcess
+from support.servers import serving
 
 
 @pytest.fixture
 def media_server(database_url: str, tmp_path: Path) -> Iterator[str]:
-    server = ServerProcess(tmp_path, database_url)
-    server.start()
-    try:
+    with serving(tmp_path, database_url) as server:
         yield server.url
-    finally:
-        server.stop()
+
+
+def gallery_shown(page: Page) -> None:
+    expect(page.locator("#gallery")).to_have_attribute("aria-busy", "false")
 
 
 @pytest.fixture
@@ -33,19 +35,5 @@ def open_media(
     watch: PageWatch,  # noqa: F811 - the fixture imported above
 ) -> Iterator[Callable[[str], Page]]:
     """`open_media(nickname)`: the media page as a new user (a browser context of its own), connected."""
-    contexts: list[BrowserContext] = []
-
-    def open_(nickname: str) -> Page:
-        context = browser.new_context(base_url=media_server, viewport={"width": 1200, "height": 800})
-        contexts.append(context)
-        page = watch.attach(context.new_page())
-        page.goto("/static/media.html")
-        page.locator("#nick-input").fill(nickname)
-        page.locator("#nick-submit").click()
-        expect(page.locator("#conn")).to_have_attribute("data-state", "open")
-        expect(page.locator("#gallery")).to_have_attribute("aria-busy", "false")
-        return page
-
-    yield open_
-    for context in contexts:
-        context.close()
+    with browser_contexts(browser, media_server, viewport={"width": 1200, "height": 800}) as new_context:
+        yield lambda nickname: open_connected(new_context(), watch, "/static/media.html", nickname, gallery_shown)
