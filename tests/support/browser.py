@@ -83,11 +83,12 @@ def watch() -> Iterator[PageWatch]:
 @contextmanager
 def browser_contexts(browser: Browser, base_url: str, **options: Any) -> Iterator[Callable[..., BrowserContext]]:
     """Makes browser contexts on `base_url` (or the `base_url` given to the maker), each one a user of its
-    own (its own localStorage, so its own guest); `options` go to `new_context`. All closed with the block."""
+    own (its own localStorage, so its own guest); `options` (and the maker's) go to `new_context`. All
+    closed with the block."""
     contexts: list[BrowserContext] = []
 
-    def make(other_url: str | None = None) -> BrowserContext:
-        context = browser.new_context(base_url=other_url or base_url, **options)
+    def make(other_url: str | None = None, **more: Any) -> BrowserContext:
+        context = browser.new_context(base_url=other_url or base_url, **options, **more)
         contexts.append(context)
         return context
 

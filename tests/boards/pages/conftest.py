@@ -5,25 +5,12 @@ the browser (package-scoped, see support.browser) must be closed before the asyn
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
-from support.browser import (
-    PageWatch,
-    browser,  # noqa: F401 - a fixture of this package
-    browser_contexts,
-    open_connected,
-    watch,  # noqa: F401 - a fixture
-)
-from support.servers import serving
-
-
-@pytest.fixture
-def board_server(database_url: str, tmp_path: Path) -> Iterator[str]:
-    with serving(tmp_path, database_url) as server:
-        yield server.url
+from playwright.sync_api import Page, expect
+from support.browser import browser, watch  # noqa: F401 - fixtures (the browser is this package's)
+from support.pages import OpenAs, open_as, page_server  # noqa: F401 - fixtures
 
 
 def board_shown(page: Page) -> None:
@@ -31,12 +18,7 @@ def board_shown(page: Page) -> None:
 
 
 @pytest.fixture
-def open_page(
-    browser: Browser,  # noqa: F811 - the fixture imported above
-    board_server: str,
-    watch: PageWatch,  # noqa: F811 - the fixture imported above
-) -> Iterator[Callable[[str, str], Page]]:
+def open_page(open_as: OpenAs) -> Callable[[str, str], Page]:  # noqa: F811 - the fixture imported above
     """`open_page(path, nickname)`: the page as a new user (its own browser context), connected and
     showing its board."""
-    with browser_contexts(browser, board_server, viewport={"width": 1200, "height": 760}) as new_context:
-        yield lambda path, nickname: open_connected(new_context(), watch, path, nickname, board_shown)
+    return lambda path, nickname: open_as(path, nickname, board_shown, {"width": 1200, "height": 760})

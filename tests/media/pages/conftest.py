@@ -3,37 +3,19 @@ of its own, for the browser's scope (see support.browser)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
-from support.browser import (
-    PageWatch,
-    browser,  # noqa: F401 - a fixture of this package
-    browser_contexts,
-    open_connected,
-    watch,  # noqa: F401 - a fixture
-)
-from support.servers import serving
+from playwright.sync_api import Page, expect
+from support.browser import browser, watch  # noqa: F401 - fixtures (the browser is this package's)
+from support.pages import OpenAs, open_as, page_server  # noqa: F401 - fixtures
 
 
 @pytest.fixture
-def media_server(database_url: str, tmp_path: Path) -> Iterator[str]:
-    with serving(tmp_path, database_url) as server:
-        yield server.url
+def open_media(open_as: OpenAs) -> Callable[[str], Page]:  # noqa: F811 - the fixture imported above
+    """`open_media(nickname)`: the media page as a new user (a browser context of its own), connected."""
+    return lambda nickname: open_as("/static/media.html", nickname, gallery_shown, {"width": 1200, "height": 800})
 
 
 def gallery_shown(page: Page) -> None:
     expect(page.locator("#gallery")).to_have_attribute("aria-busy", "false")
-
-
-@pytest.fixture
-def open_media(
-    browser: Browser,  # noqa: F811 - the fixture imported above
-    media_server: str,
-    watch: PageWatch,  # noqa: F811 - the fixture imported above
-) -> Iterator[Callable[[str], Page]]:
-    """`open_media(nickname)`: the media page as a new user (a browser context of its own), connected."""
-    with browser_contexts(browser, media_server, viewport={"width": 1200, "height": 800}) as new_context:
-        yield lambda nickname: open_connected(new_context(), watch, "/static/media.html", nickname, gallery_shown)
