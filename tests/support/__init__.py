@@ -15,5 +15,6 @@ conftests or modules; a conftest keeps only the fixtures of its own folder.
 - `browser`: Debian's chromium through Playwright, the page watch, browser contexts and pages opened connected.
 - `pages`: the fixtures of the page-test folders (a server on the test's database, pages opened as new users).
 - `boards`: board clients at the engine level (sessions on fake transports) and the users they act as.
+- `closing`: `opened`, what a fixture opens (a store, a cluster), closed however the test ends.
 - `images`, `openapi_schema`: small files of every media type; a JSON Schema checker for the OpenAPI tests.
 """
