@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from support.closing import opened
 from support.databases import (
     DIALECTS,
     create_postgres_database,
@@ -97,8 +98,5 @@ def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterat
 @pytest.fixture
 async def store(database_url: str) -> AsyncIterator[SqlEventStore]:
     """An open `SqlEventStore` on the test's database, closed after the test."""
-    opened = await SqlEventStore.open(database_url)
-    try:
-        yield opened
-    finally:
-        await opened.close()
+    async with opened(SqlEventStore.open(database_url)) as store:
+        yield store

@@ -11,7 +11,7 @@
 import { newId } from "./client.js";
 import { DRAWING } from "./drawing-model.js";
 import { Replica } from "./replica.js";
-import { $, BOARD_NAME, connectBoard, el, ensureNickname, hue, mountChrome, nameFromHash, notice as showNotice, setTitle } from "./ui.js";
+import { $, BOARD_NAME, connectBoard, el, ensureNickname, hue, mountBoard, nameFromHash, notice as showNotice } from "./ui.js";
 
 const W = 1600;
 const H = 1000;
@@ -410,19 +410,13 @@ function onFrame(frame) {
   }
 }
 
-function start() {
-  client = connectBoard(channel, onFrame);
-}
-
 async function main() {
-  mountChrome({ title: "Drawing", people: true, notice: true, nickname: "Others see it next to your cursor." });
-  setTitle(`Drawing · ${boardName}`, `${boardName} · Drawing · collab`);
+  mountBoard("Drawing", boardName, "Others see it next to your cursor.");
   wireToolbar();
   wirePointer();
   new ResizeObserver(resize).observe($("stage"));
-  window.addEventListener("hashchange", () => location.reload());
   await ensureNickname();
-  start();
+  client = connectBoard(channel, onFrame);
 }
 
 main();

@@ -11,7 +11,7 @@
 import { newId } from "./client.js";
 import { KANBAN, byRank } from "./kanban-model.js";
 import { Replica } from "./replica.js";
-import { $, BOARD_NAME, avatar, connectBoard, el, ensureNickname, hue, mountChrome, nameFromHash, notice, setTitle } from "./ui.js";
+import { $, BOARD_NAME, avatar, connectBoard, el, ensureNickname, hue, mountBoard, nameFromHash, notice } from "./ui.js";
 
 const boardName = nameFromHash(BOARD_NAME, "main");
 const channel = `kanban:${boardName}`;
@@ -480,19 +480,13 @@ function onFrame(frame) {
   render();
 }
 
-function start() {
-  client = connectBoard(channel, onFrame);
-}
-
 async function main() {
-  mountChrome({ title: "Kanban", people: true, notice: true, nickname: "Others see it on the board." });
-  setTitle(`Kanban · ${boardName}`, `${boardName} · Kanban · collab`);
+  mountBoard("Kanban", boardName, "Others see it on the board.");
   addColumnForm = makeAddColumnForm();
   $("board").append(addColumnForm);
   wireDialog();
-  window.addEventListener("hashchange", () => location.reload());
   await ensureNickname();
-  start();
+  client = connectBoard(channel, onFrame);
 }
 
 main();

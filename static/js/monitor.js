@@ -44,34 +44,9 @@ const COLORS = ["--accent", "--warn", "--ok", "--bad"];
  * whose threshold it shows as a dashed line.
  */
 const CHARTS = [
-  {
-    id: "connections",
-    title: "Connections",
-    series: [
-      ["sockets", (s) => s.connections],
-      ["documents", (s) => s.doc_connections],
-    ],
-    alert: "connections",
-  },
-  {
-    id: "messages",
-    title: "Messages per second",
-    series: [
-      ["in", (s) => s.messages_in_per_s],
-      ["out", (s) => s.messages_out_per_s],
-    ],
-    alert: "messages_in_per_s",
-  },
-  {
-    id: "latency",
-    title: "Append latency",
-    unit: "ms",
-    series: [
-      ["p50", (s) => s.append_p50_ms],
-      ["p99", (s) => s.append_p99_ms],
-    ],
-    alert: "append_p99_ms",
-  },
+  { id: "connections", title: "Connections", series: [["sockets", (s) => s.connections], ["documents", (s) => s.doc_connections]], alert: "connections" },
+  { id: "messages", title: "Messages per second", series: [["in", (s) => s.messages_in_per_s], ["out", (s) => s.messages_out_per_s]], alert: "messages_in_per_s" },
+  { id: "latency", title: "Append latency", unit: "ms", series: [["p50", (s) => s.append_p50_ms], ["p99", (s) => s.append_p99_ms]], alert: "append_p99_ms" },
   { id: "appends", title: "Appends per second", series: [["events", (s) => s.appends_per_s]] },
   { id: "batch", title: "Batch size", unit: "events", series: [["mean", (s) => s.batch_size]] },
   { id: "lag", title: "Event-loop lag", unit: "ms", series: [["worst", (s) => s.loop_lag_ms]], alert: "loop_lag_ms" },

@@ -378,6 +378,19 @@ export function nameFromHash(valid, fallback) {
 }
 
 /**
+ * Mounts a board page (kanban, drawing): the chrome with who is there and a notice, the title after the
+ * board, and a reload when the hash names another board (the page holds one board's state).
+ * @param {string} kind the page's kind, as a title ("Kanban")
+ * @param {string} board the board's name
+ * @param {string} hint the nickname prompt's hint (who sees the name)
+ */
+export function mountBoard(kind, board, hint) {
+  mountChrome({ title: kind, people: true, notice: true, nickname: hint });
+  setTitle(`${kind} · ${board}`, `${board} · ${kind} · collab`);
+  window.addEventListener("hashchange", () => location.reload());
+}
+
+/**
  * Connects a board page (kanban, drawing) to `channel`: who we are on `#me`, who is there on `#people`,
  * and every frame to `onFrame`.
  * @param {string} channel

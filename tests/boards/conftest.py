@@ -6,13 +6,11 @@ from collections.abc import AsyncIterator
 
 import pytest
 from support.boards import Cluster
+from support.closing import opened
 
 
 @pytest.fixture
 async def cluster(database_url: str) -> AsyncIterator[Cluster]:
     """One server process on the test's database."""
-    opened = await Cluster.open(database_url)
-    try:
-        yield opened
-    finally:
-        await opened.close()
+    async with opened(Cluster.open(database_url)) as cluster:
+        yield cluster

@@ -17,31 +17,25 @@ from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 from support.browser import (
     PageWatch,
     browser,  # noqa: F401 - a fixture of this package (see support.browser)
+    browser_contexts,
+    open_connected,
     watch,  # noqa: F401 - a fixture
 )
-from support.servers import ServerProcess
+from support.servers import ServerProcess, serving
 
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The base URL of a real `collab serve` on a fresh database, shared by the session's tests."""
-    process = ServerProcess(tmp_path_factory.mktemp("browser-server"))
-    process.start()
-    try:
+    with serving(tmp_path_factory.mktemp("browser-server")) as process:
         yield process.url
-    finally:
-        process.stop()
 
 
 @pytest.fixture
 def own_server(tmp_path: Path) -> Iterator[ServerProcess]:
     """A server of the test's own, for tests that stop and restart it."""
-    process = ServerProcess(tmp_path)
-    process.start()
-    try:
+    with serving(tmp_path) as process:
         yield process
-    finally:
-        process.stop()
 
 
 @pytest.fixture
@@ -51,16 +45,8 @@ def new_context(
 ) -> Iterator[Callable[..., BrowserContext]]:
     """Makes browser contexts (each one a separate user) on the server's origin, or on `base_url`;
     closed after the test."""
-    contexts: list[BrowserContext] = []
-
-    def make(base_url: str | None = None) -> BrowserContext:
-        context = browser.new_context(base_url=base_url or server, viewport={"width": 1100, "height": 720})
-        contexts.append(context)
-        return context
-
-    yield make
-    for context in contexts:
-        context.close()
+    with browser_contexts(browser, server, viewport={"width": 1100, "height": 720}) as make:
+        yield make
 
 
 @dataclass
@@ -90,14 +76,11 @@ def join_chat(
     """Opens chat.html as a new user: answers the nickname prompt and waits until connected."""
 
     def join(nickname: str, room: str = "general", base_url: str | None = None) -> ChatUser:
+        def present(page: Page) -> None:
+            expect(page.locator("#presence li.person", has_text=nickname)).to_be_visible()
+
         context = new_context(base_url)
-        page = watch.attach(context.new_page())
-        page.goto(f"/static/chat.html#{room}")
-        page.locator("#nick-input").fill(nickname)
-        page.locator("#nick-submit").click()
-        user = ChatUser(context, page, nickname)
-        user.expect_state("open")
-        expect(page.locator("#presence li.person", has_text=nickname)).to_be_visible()
-        return user
+        page = open_connected(context, watch, f"/static/chat.html#{room}", nickname, ready=present)
+        return ChatUser(context, page, nickname)
 
     return join

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 
 import pytest
 from playwright.sync_api import Page, WebSocketRoute
@@ -36,6 +37,31 @@ def open_blank(new_context, watch) -> Page:
 
 def wait_open(page: Page, count: int = 1) -> None:
     page.wait_for_function("n => window.states.filter(s => s === 'open').length >= n", arg=count)
+
+
+def cut_first_socket_at_a_message(sockets: list[WebSocketRoute], *, echo: bool) -> Callable[[WebSocketRoute], None]:
+    """A route that lists every socket in `sockets` and passes its frames, except on the first one: a chat
+    message's `echo` from the server (or, without `echo`, the message from the page) closes it (4000)
+    instead of passing."""
+
+    def route(ws: WebSocketRoute) -> None:
+        upstream = ws.connect_to_server()
+        first = not sockets
+        sockets.append(ws)
+        if not first:
+            return
+        # Frames in the other direction pass untouched: no handler is set there.
+        source, sink = (upstream, ws) if echo else (ws, upstream)
+
+        def forward(message: str | bytes) -> None:
+            if isinstance(message, str) and '"type":"message"' in message:
+                ws.close(code=4000, reason="cut")
+            else:
+                sink.send(message)
+
+        source.on_message(forward)
+
+    return route
 
 
 @pytest.mark.browser
@@ -82,22 +108,8 @@ def test_a_message_whose_echo_was_lost_is_resent_and_stored_once(new_context, wa
     page = open_blank(new_context, watch)
     room = fresh_room()
     sockets: list[WebSocketRoute] = []
-
-    def route(ws: WebSocketRoute) -> None:
-        upstream = ws.connect_to_server()
-        first = not sockets
-        sockets.append(ws)
-        if first:
-            # The server stores the message, but the socket dies before the echo reaches the page.
-            def from_server(message: str | bytes) -> None:
-                if isinstance(message, str) and '"type":"message"' in message:
-                    ws.close(code=4000, reason="cut")
-                else:
-                    ws.send(message)
-
-            upstream.on_message(from_server)
-
-    page.route_web_socket(SOCKET, route)
+    # The server stores the message, but the socket dies before the echo reaches the page.
+    page.route_web_socket(SOCKET, cut_first_socket_at_a_message(sockets, echo=True))
     page.evaluate(START_CLIENT, [room, {"backoff": {"base": 50, "cap": 200}}])
     wait_open(page)
     page.evaluate("window.op = window.client.message('only once'); window.op.ack.then((f) => window.acked = f)")
@@ -122,22 +134,8 @@ def test_a_message_whose_echo_was_lost_is_resent_and_stored_once(new_context, wa
 def test_a_message_that_never_left_is_sent_after_the_reconnect(new_context, watch):
     page = open_blank(new_context, watch)
     sockets: list[WebSocketRoute] = []
-
-    def route(ws: WebSocketRoute) -> None:
-        upstream = ws.connect_to_server()
-        first = not sockets
-        sockets.append(ws)
-        if first:
-            # The page's message is lost on the way, and then the socket dies.
-            def from_page(message: str | bytes) -> None:
-                if isinstance(message, str) and '"type":"message"' in message:
-                    ws.close(code=4000, reason="cut")
-                else:
-                    upstream.send(message)
-
-            ws.on_message(from_page)
-
-    page.route_web_socket(SOCKET, route)
+    # The page's message is lost on the way, and then the socket dies.
+    page.route_web_socket(SOCKET, cut_first_socket_at_a_message(sockets, echo=False))
     page.evaluate(START_CLIENT, [fresh_room(), {"backoff": {"base": 50, "cap": 200}}])
     wait_open(page)
     page.evaluate("window.client.message('lost then found').ack.then((f) => window.acked = f)")

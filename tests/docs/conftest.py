@@ -8,15 +8,11 @@ from pathlib import Path
 
 import pytest
 from support.browser import watch  # noqa: F401 - a fixture
-from support.servers import ServerProcess
+from support.servers import ServerProcess, serving
 
 
 @pytest.fixture
 def doc_server(tmp_path: Path) -> Iterator[ServerProcess]:
     """`collab serve` in a subprocess on a fresh SQLite database, started; stop and start it at will."""
-    process = ServerProcess(tmp_path)
-    process.start()
-    try:
+    with serving(tmp_path) as process:
         yield process
-    finally:
-        process.stop()

@@ -9,8 +9,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
-from support.browser import CHROMIUM, CHROMIUM_ARGS
+from playwright.sync_api import Browser, Page, expect
+from support.browser import browser_contexts, chromium, open_connected
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -48,34 +48,22 @@ def wait_same_text(pages: list[Page], seconds: float = 15.0) -> str:
 def browser() -> Iterator[Browser]:
     """Debian's chromium, for this module only: Playwright's sync API keeps an event loop running in
     this thread while it is open, and the asyncio tests of the other modules need the thread back."""
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield launched
-        finally:
-            launched.close()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture
 def open_editor(browser: Browser, doc_server, watch) -> Iterator[Callable[..., Page]]:
     if not (ROOT / "static" / "dist" / "editor.js").is_file():
         pytest.skip("static/dist/editor.js is missing: run `make setup`")
-    contexts: list[BrowserContext] = []
+    with browser_contexts(browser, doc_server.url, viewport={"width": 1100, "height": 640}) as new_context:
 
-    def open_as(nickname: str, doc: str) -> Page:
-        context = browser.new_context(base_url=doc_server.url, viewport={"width": 1100, "height": 640})
-        contexts.append(context)
-        context.add_init_script(f"localStorage.setItem('collab.nickname', {nickname!r})")
-        page = watch.attach(context.new_page())
-        page.goto(f"/static/editor.html#{doc}")
-        expect(page.locator("#conn")).to_have_attribute("data-state", "open")
-        return page
+        def open_as(nickname: str, doc: str) -> Page:
+            context = new_context()
+            context.add_init_script(f"localStorage.setItem('collab.nickname', {nickname!r})")
+            return open_connected(context, watch, f"/static/editor.html#{doc}")
 
-    yield open_as
-    for context in contexts:
-        context.close()
+        yield open_as
 
 
 @pytest.mark.browser

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
+from support.closing import opened
 
 from collab.errors import Conflict, StoreError
 from collab.events import NewEvent, Snapshot
@@ -20,11 +21,8 @@ IMPLEMENTATIONS: dict[str, Callable[[str], Awaitable[EventStore]]] = {"sql": Sql
 
 @pytest.fixture(params=sorted(IMPLEMENTATIONS))
 async def store(request: pytest.FixtureRequest, database_url: str) -> AsyncIterator[EventStore]:
-    opened = await IMPLEMENTATIONS[request.param](database_url)
-    try:
-        yield opened
-    finally:
-        await opened.close()
+    async with opened(IMPLEMENTATIONS[request.param](database_url)) as store:
+        yield store
 
 
 def message(channel: str, n: int = 0, **fields: object) -> NewEvent:

@@ -11,8 +11,10 @@ conftests or modules; a conftest keeps only the fixtures of its own folder.
 - `apps`: the `make_settings` / `start` fixtures (the real app behind pytest-aiohttp's client), for all.
 - `ws`, `raw_ws`: a JSON `/ws` client with deadlines; a hand-written WebSocket client (the slow reader).
 - `yjs`: a y-websocket client on pycrdt for `/ws/doc/{name}`.
-- `servers`: `collab serve` in a subprocess.
-- `browser`: Debian's chromium through Playwright, and the page watch.
+- `servers`: `collab serve` in a subprocess (`serving`: started, and stopped at the end of a block).
+- `browser`: Debian's chromium through Playwright, the page watch, browser contexts and pages opened connected.
+- `pages`: the fixtures of the page-test folders (a server on the test's database, pages opened as new users).
 - `boards`: board clients at the engine level (sessions on fake transports) and the users they act as.
+- `closing`: `opened`, what a fixture opens (a store, a cluster), closed however the test ends.
 - `images`, `openapi_schema`: small files of every media type; a JSON Schema checker for the OpenAPI tests.
 """

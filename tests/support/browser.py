@@ -9,12 +9,14 @@ tests next to it run. (Registered globally, a package-scoped fixture would live 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Dialog, Page, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Dialog, Page, expect, sync_playwright
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -31,9 +33,9 @@ CHROMIUM_ARGS = [
 expect.set_options(timeout=15_000)
 
 
-@pytest.fixture(scope="package")
-def browser() -> Iterator[Browser]:
-    """Debian's chromium (never a downloaded one)."""
+@contextmanager
+def chromium() -> Iterator[Browser]:
+    """Debian's chromium (never a downloaded one), closed with the block; skips the test without it."""
     if not CHROMIUM.exists():
         pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
     with sync_playwright() as playwright:
@@ -42,6 +44,13 @@ def browser() -> Iterator[Browser]:
             yield launched
         finally:
             launched.close()
+
+
+@pytest.fixture(scope="package")
+def browser() -> Iterator[Browser]:
+    """Debian's chromium, for the package's tests."""
+    with chromium() as launched:
+        yield launched
 
 
 @dataclass
@@ -69,3 +78,43 @@ def watch() -> Iterator[PageWatch]:
     yield watched
     assert not watched.errors, f"uncaught errors in the page: {watched.errors}"
     assert not watched.dialogs, f"the page opened dialogs: {watched.dialogs}"
+
+
+@contextmanager
+def browser_contexts(browser: Browser, base_url: str, **options: Any) -> Iterator[Callable[..., BrowserContext]]:
+    """Makes browser contexts on `base_url` (or the `base_url` given to the maker), each one a user of its
+    own (its own localStorage, so its own guest); `options` (and the maker's) go to `new_context`. All
+    closed with the block."""
+    contexts: list[BrowserContext] = []
+
+    def make(other_url: str | None = None, **more: Any) -> BrowserContext:
+        context = browser.new_context(base_url=other_url or base_url, **options, **more)
+        contexts.append(context)
+        return context
+
+    try:
+        yield make
+    finally:
+        for context in contexts:
+            context.close()
+
+
+def open_connected(
+    context: BrowserContext,
+    watch: PageWatch,
+    path: str,
+    nickname: str | None = None,
+    ready: Callable[[Page], None] | None = None,
+) -> Page:
+    """Opens `path` in a new watched page of `context`, answers the nickname prompt with `nickname` (none:
+    the page asks for none, or the name is stored already) and waits until `#conn` is open and then
+    until `ready(page)` passes (what the page shows once it has its data)."""
+    page = watch.attach(context.new_page())
+    page.goto(path)
+    if nickname is not None:
+        page.locator("#nick-input").fill(nickname)
+        page.locator("#nick-submit").click()
+    expect(page.locator("#conn")).to_have_attribute("data-state", "open")
+    if ready is not None:
+        ready(page)
+    return page

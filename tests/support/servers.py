@@ -11,6 +11,8 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from support.auth import SECRET
@@ -98,3 +100,14 @@ class ServerProcess:
             raise RuntimeError(f"the server exited with {code} before answering:\n{self.log.read_text()}")
         self.stop()
         raise RuntimeError(f"no answer on /healthz within {SERVER_START_SECONDS} s:\n{self.log.read_text()}")
+
+
+@contextmanager
+def serving(data_dir: Path, database_url: str | None = None, **settings: str) -> Iterator[ServerProcess]:
+    """A `ServerProcess` (same arguments), started, and stopped when the block ends however it ends."""
+    process = ServerProcess(data_dir, database_url, **settings)
+    process.start()
+    try:
+        yield process
+    finally:
+        process.stop()

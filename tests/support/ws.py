@@ -67,12 +67,9 @@ class Peer:
         """Read until a frame of type `kind` (or for which `kind(frame)` holds) with `fields`; returns
         it and the frames skipped on the way."""
         skipped: list[dict[str, Any]] = []
-        deadline = time.monotonic() + within
+        deadline, late = time.monotonic() + within, f"no {kind} {fields} within {within}s; skipped"
         while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise TimeoutError(f"no {kind} {fields} within {within}s; skipped {_short(skipped[-10:])}")
-            frame = await self.recv(left)
+            frame = await self._recv_by(deadline, late, skipped)
             matches = kind(frame) if callable(kind) else frame.get("type") == kind
             if matches and all(frame.get(k) == v for k, v in fields.items()):
                 return frame, skipped
@@ -91,15 +88,20 @@ class Peer:
     async def closed(self, within: float = DEADLINE) -> tuple[int | None, list[dict[str, Any]]]:
         """Read until the server closes the socket: its close code and the frames before."""
         frames: list[dict[str, Any]] = []
-        deadline = time.monotonic() + within
+        deadline, late = time.monotonic() + within, f"socket still open after {within}s; read"
         while True:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise TimeoutError(f"socket still open after {within}s; read {_short(frames[-10:])}")
             try:
-                frames.append(await self.recv(left))
+                frames.append(await self._recv_by(deadline, late, frames))
             except Closed as closed:
                 return closed.code, frames
+
+    async def _recv_by(self, deadline: float, late: str, read: list[dict[str, Any]]) -> dict[str, Any]:
+        """The next frame before the `time.monotonic()` `deadline`; past it a `TimeoutError` that says
+        `late` and shows the last frames `read` so far."""
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise TimeoutError(f"{late} {_short(read[-10:])}")
+        return await self.recv(left)
 
     async def close(self) -> None:
         await self.ws.close()

@@ -5,50 +5,20 @@ the browser (package-scoped, see support.browser) must be closed before the asyn
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
-from support.browser import (
-    PageWatch,
-    browser,  # noqa: F401 - a fixture of this package
-    watch,  # noqa: F401 - a fixture
-)
-from support.servers import ServerProcess
+from playwright.sync_api import Page, expect
+from support.browser import browser, watch  # noqa: F401 - fixtures (the browser is this package's)
+from support.pages import OpenAs, open_as, page_server  # noqa: F401 - fixtures
+
+
+def board_shown(page: Page) -> None:
+    expect(page.locator("#board[aria-busy=false], #overlay[data-seq]")).to_have_count(1)
 
 
 @pytest.fixture
-def board_server(database_url: str, tmp_path: Path) -> Iterator[str]:
-    server = ServerProcess(tmp_path, database_url)
-    server.start()
-    try:
-        yield server.url
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def open_page(
-    browser: Browser,  # noqa: F811 - the fixture imported above
-    board_server: str,
-    watch: PageWatch,  # noqa: F811 - the fixture imported above
-) -> Iterator[Callable[[str, str], Page]]:
+def open_page(open_as: OpenAs) -> Callable[[str, str], Page]:  # noqa: F811 - the fixture imported above
     """`open_page(path, nickname)`: the page as a new user (its own browser context), connected and
     showing its board."""
-    contexts: list[BrowserContext] = []
-
-    def open_(path: str, nickname: str) -> Page:
-        context = browser.new_context(base_url=board_server, viewport={"width": 1200, "height": 760})
-        contexts.append(context)
-        page = watch.attach(context.new_page())
-        page.goto(path)
-        page.locator("#nick-input").fill(nickname)
-        page.locator("#nick-submit").click()
-        expect(page.locator("#conn")).to_have_attribute("data-state", "open")
-        expect(page.locator("#board[aria-busy=false], #overlay[data-seq]")).to_have_count(1)
-        return page
-
-    yield open_
-    for context in contexts:
-        context.close()
+    return lambda path, nickname: open_as(path, nickname, board_shown, {"width": 1200, "height": 760})

@@ -3,49 +3,19 @@ of its own, for the browser's scope (see support.browser)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect
-from support.browser import (
-    PageWatch,
-    browser,  # noqa: F401 - a fixture of this package
-    watch,  # noqa: F401 - a fixture
-)
-from support.servers import ServerProcess
+from playwright.sync_api import Page, expect
+from support.browser import browser, watch  # noqa: F401 - fixtures (the browser is this package's)
+from support.pages import OpenAs, open_as, page_server  # noqa: F401 - fixtures
 
 
 @pytest.fixture
-def media_server(database_url: str, tmp_path: Path) -> Iterator[str]:
-    server = ServerProcess(tmp_path, database_url)
-    server.start()
-    try:
-        yield server.url
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def open_media(
-    browser: Browser,  # noqa: F811 - the fixture imported above
-    media_server: str,
-    watch: PageWatch,  # noqa: F811 - the fixture imported above
-) -> Iterator[Callable[[str], Page]]:
+def open_media(open_as: OpenAs) -> Callable[[str], Page]:  # noqa: F811 - the fixture imported above
     """`open_media(nickname)`: the media page as a new user (a browser context of its own), connected."""
-    contexts: list[BrowserContext] = []
+    return lambda nickname: open_as("/static/media.html", nickname, gallery_shown, {"width": 1200, "height": 800})
 
-    def open_(nickname: str) -> Page:
-        context = browser.new_context(base_url=media_server, viewport={"width": 1200, "height": 800})
-        contexts.append(context)
-        page = watch.attach(context.new_page())
-        page.goto("/static/media.html")
-        page.locator("#nick-input").fill(nickname)
-        page.locator("#nick-submit").click()
-        expect(page.locator("#conn")).to_have_attribute("data-state", "open")
-        expect(page.locator("#gallery")).to_have_attribute("aria-busy", "false")
-        return page
 
-    yield open_
-    for context in contexts:
-        context.close()
+def gallery_shown(page: Page) -> None:
+    expect(page.locator("#gallery")).to_have_attribute("aria-busy", "false")

@@ -13,15 +13,11 @@ from support.browser import (
     browser,  # noqa: F401 - a fixture of this package
     watch,  # noqa: F401 - a fixture
 )
-from support.servers import ServerProcess
+from support.servers import serving
 
 
 @pytest.fixture
 def monitor_server(database_url: str, tmp_path: Path) -> Iterator[str]:
     # One connection fires the alert: the page's own socket is enough.
-    server = ServerProcess(tmp_path, database_url, COLLAB_ALERT_CONNECTIONS="1")
-    server.start()
-    try:
+    with serving(tmp_path, database_url, COLLAB_ALERT_CONNECTIONS="1") as server:
         yield server.url
-    finally:
-        server.stop()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from playwright.sync_api import Page, expect
+from support.browser import open_connected
 
 # Pixels of a chart's canvas in the colour of its first series (the accent, #4f46e5 in the light scheme):
 # the lines themselves, not the grid or the labels (greys).
@@ -31,10 +32,7 @@ def one_minute(page: Page) -> None:
 
 def open_monitor(browser, url: str, watch) -> Page:
     context = browser.new_context(base_url=url, viewport={"width": 1300, "height": 900}, color_scheme="light")
-    page = watch.attach(context.new_page())
-    page.goto("/static/monitor.html")
-    expect(page.locator("#conn")).to_have_attribute("data-state", "open")
-    return page
+    return open_connected(context, watch, "/static/monitor.html")
 
 
 @pytest.mark.browser
