@@ -199,14 +199,16 @@ def cmd_history(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_prune(args: argparse.Namespace, settings: Settings) -> int:
     """Remove old events; boards and documents keep their state (a snapshot at the head first)."""
     from collab.engine import PROJECTIONS
-    from collab.operators.prune import older_than, prune_as
+    from collab.operators.prune import older_than, prune
     from collab.realtime.protocol import timestamp
 
     async def run() -> int:
         cutoff = older_than(args.older_than)
         store = await _open_store(settings)
         try:
-            done = await prune_as(_cli_actor("prune"), store, PROJECTIONS, cutoff, args.channel, dry_run=args.dry_run)
+            done = await prune(
+                store, PROJECTIONS, cutoff, args.channel, dry_run=args.dry_run, actor=_cli_actor("prune")
+            )
             changed = [item for item in done if item.removed]
             verb = "would remove" if args.dry_run else "removed"
             for item in changed:

@@ -68,8 +68,10 @@ async def prune(
     channels: Sequence[str] = (),
     *,
     dry_run: bool = False,
+    actor: Actor | None = None,
 ) -> list[Pruned]:
-    """Remove the events stored before `older_than` from `channels` (default: every channel).
+    """Remove the events stored before `older_than` from `channels` (default: every channel); what
+    `actor` removed is recorded on the audit channel (a dry run, or removing nothing, records nothing).
 
     A channel with projected state (boards, documents) gets a snapshot at its head first, and the cut
     never passes its latest snapshot: the state survives as snapshot + the events after it. The cut is
@@ -93,6 +95,10 @@ async def prune(
             continue
         removed = last - first + 1 if dry_run else await pruner.delete_through(name, first, last)
         done.append(Pruned(name, removed, first, last, snapshot_seq, last + 1))
+    changed = [item for item in done if item.removed]
+    if actor is not None and changed and not dry_run:
+        data = {"older_than": timestamp(older_than), "channels": [item.public() for item in changed]}
+        await record(store, actor, "prune", data)
     return done
 
 
@@ -101,23 +107,4 @@ def older_than(age: str, *, now: datetime | None = None) -> datetime:
     return (now or utcnow()) - parse_duration(age)
 
 
-async def prune_as(
-    actor: Actor,
-    store: SqlEventStore,
-    projections: Projections,
-    older_than: datetime,
-    channels: Sequence[str] = (),
-    *,
-    dry_run: bool = False,
-) -> list[Pruned]:
-    """`prune` done by `actor`: what it removed is recorded on the audit channel (a dry run records
-    nothing, and neither does a prune that removed nothing)."""
-    done = await prune(store, projections, older_than, channels, dry_run=dry_run)
-    changed = [item for item in done if item.removed]
-    if changed and not dry_run:
-        data = {"older_than": timestamp(older_than), "channels": [item.public() for item in changed]}
-        await record(store, actor, "prune", data)
-    return done
-
-
-__all__ = ["Pruned", "older_than", "prune", "prune_as", "snapshot_at_head"]
+__all__ = ["Pruned", "older_than", "prune", "snapshot_at_head"]
