@@ -17,7 +17,8 @@ from app.auth import AuthError
 from app.keys import ENGINE, SETTINGS
 from app.sockets import AiohttpTransport, authenticate, close_refused, open_socket
 from collab.documents.inbound import DocInbox
-from collab.documents.rooms import DocumentManager, channel_of
+from collab.documents.room import channel_of
+from collab.documents.rooms import DocumentManager
 from collab.errors import ProtocolError
 from collab.realtime.connection import CloseCode
 from collab.realtime.limits import TokenBucket

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collab.documents import wire
 from collab.documents.projection import DOCUMENT
-from collab.documents.rooms import channel_of
+from collab.documents.room import channel_of
 from collab.projections.base import load_state
 from collab.store.base import EventStore
 

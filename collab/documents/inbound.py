@@ -7,7 +7,8 @@ import asyncio
 import logging
 
 from collab.documents.peer import Peer
-from collab.documents.rooms import DocumentManager, Room
+from collab.documents.room import Room
+from collab.documents.rooms import DocumentManager
 from collab.errors import ProtocolError
 from collab.realtime.connection import CloseCode
 from collab.realtime.limits import TokenBucket

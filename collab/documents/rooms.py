@@ -24,16 +24,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import random
 from typing import Any
 
 from collab.documents import wire as documents
 from collab.documents.appending import Append
 from collab.documents.peer import Peer
 from collab.documents.projection import DOCUMENT, UPDATE
+from collab.documents.room import Room, channel_of
 from collab.errors import CollabError, ProtocolError
 from collab.events import Appended, NewEvent, Snapshot, StoredEvent
-from collab.naming import check_channel_name
 from collab.projections.base import load_state
 from collab.realtime.broker import Broker
 from collab.realtime.connection import CloseCode, Transport
@@ -42,38 +41,7 @@ from collab.users import User
 
 log = logging.getLogger(__name__)
 
-PREFIX = "doc:"
 _AWARENESS = "y-awareness"
-
-
-def channel_of(name: str) -> str:
-    """`doc:<name>`, or `ProtocolError` for a name no channel may have."""
-    return check_channel_name(PREFIX + name)
-
-
-class Room:
-    """A document in use in this process: its state (the log folded up to `seq`) and its connections."""
-
-    def __init__(self, channel: str) -> None:
-        self.channel = channel
-        self.doc: Any = None
-        self.seq = 0
-        self.snapshot_seq = 0
-        self.snapshot_bytes = 0
-        self.tail_bytes = 0
-        self.peers: dict[str, Peer] = {}
-        self.awareness = documents.DocAwareness()
-        # Committed updates not sent yet: (update, the frame it came in or None, the sender's peer id).
-        self.outgoing: list[tuple[bytes, bytes | None, str | None]] = []
-        # Events that arrive while the state is loaded or a gap is filled; folded in afterwards.
-        self.held: list[StoredEvent] | None = []
-        self.ready: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        # Set while nothing is held: a connection joins only then, or its sync step 2 (from `doc`) would
-        # miss held updates that were relayed before it arrived.
-        self.settled = asyncio.Event()
-        self.joining = 0  # connections waiting for `ready` and `settled`
-        # Spreads the snapshots of documents edited at the same pace over time (0.75 to 1.25 times the minimum).
-        self.jitter = 0.75 + random.random() / 2
 
 
 class DocumentManager:

@@ -16,7 +16,7 @@ from support.yjs import Changes, YClient
 
 from app.keys import ENGINE
 from collab.documents.projection import DOCUMENT
-from collab.documents.rooms import channel_of
+from collab.documents.room import channel_of
 from collab.events import NewEvent
 from collab.projections.base import load_state
 

@@ -14,7 +14,7 @@ from support.yjs import Changes, YClient, close_code
 
 from app.keys import ENGINE
 from collab.documents.projection import DOCUMENT
-from collab.documents.rooms import channel_of
+from collab.documents.room import channel_of
 from collab.projections.base import load_state
 
 
