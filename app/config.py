@@ -96,6 +96,9 @@ class Settings:
     heartbeat_seconds: float = 30.0
     replay_batch_size: int = 1000
     log_level: str = "INFO"
+    # Fan-out between server processes: "postgres" (LISTEN/NOTIFY, the default on PostgreSQL) or
+    # "memory" (this process only; the only choice on SQLite). docs/deployment.md.
+    broker: str = "memory"
     # The monitor (docs/monitor.md): a sample every interval, the last `history` seconds kept for pages
     # that (re)connect, alerts (metric, threshold) firing at or above it and resolved after
     # `alert_resolve_samples` samples below it.
@@ -140,12 +143,23 @@ class Settings:
             heartbeat_seconds=_float(env, "COLLAB_HEARTBEAT_SECONDS", 30.0),
             replay_batch_size=_int(env, "COLLAB_REPLAY_BATCH", 1000, minimum=1),
             log_level=(env.get("COLLAB_LOG_LEVEL") or "INFO").upper(),
+            broker=_broker(env, database_url),
             monitor_interval_seconds=_seconds(env, "COLLAB_MONITOR_INTERVAL_SECONDS", 1.0),
             monitor_history_seconds=_seconds(env, "COLLAB_MONITOR_HISTORY_SECONDS", 600.0),
             alert_thresholds=_thresholds(env),
             alert_resolve_samples=_int(env, "COLLAB_ALERT_RESOLVE_SAMPLES", 5, minimum=1),
             media_max_bytes=_int(env, "COLLAB_MEDIA_MAX_BYTES", 25 * 1024 * 1024, minimum=1),
         )
+
+
+def _broker(env: Mapping[str, str], database_url: str) -> str:
+    postgres = database_url.startswith("postgresql")
+    value = (env.get("COLLAB_BROKER") or ("postgres" if postgres else "memory")).strip().lower()
+    if value not in ("memory", "postgres"):
+        raise ConfigError(f"COLLAB_BROKER must be 'memory' or 'postgres', not {value!r}")
+    if value == "postgres" and not postgres:
+        raise ConfigError("COLLAB_BROKER=postgres needs a PostgreSQL COLLAB_DATABASE_URL")
+    return value
 
 
 # Used only when no COLLAB_JWT_SECRET is set (local runs): guest tokens then survive restarts of one

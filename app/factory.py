@@ -43,6 +43,7 @@ async def _engine_ctx(app: web.Application) -> AsyncIterator[None]:
         media_links=media_links,
         monitor=monitor_config(settings),
         revoked=app[AUTH].revocations,
+        broker=settings.broker,
     )
     app[ENGINE] = engine
     yield
@@ -58,7 +59,16 @@ async def _close_sockets(app: web.Application) -> None:
 async def healthz(request: web.Request) -> web.Response:
     engine = request.app[ENGINE]
     await engine.store.head("general")  # proves the database answers
-    return web.json_response({"status": "ok", "connections": len(engine.manager.sessions)})
+    broker = engine.broker
+    # A process that lost its broker's connection is not ready until it has caught up: it would miss
+    # what other processes deliver (its own clients still get everything once it has).
+    ready = broker.healthy
+    body = {
+        "status": "ok" if ready else "catching up",
+        "connections": len(engine.manager.sessions),
+        "broker": {"kind": broker.kind, "state": broker.state},
+    }
+    return web.json_response(body, status=200 if ready else 503)
 
 
 async def index(request: web.Request) -> web.FileResponse:

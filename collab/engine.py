@@ -31,6 +31,7 @@ from collab.realtime.session import Session
 from collab.store.base import EventStore
 from collab.store.engine import DEFAULT_DATA_DIR
 from collab.store.media import MediaStore
+from collab.store.pg_broker import PostgresBroker, asyncpg_dsn
 from collab.store.positions import ReadPositions
 from collab.store.revocations import RevocationStore
 from collab.store.sql import SqlEventStore
@@ -61,7 +62,7 @@ class Engine:
         cls,
         database_url: str,
         *,
-        broker: Broker | None = None,
+        broker: Broker | str | None = None,
         replay_batch: int = 1000,
         channel_modules: Sequence[Callable[[ChannelManager], None]] = (),
         media_dir: str | Path = Path(DEFAULT_DATA_DIR) / "media",
@@ -80,10 +81,18 @@ class Engine:
           then calls `engine.monitor.start()` or `tick()` itself).
         - `revoked`: the revocation list the caller checks tokens against (the authenticator's); the
           engine fills it from the database now and every `revocation_refresh` seconds.
+        - `broker`: "memory" (this process only), "postgres" (LISTEN/NOTIFY between every process on
+          the database), or a broker object (tests share one between engines).
         - `projections`: the boards' projections by kind (tests swap in other snapshot intervals).
         """
         store = await SqlEventStore.open(database_url)
-        broker = broker or InProcessBroker()
+        if broker == "postgres":
+            # Every process on the database hears every commit (collab.store.pg_broker).
+            broker = await PostgresBroker.open(store, asyncpg_dsn(database_url))
+        elif broker is None or broker == "memory":
+            broker = InProcessBroker()
+        elif isinstance(broker, str):
+            raise ValueError(f"unknown broker {broker!r}")
         manager = ChannelManager(store, broker, replay_batch=replay_batch)
         rooms = Rooms(manager, ReadPositions(store.engine))
         await rooms.load()

@@ -25,18 +25,28 @@ def _socket(summary: str) -> dict[str, Any]:
     }
 
 
+HEALTH = {
+    "type": "object",
+    "properties": {
+        "status": {"type": "string", "enum": ["ok", "catching up"]},
+        "connections": {"type": "integer"},
+        "broker": {
+            "type": "object",
+            "properties": {"kind": {"type": "string"}, "state": {"type": "string"}},
+            "required": ["kind", "state"],
+        },
+    },
+    "required": ["status", "connections", "broker"],
+    "additionalProperties": True,
+}
+
 PATHS: dict[str, Any] = {
     "/healthz": {
         "get": {
-            "summary": "liveness: the database answers",
+            "summary": "readiness: the database answers and the broker is not catching up",
             "responses": {
-                "200": json_answer(
-                    {
-                        "type": "object",
-                        "properties": {"status": {"type": "string"}, "connections": {"type": "integer"}},
-                        "additionalProperties": True,
-                    }
-                ),
+                "200": json_answer(HEALTH),
+                "503": json_answer(HEALTH),
             },
         }
     },

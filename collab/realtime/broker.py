@@ -27,6 +27,14 @@ class Broker(Protocol):
     - After `close`, nothing is delivered any more.
     """
 
+    kind: str  # "memory", "postgres"
+    state: str  # what /healthz shows: "listening" while nothing can be missed
+
+    @property
+    def healthy(self) -> bool:
+        """False while this process may be missing other processes' events (it catches up by itself)."""
+        ...
+
     def subscribe(self, deliver: Deliver, relay: Relay) -> None:
         """Add a subscriber: `deliver` gets committed events, `relay` the frames that are not stored."""
         ...
@@ -46,6 +54,10 @@ class Broker(Protocol):
 
 class InProcessBroker:
     """One process: publishing is calling the local hub directly."""
+
+    kind = "memory"
+    state = "listening"
+    healthy = True
 
     def __init__(self) -> None:
         self._deliver: list[Deliver] = []

@@ -33,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from collab.errors import StoreError
 from collab.events import Appended, NewEvent, StoredEvent, utcnow
 from collab.naming import channel_kind
+from collab.store import notify
 from collab.store.errors import translate
 from collab.store.rows import Pending, stored_event
 from collab.store.sqlite_writer import SqliteWriteConnection
@@ -60,6 +61,9 @@ class BatchWriter:
         self._sql = statements_for(engine.dialect)
         # How many more batches look their op keys up first (see `_write`).
         self._lookups_left = 0
+        # Set (to this process's node id) when other processes listen for commits: each batch then
+        # notifies them inside its own transaction (collab.store.notify).
+        self.notify_node: str | None = None
         # Figures for the monitor: batches committed and events in them.
         self.batches_committed = 0
         self.events_committed = 0
@@ -235,6 +239,11 @@ class BatchWriter:
                 raise _RetryInBatch
             if self.dialect == "postgresql":
                 conn.exec_driver_sql(self._sql.set_head_sql, ([*touched], [heads[name] for name in touched]))
+                if self.notify_node is not None:
+                    stored = [result.event for result in results if isinstance(result, Appended) and result.new]
+                    conn.exec_driver_sql(
+                        "SELECT pg_notify($1, $2)", (notify.EVENTS, notify.commit_payload(self.notify_node, stored))
+                    )
             else:
                 conn.exec_driver_sql(self._sql.set_head_sql, [(heads[name], name) for name in touched])
         return results

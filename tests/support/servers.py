@@ -83,6 +83,13 @@ class ServerProcess:
             process.kill()
             process.wait()
 
+    def kill(self) -> None:
+        """SIGKILL: the process dies at once, as a crashed node would (nothing flushed, nothing closed)."""
+        process, self.process = self.process, None
+        if process is not None and process.poll() is None:
+            process.kill()
+            process.wait()
+
     def _wait_healthy(self, process: subprocess.Popen[bytes]) -> None:
         deadline = time.monotonic() + SERVER_START_SECONDS
         while time.monotonic() < deadline:
