@@ -104,6 +104,12 @@ class Engine:
             heads.cancel()
 
         manager.shutdown_hooks.append(stop_heads)
+        presence = asyncio.create_task(manager.cluster.run(), name="cluster-presence")
+
+        async def stop_presence() -> None:
+            presence.cancel()
+
+        manager.shutdown_hooks.append(stop_presence)
         boards = register_boards(
             manager, kanban_projection=projections.of_kind("kanban"), drawing_projection=projections.of_kind("draw")
         )

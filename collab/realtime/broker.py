@@ -3,6 +3,7 @@ delivers what the broker hands it to its own sockets. The handlers never know wh
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Protocol
 
@@ -28,6 +29,7 @@ class Broker(Protocol):
     """
 
     kind: str  # "memory", "postgres"
+    node: str  # this process's id among the processes that share the broker
     state: str  # what /healthz shows: "listening" while nothing can be missed
 
     @property
@@ -60,6 +62,7 @@ class InProcessBroker:
     healthy = True
 
     def __init__(self) -> None:
+        self.node = os.urandom(4).hex()
         self._deliver: list[Deliver] = []
         self._relay: list[Relay] = []
 

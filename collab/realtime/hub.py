@@ -24,10 +24,11 @@ from collab.events import Appended, ChannelInfo, NewEvent, StoredEvent
 from collab.naming import channel_kind, check_channel_name
 from collab.realtime import base_compat
 from collab.realtime.broker import Broker, InProcessBroker
-from collab.realtime.connection import State
+from collab.realtime.cluster_presence import PRESENCE_RELAY, ClusterPresence
 from collab.realtime.presence import Presence
 from collab.realtime.protocol import encode, event_frame
 from collab.realtime.recent import RecentEvents
+from collab.realtime.replay import replay
 from collab.realtime.session import Session
 from collab.store.base import EventStore
 
@@ -98,7 +99,7 @@ class Channel:
         self.kind = kind
         self.clients: dict[str, Session] = {}
         self.state: dict[str, Any] = {}  # for the kind's own use (a board's projection, …)
-        self.presence = Presence(self, manager.drop_if_idle)
+        self.presence = Presence(self, manager.drop_if_idle, manager.cluster)
 
     def broadcast(self, data: dict[str, Any], exclude: str | None = None) -> None:
         """Send a frame that is not stored to every client here (encoded once)."""
@@ -163,6 +164,10 @@ class ChannelManager:
         self.store = store
         self.broker = broker or InProcessBroker()
         self.broker.subscribe(self._deliver_event, self._deliver_relay)
+        # Who is where on the other server processes; `run_cluster_presence` keeps it current.
+        self.cluster = ClusterPresence(self.broker.relay, self.broker.node)
+        self.cluster.changed = self._cluster_changed
+        self.cluster.local = self._local_presence
         self.replay_batch = replay_batch
         self.kinds: dict[str, ChannelKind] = {}
         self.channels: dict[str, Channel] = {}
@@ -279,35 +284,18 @@ class ChannelManager:
         return channel
 
     async def _replay(self, session: Session, channel: Channel, since: int, head: int) -> None:
-        # Memory serves only when its run reaches the head just read: events published while this
-        # process had nobody on the channel (or published by another process) are not in it.
-        if not session.legacy_room and self.recent.last_seq(channel.name) >= head:
-            recent = self.recent.after(channel.name, since)
-            if recent is not None:
-                for start in range(0, len(recent), self.replay_batch):
-                    for seq, text in recent[start : start + self.replay_batch]:
-                        session.deliver(channel.name, seq, text)
-                    await session.wait_writable()
-                return
-        first = await self.store.first_seq(channel.name)
-        if first > since + 1:
-            # What the client missed is no longer kept: send the state, then the live stream.
-            provider = channel.kind.state_provider
-            if provider is not None:
-                state = await provider(channel)
-                session.send(state)
-                session.positions[channel.name] = state.get("seq", since)
-                return
-            since = first - 1
-        position = since
-        while session.state is State.OPEN:
-            batch = await self.store.read(channel.name, after=position, limit=self.replay_batch)
-            for event in batch:
-                session.deliver(channel.name, event.seq, encode(self.frame_for(session, event)))
-            if len(batch) < self.replay_batch:
-                return
-            position = batch[-1].seq
-            await session.wait_writable()
+        provider = channel.kind.state_provider
+        await replay(
+            session,
+            channel.name,
+            since,
+            head,
+            store=self.store,
+            recent=self.recent,
+            batch=self.replay_batch,
+            frame_for=self.frame_for,
+            state=(lambda: provider(channel)) if provider is not None else None,
+        )
 
     async def leave(self, session: Session, name: str) -> None:
         channel = self.channels.get(name)
@@ -374,10 +362,25 @@ class ChannelManager:
             self.messages_out += 1
 
     def _deliver_relay(self, name: str, frame: dict[str, Any]) -> None:
+        if name == PRESENCE_RELAY:
+            self.cluster.receive(frame)
+            return
         channel = self.channels.get(name)
         if channel is not None:
             exclude = frame.pop("_exclude", None)
             channel.broadcast(frame, exclude=exclude)
+
+    def _cluster_changed(self, name: str, joins: list[dict[str, Any]], leaves: list[dict[str, Any]]) -> None:
+        channel = self.channels.get(name)
+        if channel is not None and channel.kind.presence:
+            channel.presence.remote_changed(joins, leaves)
+
+    def _local_presence(self) -> list[tuple[str, list[dict[str, Any]]]]:
+        return [
+            (name, list(channel.presence.users.values()))
+            for name, channel in self.channels.items()
+            if channel.presence.users
+        ]
 
     def relay(self, channel: Channel, frame: dict[str, Any], exclude: str | None = None) -> None:
         """Send a frame that is not stored to the channel's clients in every process."""

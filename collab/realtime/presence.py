@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from collab.realtime import base_compat
+from collab.realtime.cluster_presence import ClusterPresence
 from collab.realtime.session import Session
 
 FLUSH_DELAY = 0.05
@@ -31,15 +32,20 @@ class Members(Protocol):
 
 
 class Presence:
-    def __init__(self, channel: Members, flushed: Callable[[Any], None]) -> None:
-        """`flushed(channel)` runs after each flush: the hub decides there whether the channel dies."""
+    def __init__(self, channel: Members, flushed: Callable[[Any], None], cluster: ClusterPresence) -> None:
+        """`flushed(channel)` runs after each flush: the hub decides there whether the channel dies.
+        `cluster` knows the channel's users on the other server processes."""
         self.channel = channel
         self._flushed = flushed
+        self.cluster = cluster
         self.users: dict[str, dict[str, Any]] = {}
         self.connections: dict[str, int] = {}
         self._joined: dict[str, dict[str, Any]] = {}
         self._left: dict[str, dict[str, Any]] = {}
         self._newcomers: list[Session] = []
+        # This process's own arrivals and departures since the last flush, for the other processes.
+        self._local_joins: dict[str, dict[str, Any]] = {}
+        self._local_leaves: set[str] = set()
         self._flush: asyncio.TimerHandle | None = None
 
     @property
@@ -54,10 +60,10 @@ class Presence:
         if count == 0:
             public = session.user.public()
             self.users[user_id] = public
-            if user_id in self._left:
-                del self._left[user_id]  # left and came back within one tick: no change
-            else:
-                self._joined[user_id] = public
+            self._local_leaves.discard(user_id)
+            self._local_joins[user_id] = public
+            if not self.cluster.has(self.channel.name, user_id):  # else present elsewhere already
+                self._arrived(user_id, public)
         self._schedule()
 
     def leave(self, session: Session) -> None:
@@ -68,9 +74,32 @@ class Presence:
             return
         self.connections.pop(user_id, None)
         public = self.users.pop(user_id, None) or session.user.public()
+        if self._local_joins.pop(user_id, None) is None:
+            self._local_leaves.add(user_id)
+        if not self.cluster.has(self.channel.name, user_id):  # else still present elsewhere
+            self._departed(user_id, public)
+        self._schedule()
+
+    def remote_changed(self, joins: list[dict[str, Any]], leaves: list[dict[str, Any]]) -> None:
+        """Users arrived on, or left, every other process (collab.realtime.cluster_presence)."""
+        for public in joins:
+            if public["id"] not in self.users:
+                self._arrived(public["id"], public)
+        for public in leaves:
+            if public["id"] not in self.users:
+                self._departed(public["id"], public)
+        if joins or leaves:
+            self._schedule()
+
+    def _arrived(self, user_id: str, public: dict[str, Any]) -> None:
+        if user_id in self._left:
+            del self._left[user_id]  # left and came back within one tick: no change
+        else:
+            self._joined[user_id] = public
+
+    def _departed(self, user_id: str, public: dict[str, Any]) -> None:
         if self._joined.pop(user_id, None) is None:
             self._left[user_id] = public
-        self._schedule()
 
     def _schedule(self) -> None:
         if self._flush is None:
@@ -81,7 +110,10 @@ class Presence:
         channel = self.channel
         joined, left, newcomers = self._joined, self._left, self._newcomers
         self._joined, self._left, self._newcomers = {}, {}, []
-        users = list(self.users.values())
+        if self._local_joins or self._local_leaves:
+            self.cluster.announce(channel.name, list(self._local_joins.values()), sorted(self._local_leaves))
+            self._local_joins, self._local_leaves = {}, set()
+        users = self.snapshot()
         full = {"type": "presence", "channel": channel.name, "users": users}
         for session in newcomers:
             if session.id in channel.clients:
@@ -124,7 +156,8 @@ class Presence:
         self._flushed(channel)
 
     def snapshot(self) -> list[dict[str, Any]]:
-        return list(self.users.values())
+        """Everyone present, on this process or another, once each."""
+        return list({**self.cluster.users(self.channel.name), **self.users}.values())
 
 
 def _summary(names: list[str], verb: str) -> str:

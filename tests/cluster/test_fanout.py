@@ -5,45 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from typing import Any
 
-import asyncpg
 import pytest
-from support.databases import POSTGRES_SERVER
+from support.cluster import Reader, allow_connections, health, messages, seqs_in_order, terminate_listeners
 from support.waiting import eventually, wait_for
-from support.ws import Peer, connect
+from support.ws import connect
 
 pytestmark = pytest.mark.postgres
-
-
-def messages(frames: list[dict[str, Any]], channel: str) -> list[dict[str, Any]]:
-    return [f for f in frames if f["type"] == "message" and f.get("channel") == channel]
-
-
-class Reader:
-    """Every frame a peer receives, read in the background."""
-
-    def __init__(self, peer: Peer) -> None:
-        self.peer = peer
-        self.frames: list[dict[str, Any]] = []
-        self.task = asyncio.create_task(self._read())
-
-    async def _read(self) -> None:
-        try:
-            while True:
-                self.frames.append(await self.peer.recv(within=120))
-        except (AssertionError, asyncio.CancelledError):
-            return
-
-    async def stop(self) -> None:
-        self.task.cancel()
-        await asyncio.gather(self.task, return_exceptions=True)
-
-
-def seqs_in_order(frames: list[dict[str, Any]], channel: str) -> list[int]:
-    seqs = [f["seq"] for f in messages(frames, channel)]
-    assert seqs == sorted(set(seqs)), f"duplicates or disorder: {seqs}"
-    return seqs
 
 
 async def test_chat_reaches_every_node_in_seq_order(nodes, http) -> None:
@@ -65,35 +33,6 @@ async def test_chat_reaches_every_node_in_seq_order(nodes, http) -> None:
     ]
     await bobs.stop()
     await anns.stop()
-
-
-async def terminate_listeners(database_url: str) -> int:
-    """Cut every broker's listening connection on the test's database, as a database restart would."""
-    database = database_url.rsplit("/", 1)[1]
-    conn = await asyncpg.connect(f"postgresql://{POSTGRES_SERVER}/postgres")
-    try:
-        rows = await conn.fetch(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-            " WHERE datname = $1 AND application_name LIKE 'collab-broker-%'",
-            database,
-        )
-    finally:
-        await conn.close()
-    return len(rows)
-
-
-async def allow_connections(database_url: str, allowed: bool) -> None:
-    database = database_url.rsplit("/", 1)[1]
-    conn = await asyncpg.connect(f"postgresql://{POSTGRES_SERVER}/postgres")
-    try:
-        await conn.execute(f'ALTER DATABASE "{database}" ALLOW_CONNECTIONS {str(allowed).lower()}')
-    finally:
-        await conn.close()
-
-
-async def health(session) -> tuple[int, dict[str, Any]]:
-    async with session.get("/healthz") as response:
-        return response.status, await response.json()
 
 
 async def test_a_listener_cut_off_catches_up_from_the_log(nodes, http, cluster_database) -> None:

@@ -1,0 +1,72 @@
+"""What must hold across nodes besides stored chat: direct messages, relayed frames, documents and their
+awareness, and moderation — each with the sender on one `collab serve` and the receiver on another."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+from support.auth import token
+from support.cluster import Reader
+from support.operators import OPERATOR
+from support.waiting import wait_for
+from support.ws import connect
+from support.yjs import Changes, YClient
+
+pytestmark = pytest.mark.postgres
+
+
+async def test_a_direct_message_reaches_the_user_on_another_node(nodes, http) -> None:
+    one, two = nodes(2)
+    ann = await connect(http(one), channel="lobby", token=token("ann"))
+    bob = await connect(http(two), channel="lobby", token=token("bob"))
+    bobs = Reader(bob)
+    await ann.send(type="private", target="user:bob", content="psst", id="dm-1")
+    await ann.expect("private", id="dm-1")  # the sender's acknowledgement
+    await wait_for(lambda: any(f["type"] == "private" for f in bobs.frames), what="bob's direct message")
+    [dm] = [f for f in bobs.frames if f["type"] == "private"]
+    assert dm["content"] == "psst" and dm["user_id"] == "ann" and dm["to"] == "bob"
+    await bobs.stop()
+
+
+async def test_strokes_in_progress_cross_nodes_without_being_stored(nodes, http) -> None:
+    one, two = nodes(2)
+    board = f"draw:{uuid.uuid4().hex[:6]}"
+    ann = await connect(http(one), channel=board, token=token("ann"))
+    bob = await connect(http(two), channel=board, token=token("bob"))
+    bobs = Reader(bob)
+    await ann.send(type="stroke_points", stroke="s1", points=[[1, 2], [3, 4]], color="#112233", width=3)
+    await wait_for(lambda: any(f["type"] == "stroke_points" for f in bobs.frames), what="the relayed points")
+    [points] = [f for f in bobs.frames if f["type"] == "stroke_points"]
+    assert points["points"] == [[1, 2], [3, 4]] and points["user_id"] == "ann"
+    assert "seq" not in points  # relayed, not stored
+    await bobs.stop()
+
+
+async def test_documents_converge_with_clients_on_different_nodes(nodes, http) -> None:
+    one, two = nodes(2)
+    name = f"notes-{uuid.uuid4().hex[:6]}"
+    changes = Changes()
+    ann = await YClient.open(http(one), name, changes, token=token("ann"))
+    bob = await YClient.open(http(two), name, changes, token=token("bob"))
+    for n in range(20):
+        await ann.insert(0, f"a{n} ")
+        await bob.insert(0, f"b{n} ")
+    await changes.until(
+        lambda: str(ann.text) == str(bob.text) and len(str(ann.text)) == sum(len(f"a{n} ") * 2 for n in range(20)),
+        "both texts to hold all 40 inserts",
+    )
+    # Awareness (never stored) crosses too.
+    await ann.send_awareness(4242, 1, {"user": {"name": "Ann"}})
+    await changes.until(lambda: bob.awareness.get(4242) == {"user": {"name": "Ann"}}, "ann's awareness at bob")
+    await ann.disconnect()
+    await bob.disconnect()
+
+
+async def test_a_kick_on_one_node_closes_the_users_sockets_on_the_other(nodes, http) -> None:
+    one, two = nodes(2)
+    eve = await connect(http(two), channel="lobby", token=token("eve", jti="eve-1"))
+    response = await http(one).post("/api/moderation/kick", json={"user_id": "eve"}, headers=OPERATOR)
+    assert response.status == 200, await response.text()
+    code, frames = await eve.closed(within=5)
+    assert code == 1008 and frames[-1]["type"] == "error", frames
