@@ -40,7 +40,7 @@ RETRY_WINDOW = 256
 RETRY_WINDOW_STORE = 64
 # How often a command is decided again when other processes keep moving the head before it is stored;
 # then the client gets a `conflict` and may send it again.
-ATTEMPTS = 8
+ATTEMPTS = 16
 
 Decide = Callable[[Any, Mapping[str, Any], Session], list[tuple[str, dict[str, Any]]]]
 
