@@ -2,9 +2,15 @@
 
 Each board's state lives in a `LiveProjection` while the board is in use: loaded from its latest
 snapshot plus the events after it, fed every committed event by the hub's delivery, snapshotted every
-`snapshot_every` events and when its last client leaves. A command is validated against that state
-under the board's command lock, so the state it was checked against is the state it applies to; an
-invalid command stores nothing and is answered with an `error`.
+`snapshot_every` events and when its last client leaves.
+
+A command is decided at the board's head, whichever process receives it (docs/boards.md, "Several
+server processes"): it is validated against the live state at seq N and its events are appended only
+if the channel's head is still N (`EventStore.append_at_head`, checked under the channel's row lock).
+If another process appended meanwhile, the live state catches up from the log and the command is
+decided again; a refusal is only given at a state caught up with the log. So every accepted command
+was valid against the board exactly as the log has it before its events. The per-process command lock
+only keeps this process's own commands from racing each other for the head.
 
 Every join (fresh or resumed) ends with a `state` frame: the board at a seq, sent after any replayed
 events; a client applies the stored events with a higher seq on top of it.
@@ -19,17 +25,22 @@ from typing import Any
 import orjson
 
 from collab.boards import drawing, kanban, kanban_commands
-from collab.errors import Conflict, Forbidden, NotFound
+from collab.errors import Conflict, Forbidden, NotFound, ProtocolError
+from collab.events import Appended, NewEvent
 from collab.projections.base import Projection
 from collab.projections.live import LiveProjection
 from collab.realtime.hub import Channel, ChannelManager, require_member
 from collab.realtime.protocol import error_frame, optional_id
 from collab.realtime.session import Session
+from collab.store.base import StaleHead
 
 # How far back a retried command's id is looked for (only when the command no longer validates: a retry
 # whose first try was stored, e.g. a card_add whose card now exists).
 RETRY_WINDOW = 256
 RETRY_WINDOW_STORE = 64
+# How often a command is decided again when other processes keep moving the head before it is stored;
+# then the client gets a `conflict` and may send it again.
+ATTEMPTS = 16
 
 Decide = Callable[[Any, Mapping[str, Any], Session], list[tuple[str, dict[str, Any]]]]
 
@@ -77,26 +88,72 @@ class Board:
         if client.user.read_only:
             raise Forbidden("a readonly user cannot change a board")
         async with self.live.command(channel.name) as live:
-            try:
-                events = self.decide(live.state, frame, client)
-            except (Conflict, NotFound) as error:
-                # A retry (same id) of a command that was stored before the client lost its connection
-                # no longer validates (its card exists, its version moved on): answer with what was stored.
-                if op_id is not None and await self._answer_retry(channel, client, op_id, live.seq):
+            caught_up = False  # whether `live` was read up to the store's head during this command
+            for _ in range(ATTEMPTS):
+                try:
+                    events = self.decide(live.state, frame, client)
+                except (Conflict, NotFound, ProtocolError) as error:
+                    if not caught_up:
+                        # Refused by this process's copy, which may lag the log (another process's
+                        # card, version, column count): refuse only what the head refuses.
+                        live, caught_up = await self.live.catch_up(channel.name), True
+                        continue
+                    await self._refuse(channel, client, op_id, live.seq, error)
                     return
-                if isinstance(error, kanban_commands.VersionConflict):
-                    client.send(error_frame(error.code, str(error), op_id, card=error.card))
-                    return
-                raise
-            for index, (event_type, data) in enumerate(events):
-                last = index == len(events) - 1
-                appended = await channel.append(client, event_type, data, op_id=op_id if last else None)
+                try:
+                    stored = await self.manager.store.append_at_head(
+                        self._events(channel, client, events, op_id), live.seq
+                    )
+                except StaleHead:
+                    live, caught_up = await self.live.catch_up(channel.name), True
+                    continue
+                self._publish(client, stored)
+                return
+        raise Conflict(f"{channel.name} changed {ATTEMPTS} times while this command was decided: send it again")
+
+    @staticmethod
+    def _events(
+        channel: Channel, client: Session, events: list[tuple[str, dict[str, Any]]], op_id: str | None
+    ) -> list[NewEvent]:
+        """A command's events; the last carries the command's id (its echo acknowledges the command)."""
+        last = len(events) - 1
+        return [
+            NewEvent(
+                channel.name,
+                event_type,
+                data,
+                user_id=client.user.id,
+                nickname=client.user.name,
+                op_id=op_id if index == last else None,
+            )
+            for index, (event_type, data) in enumerate(events)
+        ]
+
+    def _publish(self, client: Session, stored: list[Appended]) -> None:
+        """New events go to every process (and so to the clients); a retry's are answered to its sender."""
+        for appended in stored:
+            if appended.new:
+                self.manager.broker.publish(appended.event)
                 # Folded now even when the broker delivers later (another process's broker): the next
                 # command must see it. A second delivery of the same seq is ignored.
                 self.live.on_event(appended.event)
+            else:
+                client.send(self.manager.frame_for(client, appended.event))
+
+    async def _refuse(self, channel: Channel, client: Session, op_id: str | None, head: int, error: Exception) -> None:
+        """Answer a command the board at `head` refuses."""
+        # A retry (same id) of a command that was stored before the client lost its connection no
+        # longer validates (its card exists, its version moved on): answer with what was stored.
+        if op_id is not None and await self._answer_retry(channel, client, op_id, head):
+            return
+        if isinstance(error, kanban_commands.VersionConflict):
+            client.send(error_frame(error.code, str(error), op_id, card=error.card))
+            return
+        raise error
 
     async def _answer_retry(self, channel: Channel, client: Session, op_id: str, head: int) -> bool:
         needle = orjson.dumps(op_id).decode()
+        after = max(0, head - RETRY_WINDOW_STORE)
         recent = self.manager.recent.after(channel.name, max(0, head - RETRY_WINDOW))
         if recent is not None:
             for _, text in reversed(recent):
@@ -105,8 +162,12 @@ class Board:
                     if frame.get("id") == op_id and frame.get("user_id") == client.user.id:
                         client.send(frame)
                         return True
+            after = max(after, self.manager.recent.last_seq(channel.name))
+        # What this process has not delivered (yet): another process's events the broker has not
+        # brought here, or all of them after a restart (`head` is the log's, caught up).
+        if after >= head:
             return False
-        for event in reversed(await self.manager.store.read(channel.name, after=max(0, head - RETRY_WINDOW_STORE))):
+        for event in reversed(await self.manager.store.read(channel.name, after=after)):
             if event.op_id == op_id and event.user_id == client.user.id:
                 client.send(self.manager.frame_for(client, event))
                 return True

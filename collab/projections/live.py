@@ -4,7 +4,8 @@ Every committed event of the projection's kind reaches `LiveProjection` through 
 (the same path that feeds the sockets, in seq order, from every process). A channel's state is loaded
 on first use from its snapshot plus tail; events that arrive while it loads are held and folded in
 after. A seq that skips ahead (a delivery this process missed) marks the state stale: it is loaded
-again on next use. A snapshot is stored every `snapshot_every` events and when the channel goes idle.
+again on next use. `catch_up` reads what the delivery has not brought yet, up to the store's head.
+A snapshot is stored every `snapshot_every` events and when the channel goes idle.
 """
 
 from __future__ import annotations
@@ -66,6 +67,16 @@ class LiveProjection:
         and the append's delivery has folded the event in before the next command looks."""
         async with self._lock(channel, "command"):
             yield await self.get(channel)
+
+    async def catch_up(self, channel: str) -> LiveState:
+        """The channel's state with every event stored so far folded in, whatever this process has been
+        delivered: another process's commits reach us through the broker a little later, and a
+        command must be decided at the head (collab.boards.channels). Events the delivery folds in
+        meanwhile are skipped by seq; a gap (none can come from one read) reloads the state."""
+        live = await self.get(channel)
+        for event in await self.store.read(channel, after=live.seq):
+            self._fold(channel, live, event)
+        return await self.get(channel)
 
     def _lock(self, channel: str, purpose: str) -> asyncio.Lock:
         key = f"{purpose}:{channel}"

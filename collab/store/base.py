@@ -5,7 +5,19 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Protocol
 
+from collab.errors import Conflict
 from collab.events import Appended, ChannelInfo, NewEvent, Snapshot, StoredEvent
+
+
+class StaleHead(Conflict):
+    """A conditional append (`EventStore.append_at_head`) found the channel's head moved past the one
+    its events were decided at: nothing of them was stored. `head` is the head it found."""
+
+    def __init__(self, channel: str, expected: int, head: int) -> None:
+        super().__init__(f"channel {channel!r} is at seq {head}, not {expected}: decide again")
+        self.channel = channel
+        self.expected = expected
+        self.head = head
 
 
 class EventStore(Protocol):
@@ -30,6 +42,24 @@ class EventStore(Protocol):
 
     async def append_many(self, events: Sequence[NewEvent]) -> list[Appended]:
         """Append in order, committed in one transaction where possible."""
+        ...
+
+    async def append_at_head(self, events: Sequence[NewEvent], expected_head: int) -> list[Appended]:
+        """Append `events` (one channel's, at least one) only if that channel's head is still
+        `expected_head`: optimistic concurrency for a command decided against the channel at that seq.
+
+        - All or nothing: stored with seqs `expected_head + 1 …` in order, in one transaction, or not
+          at all. The check and the append happen under the lock that orders the channel's appends, so
+          of several calls with the same expected head (from any process) at most one succeeds.
+        - Head moved: `StaleHead` (carrying the head found), nothing stored. Other appends queued with
+          it (plain or conditional, this channel or another) are not affected; on one channel they are
+          checked in call order, so a second call must expect the head the first one left.
+        - A retry: when an op id of `events` was stored already (same channel, user and op id), the
+          call is a retry of a group stored before: nothing is stored, whatever the head, and the
+          answer is the stored event of each op id of `events` (in their order) with `new=False`.
+        - `ValueError` at the call, nothing queued: no events, events of several channels, a negative
+          `expected_head`, an op id twice; `StoreError` for a payload that is not JSON.
+        """
         ...
 
     async def read(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -59,7 +60,8 @@ class Pending:
 
     __slots__ = ("channel", "created_at", "event", "future", "op_key", "row")
 
-    def __init__(self, event: NewEvent, future: asyncio.Future[Appended], text_timestamps: bool) -> None:
+    # A member of a `PendingGroup` shares the group's future (a list of `Appended`).
+    def __init__(self, event: NewEvent, future: asyncio.Future[Any], text_timestamps: bool) -> None:
         created_at = event.created_at
         if created_at.tzinfo is not UTC:  # `utcnow()` gives UTC itself; asking utcoffset() costs 1 us
             created_at = _as_utc(created_at)
@@ -86,3 +88,35 @@ class Pending:
             event.blob,
             created_at.isoformat(" ", "microseconds")[:26] if text_timestamps else created_at,
         )
+
+
+class PendingGroup:
+    """Events of one channel to append together, only if the channel's head is still `expected_head`
+    (`EventStore.append_at_head`): one item of the writer's batch, answered with a list of `Appended`
+    or `StaleHead`. Checked here, at the call: one channel, an op id at most once."""
+
+    __slots__ = ("channel", "expected_head", "future", "members", "op_key", "op_keys")
+
+    def __init__(
+        self,
+        events: Sequence[NewEvent],
+        expected_head: int,
+        future: asyncio.Future[list[Appended]],
+        text_timestamps: bool,
+    ) -> None:
+        if not events:
+            raise ValueError("a conditional append needs at least one event")
+        channels = {event.channel for event in events}
+        if len(channels) > 1:
+            raise ValueError(f"a conditional append is on one channel, not {sorted(channels)}")
+        if isinstance(expected_head, bool) or not isinstance(expected_head, int) or expected_head < 0:
+            raise ValueError(f"expected_head must be a seq (a whole number ≥ 0), not {expected_head!r}")
+        self.members = [Pending(event, future, text_timestamps) for event in events]
+        self.op_keys = [member.op_key for member in self.members if member.op_key is not None]
+        if len(set(self.op_keys)) != len(self.op_keys):
+            raise ValueError("two events of a conditional append carry the same op id")
+        self.channel = events[0].channel
+        self.expected_head = expected_head
+        self.future = future
+        # A group is never looked up by a key of its own: the writer checks its members' keys.
+        self.op_key: int | None = None

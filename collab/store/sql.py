@@ -69,6 +69,9 @@ class SqlEventStore:
                 raise result
         return results  # type: ignore[return-value]
 
+    async def append_at_head(self, new_events: Sequence[NewEvent], expected_head: int) -> list[Appended]:
+        return await self.writer.enqueue_group(new_events, expected_head)
+
     # -- reading --------------------------------------------------------------------------------
 
     async def _fetch(self, statement: Any) -> list[Any]:

@@ -12,6 +12,13 @@ channel's seqs commit in seq order: a reader who sees seq N can read every seq b
 lookup runs under that lock too, which is why a retry racing its original from another process
 still finds it.
 
+Conditional appends (`append_at_head`): a group of one channel's events is one item of the batch,
+checked where the batch reaches it, under those same locks, against the head as the batch has moved
+it so far: at the expected head it is allocated like any event; otherwise it gets `StaleHead` and
+allocates nothing, and the rest of the batch commits as usual. A group repeating a stored op id is a
+retry and is answered with the stored events whatever the head; without the op-id lookup (see
+`_write`) a stale group with op ids looks its own keys up first, so a retry is never called stale.
+
 The batch is plain (sync) SQLAlchemy Core, written once for both databases: PostgreSQL runs it
 through `run_sync` on an asyncpg connection; SQLite runs it on the event loop's thread (see
 `collab.store.sqlite_writer`). The hot statements are compiled once and executed with ready-made
@@ -30,16 +37,22 @@ import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from collab.errors import StoreError
+from collab.errors import CollabError, StoreError
 from collab.events import Appended, NewEvent, StoredEvent, utcnow
 from collab.naming import channel_kind
 from collab.store import notify
+from collab.store.base import StaleHead
 from collab.store.errors import translate
-from collab.store.rows import Pending, stored_event
+from collab.store.rows import Pending, PendingGroup, stored_event
 from collab.store.sqlite_writer import SqliteWriteConnection
 from collab.store.statements import statements_for
 
 __all__ = ["BatchWriter"]
+
+# What the writer answers for one item of a batch: an event (`Pending`), a group (`PendingGroup`) or
+# the error of either.
+Result = Appended | list[Appended] | CollabError
+Item = Pending | PendingGroup
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +66,7 @@ class BatchWriter:
         self.max_batch = max_batch
         self.known_channels: set[str] = set()
         self._text_timestamps = self.dialect == "sqlite"
-        self._pending: list[Pending] = []
+        self._pending: list[Item] = []
         self._wakeup = asyncio.Event()
         self._closing = False
         self._task: asyncio.Task[None] | None = None
@@ -95,6 +108,17 @@ class BatchWriter:
         self._wakeup.set()
         return [pending.future for pending in prepared]
 
+    def enqueue_group(self, new_events: Sequence[NewEvent], expected_head: int) -> asyncio.Future[list[Appended]]:
+        """Enqueue a conditional append (`EventStore.append_at_head`); a bad call queues nothing."""
+        if self._closing:
+            raise StoreError("the event store is closed")
+        if self._task is not None and self._task.done():
+            raise StoreError("the event store's writer has stopped")
+        future: asyncio.Future[list[Appended]] = asyncio.get_running_loop().create_future()
+        self._pending.append(PendingGroup(new_events, expected_head, future, self._text_timestamps))
+        self._wakeup.set()
+        return future
+
     async def close(self) -> None:
         """Commit what is pending and answer its callers; later appends get `StoreError`."""
         if self._closing:
@@ -110,7 +134,7 @@ class BatchWriter:
                 self._sqlite.executor.shutdown()
 
     async def _run(self) -> None:
-        batch: list[Pending] = []
+        batch: list[Item] = []
         try:
             while True:
                 await self._wakeup.wait()
@@ -130,7 +154,7 @@ class BatchWriter:
             self._pending.clear()
             raise
 
-    async def _commit(self, batch: list[Pending]) -> None:
+    async def _commit(self, batch: list[Item]) -> None:
         try:
             results = await self._write(batch)
         except Exception as error:
@@ -152,12 +176,12 @@ class BatchWriter:
         for pending, result in zip(batch, results, strict=True):
             if pending.future.done():  # the caller was cancelled
                 continue
-            if isinstance(result, Appended):
-                pending.future.set_result(result)
-            else:
+            if isinstance(result, CollabError):
                 pending.future.set_exception(result)
+            else:
+                pending.future.set_result(result)
 
-    async def _write(self, batch: list[Pending]) -> list[Appended | StoreError]:
+    async def _write(self, batch: list[Item]) -> list[Result]:
         # Most batches hold no retry, and the unique index on op_key probes for one anyway: so the
         # insert goes first, skipping conflicts, and only when it comes up short (a retry, or an op
         # stored by another process meanwhile) is the batch rolled back and written again with the
@@ -175,13 +199,13 @@ class BatchWriter:
         self.known_channels.update(pending.channel for pending in batch)
         return results
 
-    async def _transaction(self, batch: list[Pending], look_up: bool) -> list[Appended | StoreError]:
+    async def _transaction(self, batch: list[Item], look_up: bool) -> list[Result]:
         if self._sqlite is not None:
             return await self._sqlite.transaction(self._write_batch, batch, look_up)
         async with self.engine.begin() as conn:
             return await conn.run_sync(self._write_batch, batch, look_up)
 
-    def _write_batch(self, conn: sa.Connection, batch: list[Pending], look_up: bool) -> list[Appended | StoreError]:
+    def _write_batch(self, conn: sa.Connection, batch: list[Item], look_up: bool) -> list[Result]:
         """Allocate seqs and insert one batch, inside the caller's transaction. Without `look_up`, raise
         `_RetryInBatch` if an op key of the batch was stored already (the caller rolls back)."""
         names = sorted({pending.channel for pending in batch})
@@ -194,9 +218,12 @@ class BatchWriter:
         # The row locks that order this batch after every other writer of these channels.
         heads: dict[str, int] = dict(conn.execute(self._sql.lock_heads, {"names": names}).all())
         known = self._stored_ops(conn, batch) if look_up else {}
-        results: list[Appended | StoreError] = []
+        results: list[Result] = []
         rows: list[tuple[Any, ...]] = []
         for pending in batch:
+            if type(pending) is PendingGroup:
+                results.append(self._write_group(conn, pending, heads, known, look_up, rows))
+                continue
             key = pending.op_key
             if key is not None and key in known:
                 previous = known[key]
@@ -240,7 +267,7 @@ class BatchWriter:
             if self.dialect == "postgresql":
                 conn.exec_driver_sql(self._sql.set_head_sql, ([*touched], [heads[name] for name in touched]))
                 if self.notify_node is not None:
-                    stored = [result.event for result in results if isinstance(result, Appended) and result.new]
+                    stored = _new_events(results)
                     conn.exec_driver_sql(
                         "SELECT pg_notify($1, $2)", (notify.EVENTS, notify.commit_payload(self.notify_node, stored))
                     )
@@ -248,13 +275,75 @@ class BatchWriter:
                 conn.exec_driver_sql(self._sql.set_head_sql, [(heads[name], name) for name in touched])
         return results
 
-    def _stored_ops(self, conn: sa.Connection, batch: list[Pending]) -> dict[int, StoredEvent]:
+    def _write_group(
+        self,
+        conn: sa.Connection,
+        group: PendingGroup,
+        heads: dict[str, int],
+        known: dict[int, StoredEvent],
+        look_up: bool,
+        rows: list[tuple[Any, ...]],
+    ) -> list[Appended] | CollabError:
+        """Allocate a conditional group's seqs and add its rows, or say why not (see the module
+        docstring): a retry's stored events, `StaleHead`, or a `StoreError` for an op-id collision."""
+        channel = group.channel
+        head = heads[channel]
+        if group.op_keys and not look_up and head != group.expected_head:
+            # Stale, or a retry of a group whose first try moved the head: only the lookup can tell.
+            known.update(self._stored_ops(conn, group.members))
+        repeated = [member for member in group.members if member.op_key in known]
+        if repeated:
+            answers = []
+            for member in repeated:
+                previous, event = known[member.op_key], member.event  # type: ignore[index]
+                if (previous.channel, previous.user_id, previous.op_id) != (event.channel, event.user_id, event.op_id):
+                    return StoreError(f"op id {event.op_id!r} collides with another operation's")
+                answers.append(Appended(previous, False))
+            return answers
+        if head != group.expected_head:
+            return StaleHead(channel, group.expected_head, head)
+        appended = []
+        for member in group.members:
+            head += 1
+            event = member.event
+            stored = StoredEvent(
+                channel,
+                head,
+                event.type,
+                event.data,
+                event.blob,
+                event.user_id,
+                event.nickname,
+                event.op_id,
+                member.created_at,
+            )
+            if member.op_key is not None:
+                known[member.op_key] = stored
+            appended.append(Appended(stored, True))
+            rows.append((channel, head, *member.row))
+        heads[channel] = head
+        return appended
+
+    def _stored_ops(self, conn: sa.Connection, batch: Sequence[Item]) -> dict[int, StoredEvent]:
         """The stored events that carry one of the batch's op keys: one probe of the unique index each."""
         keys = list({pending.op_key for pending in batch if pending.op_key is not None})
+        keys.extend(key for pending in batch if type(pending) is PendingGroup for key in pending.op_keys)
         if not keys:
             return {}
         parameter = orjson.dumps(keys).decode() if self.dialect == "sqlite" else keys
         return {row[9]: stored_event(row) for row in conn.execute(self._sql.find_ops, {"keys": parameter})}
+
+
+def _new_events(results: list[Result]) -> list[StoredEvent]:
+    """The events a batch stored, in commit order (its notification's content)."""
+    stored: list[StoredEvent] = []
+    for result in results:
+        if isinstance(result, Appended):
+            if result.new:
+                stored.append(result.event)
+        elif isinstance(result, list):
+            stored.extend(appended.event for appended in result if appended.new)
+    return stored
 
 
 # Errors of the database or the connection, not of an event: halving the batch would only repeat
