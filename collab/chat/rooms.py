@@ -14,6 +14,8 @@ from collab.realtime.session import Session
 from collab.store.positions import ReadPositions
 
 HEADS_INTERVAL = 1.0
+# Rooms created on one server process are announced to the others on this relay channel.
+ROOMS_RELAY = "_rooms"
 # A `rooms` list names at most this many rooms (the user's own first, then the most active).
 MAX_LISTED = 200
 
@@ -25,6 +27,8 @@ class Rooms:
         self.infos: dict[str, ChannelInfo] = {}
         self._moved: dict[str, int] = {}
         self._dm_ready: dict[str, asyncio.Future[None]] = {}
+        self._learning: dict[str, asyncio.Task[None]] = {}  # rooms another process made, being read
+        manager.relay_handlers[ROOMS_RELAY] = self._on_relay
 
     async def load(self) -> None:
         for info in await self.manager.store.list_channels():
@@ -95,6 +99,7 @@ class Rooms:
         except Conflict:
             raise Conflict(f"room {name!r} exists already") from None
         self.infos[name] = info
+        self.manager.broker.relay(ROOMS_RELAY, {"name": name})
         await self.announce_list()
         return info
 
@@ -120,9 +125,33 @@ class Rooms:
     # -- activity ------------------------------------------------------------------------------
 
     def on_event(self, event: StoredEvent) -> None:
-        """A committed event (hub listener): remember that the room's head moved."""
+        """A committed event (hub listener): remember that the room's head moved. A chat room this
+        process has not heard of was made by another one: read it (its `rooms` relay may have been lost)."""
         if event.channel in self.infos:
             self._moved[event.channel] = event.seq
+        elif channel_kind(event.channel) == "chat":
+            self._learn(event.channel, announce=False)
+
+    def _on_relay(self, frame: dict[str, Any]) -> None:
+        name = frame.get("name")
+        if isinstance(name, str) and channel_kind(name) == "chat" and name not in self.infos:
+            self._learn(name, announce=True)
+
+    def _learn(self, name: str, *, announce: bool) -> None:
+        if name not in self._learning:
+            task = asyncio.ensure_future(self._read_room(name, announce))
+            self._learning[name] = task
+            task.add_done_callback(lambda _: self._learning.pop(name, None))
+
+    async def _read_room(self, name: str, announce: bool) -> None:
+        """A room another process made: known here from now on, and listed (or its head pushed)."""
+        info = await self.manager.store.get_channel(name)
+        if info is None or name in self.infos:
+            return
+        self.infos[name] = info
+        self._moved[name] = info.head
+        if announce:
+            await self.announce_list()
 
     def push_heads(self) -> None:
         """Tell every client the new heads of the rooms it can see (at most once per `HEADS_INTERVAL`),

@@ -168,6 +168,8 @@ class ChannelManager:
         self.cluster = ClusterPresence(self.broker.relay, self.broker.node)
         self.cluster.changed = self._cluster_changed
         self.cluster.local = self._local_presence
+        # Relayed frames that are for this process, not for a channel's clients (by relay channel name).
+        self.relay_handlers: dict[str, Callable[[dict[str, Any]], None]] = {PRESENCE_RELAY: self.cluster.receive}
         self.replay_batch = replay_batch
         self.kinds: dict[str, ChannelKind] = {}
         self.channels: dict[str, Channel] = {}
@@ -362,8 +364,9 @@ class ChannelManager:
             self.messages_out += 1
 
     def _deliver_relay(self, name: str, frame: dict[str, Any]) -> None:
-        if name == PRESENCE_RELAY:
-            self.cluster.receive(frame)
+        handler = self.relay_handlers.get(name)
+        if handler is not None:
+            handler(frame)
             return
         channel = self.channels.get(name)
         if channel is not None:

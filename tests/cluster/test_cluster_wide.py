@@ -70,3 +70,25 @@ async def test_a_kick_on_one_node_closes_the_users_sockets_on_the_other(nodes, h
     assert response.status == 200, await response.text()
     code, frames = await eve.closed(within=5)
     assert code == 1008 and frames[-1]["type"] == "error", frames
+
+
+async def test_a_room_made_on_one_node_is_listed_on_the_other_with_its_unread_count(nodes, http) -> None:
+    one, two = nodes(2)
+    room = f"room-{uuid.uuid4().hex[:6]}"
+    ann = await connect(http(one), channel="lobby", token=token("ann"))
+    bob = Reader(await connect(http(two), channel="lobby", token=token("bob")))
+
+    def listed() -> set[str]:
+        lists = [f for f in bob.frames if f["type"] == "rooms"]
+        return {r["name"] for r in lists[-1]["rooms"]} if lists else set()
+
+    await ann.send(type="create_room", name=room, id="make")
+    await wait_for(lambda: room in listed(), what="the new room in bob's list")
+    await ann.send(type="subscribe", channel=room)
+    await ann.expect("subscribed", channel=room)
+    await ann.send(type="message", channel=room, content="news", id="n1")
+    await wait_for(
+        lambda: any(f["type"] == "heads" and f["heads"].get(room) == 1 for f in bob.frames),
+        what="the room's head at bob (his unread count)",
+    )
+    await bob.stop()
