@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import os
 import re
@@ -25,17 +26,57 @@ def _duration(text: str) -> int:
     return number * {"s": 1, "m": 60, "h": 3600, "d": 86400}[unit]
 
 
+def _workers(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of processes (1 or more)")
+    return int(text)
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    from collab.store.lock import DatabaseInUse, database_lock
+    from collab.store.migrate import check_schema_current
+
+    if (args.worker is None) != (args.supervisor_fd is None):
+        print("collab: --worker and --supervisor-fd are set together, by `collab serve --workers N`", file=sys.stderr)
+        return 2
+    if args.workers > 1 and settings.broker != "postgres":
+        # Each process delivers only to its own clients without the PostgreSQL broker.
+        why = (
+            "SQLite is served by one process (its fan-out lives in that process's memory)"
+            if settings.database_url.startswith("sqlite")
+            else "COLLAB_BROKER=memory delivers within one process"
+        )
+        print(f"collab: --workers {args.workers} refused: {why}; use PostgreSQL to run several", file=sys.stderr)
+        return 2
+    with contextlib.ExitStack() as held:
+        try:
+            # Before the engine opens: a second server on one SQLite file is refused, not half-started.
+            held.enter_context(database_lock(settings.database_url, "collab serve"))
+        except DatabaseInUse as error:
+            print(
+                f"collab: serve refused: {error}; SQLite is served by one process at a time "
+                "(stop that one first, or use PostgreSQL to run several)",
+                file=sys.stderr,
+            )
+            return 2
+        try:
+            asyncio.run(check_schema_current(settings.database_url))
+        except SchemaBehind as error:
+            print(f"collab: {error}", file=sys.stderr)
+            return 2
+        if args.workers > 1:
+            from app.workers import run_workers
+
+            return run_workers(args.workers, args.host, args.port)
+        return _serve(args, settings)
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    """One server process: alone (`collab serve`), or worker `args.worker` of a `--workers N` parent."""
     from aiohttp import web
 
     from app.factory import create_app
-    from collab.store.migrate import check_schema_current
 
-    try:
-        asyncio.run(check_schema_current(settings.database_url))
-    except SchemaBehind as error:
-        print(f"collab: {error}", file=sys.stderr)
-        return 2
     try:
         import uvloop
     except ImportError:
@@ -43,12 +84,22 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     if uvloop is not None and os.environ.get("COLLAB_EVENT_LOOP", "uvloop") != "asyncio":
         asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    worker = "" if args.worker is None else f"worker {args.worker} (pid {os.getpid()}) "
     print(
-        f"collab: serving on http://{args.host}:{args.port} (database {_safe_url(settings.database_url)})", flush=True
+        f"collab: {worker}serving on http://{args.host}:{args.port} (database {_safe_url(settings.database_url)})",
+        flush=True,
     )
     app = create_app(settings)
     app.on_startup.append(_freeze_startup_heap)  # after the engine has opened (cleanup_ctx runs first)
-    web.run_app(app, host=args.host, port=args.port, print=None, shutdown_timeout=10)
+    if args.worker is None:
+        web.run_app(app, host=args.host, port=args.port, print=None, shutdown_timeout=10)
+        return 0
+    from app.workers import SupervisorLink
+
+    # SO_REUSEPORT: the other workers bind the same port; the kernel spreads connections across them.
+    # run_app calls `print` once the port listens: that is when the parent hears we are ready.
+    link = SupervisorLink(args.supervisor_fd)
+    web.run_app(app, host=args.host, port=args.port, print=link.listening, shutdown_timeout=10, reuse_port=True)
     return 0
 
 
@@ -63,9 +114,24 @@ async def _freeze_startup_heap(app: object) -> None:
 
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
-    from collab.store.migrate import upgrade_to_head
+    """Only a migration that changes something takes the SQLite lock: it would change the tables under a
+    running server, which checked the schema once, at its start. A migration with nothing to do runs
+    beside a server (deploy scripts run it every time)."""
+    from collab.store.lock import DatabaseInUse, database_lock
+    from collab.store.migrate import check_schema_current, upgrade_to_head
 
-    asyncio.run(upgrade_to_head(settings.database_url))
+    try:
+        asyncio.run(check_schema_current(settings.database_url))
+    except SchemaBehind:
+        try:
+            with database_lock(settings.database_url, "collab migrate"):
+                asyncio.run(upgrade_to_head(settings.database_url))
+        except DatabaseInUse as error:
+            print(
+                f"collab: migrate refused: {error}; stop the server, migrate, then start it again",
+                file=sys.stderr,
+            )
+            return 2
     print(f"collab: {_safe_url(settings.database_url)} is at the newest schema")
     return 0
 
@@ -270,6 +336,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the server")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument(
+        "--workers", type=_workers, default=1, help="server processes on the port (SO_REUSEPORT; PostgreSQL only)"
+    )
+    # Set by the parent of `--workers N` on each worker it starts (app/workers.py), not by people.
+    serve.add_argument("--worker", type=int, default=None, help=argparse.SUPPRESS)
+    serve.add_argument("--supervisor-fd", type=int, default=None, help=argparse.SUPPRESS)
     serve.set_defaults(run=cmd_serve)
     migrate = commands.add_parser("migrate", help="bring the database to the newest schema")
     migrate.set_defaults(run=cmd_migrate)
@@ -319,7 +391,10 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as error:
         print(f"collab: {error}", file=sys.stderr)
         return 2
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # A worker of `serve --workers N` says which one it is: their lines share the parent's output.
+    worker = getattr(args, "worker", None)
+    who = "" if worker is None else f"[worker {worker}] "
+    logging.basicConfig(level=settings.log_level, format=f"%(asctime)s %(levelname)s {who}%(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.INFO if args.command == "migrate" else logging.WARNING)
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
     return args.run(args, settings)

@@ -11,7 +11,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -31,10 +31,13 @@ class ServerProcess:
     """`collab serve` on `database_url` (already migrated), or on a fresh SQLite database in `data_dir`
     (migrated here, once). The port and the data stay across stop and start, so a restarted server is
     the same server to its clients. Guests are allowed and tokens are signed with the tests' secret;
-    `settings` are more `COLLAB_*` variables."""
+    `settings` are more `COLLAB_*` variables; `args` more arguments of `collab serve` (`--workers 2`)."""
 
-    def __init__(self, data_dir: Path, database_url: str | None = None, **settings: str) -> None:
+    def __init__(
+        self, data_dir: Path, database_url: str | None = None, *, args: Sequence[str] = (), **settings: str
+    ) -> None:
         self.data_dir = data_dir
+        self.args = tuple(args)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = data_dir / "server.log"
@@ -63,7 +66,7 @@ class ServerProcess:
     def start(self) -> None:
         with self.log.open("ab") as output:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "app", "serve", "--host", "127.0.0.1", "--port", str(self.port)],
+                [sys.executable, "-m", "app", "serve", "--host", "127.0.0.1", "--port", str(self.port), *self.args],
                 cwd=ROOT,
                 env=self.env,
                 stdout=output,
@@ -71,17 +74,20 @@ class ServerProcess:
             )
         self._wait_healthy(self.process)
 
-    def stop(self) -> None:
-        """SIGTERM (the server closes its sockets with 1001), then wait for the exit."""
+    def stop(self) -> int | None:
+        """SIGTERM (the server closes its sockets with 1001), then wait for the exit: its exit status
+        (None if it was not running)."""
         process, self.process = self.process, None
-        if process is None or process.poll() is not None:
-            return
+        if process is None:
+            return None
+        if process.poll() is not None:
+            return process.returncode
         process.send_signal(signal.SIGTERM)
         try:
-            process.wait(timeout=20)
+            return process.wait(timeout=20)
         except subprocess.TimeoutExpired:
             process.kill()
-            process.wait()
+            return process.wait()
 
     def kill(self) -> None:
         """SIGKILL: the process dies at once, as a crashed node would (nothing flushed, nothing closed)."""
