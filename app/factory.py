@@ -66,6 +66,7 @@ async def healthz(request: web.Request) -> web.Response:
     body = {
         "status": "ok" if ready else "catching up",
         "connections": len(engine.manager.sessions),
+        "node": broker.node,
         "broker": {"kind": broker.kind, "state": broker.state},
     }
     return web.json_response(body, status=200 if ready else 503)

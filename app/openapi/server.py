@@ -30,13 +30,14 @@ HEALTH = {
     "properties": {
         "status": {"type": "string", "enum": ["ok", "catching up"]},
         "connections": {"type": "integer"},
+        "node": {"type": "string"},
         "broker": {
             "type": "object",
             "properties": {"kind": {"type": "string"}, "state": {"type": "string"}},
             "required": ["kind", "state"],
         },
     },
-    "required": ["status", "connections", "broker"],
+    "required": ["status", "connections", "node", "broker"],
     "additionalProperties": True,
 }
 
