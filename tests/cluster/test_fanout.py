@@ -4,6 +4,8 @@ across a listener cut off by the database and across a node killed under load.""
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import uuid
 
 import pytest
@@ -138,3 +140,23 @@ async def test_what_was_committed_while_a_listener_was_cut_arrives_with_no_later
     assert seqs_in_order(bobs.frames, channel) == list(range(1, 102))
     await bobs.stop()
     await anns.stop()
+
+
+async def test_a_paused_node_delivers_what_it_missed_when_it_wakes(nodes, http) -> None:
+    one, two = nodes(2)
+    channel = f"room-{uuid.uuid4().hex[:6]}"
+    ann = await connect(http(one), channel=channel, nickname="ann")
+    bob = await connect(http(two), channel=channel, nickname="bob")
+    anns, bobs = Reader(ann), Reader(bob)
+    assert two.process is not None
+    os.kill(two.process.pid, signal.SIGSTOP)
+    try:
+        for n in range(100):
+            await ann.send(type="message", content=f"while asleep {n}", id=f"z{n}")
+        await wait_for(lambda: len(messages(anns.frames, channel)) == 100, what="ann's messages to be stored")
+    finally:
+        os.kill(two.process.pid, signal.SIGCONT)
+    await wait_for(lambda: len(messages(bobs.frames, channel)) == 100, within=30, what="bob to get them all")
+    assert seqs_in_order(bobs.frames, channel) == list(range(1, 101))
+    await anns.stop()
+    await bobs.stop()
