@@ -191,8 +191,10 @@ class Moderation:
             raise ProtocolError("kick either a connection ('client_id') or a user ('user_id'), not both")
         if client_id is not None:
             targets = [c for c in self.connections() if c.id == client_id]
-            if not targets:
+            if not targets and self.manager.broker.kind == "memory":
                 raise NotFound(f"no connection {client_id!r} is open on this server")
+            # Else another process may have it: the audit event reaches every process, and the one with
+            # the connection closes it and revokes its token (`on_event`).
         else:
             targets = [c for c in self.connections() if c.user.id == user_id]
         revocations: list[Revocation] = []
@@ -297,8 +299,21 @@ class Moderation:
                 if (client_id is not None and c.id == client_id) or (user_id is not None and c.user.id == user_id)
             ]
             self.close(targets, "kicked by an operator")
+            if client_id is not None and targets and data.get("revoke"):
+                self._spawn(self._revoke_tokens_of(targets, event))
         elif event.type == "member_removed":
             self._spawn(self._remote_removal(str(data.get("target_channel")), str(data.get("target_user"))))
+
+    async def _revoke_tokens_of(self, targets: list[Connection], event: StoredEvent) -> None:
+        """A kick of one of this process's connections, asked on another process: revoke its token
+        here, where the token is known (the kick's audit event is the record)."""
+        actor = Actor(event.user_id, event.nickname or "an operator")
+        for connection in targets:
+            user = connection.user
+            if user.token_id is not None:
+                await self._store_revocation(actor, token_id=user.token_id, reason="kicked")
+            else:
+                await self._store_revocation(actor, user_id=user.id, before=utcnow(), reason="kicked")
 
     async def _remote_removal(self, channel: str, user_id: str) -> None:
         info = await self.manager.store.get_channel(channel)

@@ -9,7 +9,7 @@ import pytest
 from support.auth import token
 from support.cluster import Reader
 from support.operators import OPERATOR
-from support.waiting import wait_for
+from support.waiting import eventually, wait_for
 from support.ws import connect
 from support.yjs import Changes, YClient
 
@@ -92,3 +92,31 @@ async def test_a_room_made_on_one_node_is_listed_on_the_other_with_its_unread_co
         what="the room's head at bob (his unread count)",
     )
     await bob.stop()
+
+
+async def test_a_connection_on_another_node_can_be_kicked_by_its_client_id(nodes, http) -> None:
+    one, two = nodes(2)
+    eve_token = token("eve", jti="eve-7")
+    eve = await connect(http(two), channel="lobby", token=eve_token)
+    response = await http(one).post("/api/moderation/kick", json={"client_id": eve.client_id}, headers=OPERATOR)
+    assert response.status == 200, await response.text()
+    code, _ = await eve.closed(within=5)
+    assert code == 1008
+
+    # Its token is revoked where it was known (just after the close): the node refuses it from then on.
+    async def comes_back() -> bool:
+        ws = await http(two).ws_connect("/ws", params={"channel": "lobby", "token": eve_token})
+        first = await ws.receive_json(timeout=5)
+        await ws.close()
+        return first["type"] == "welcome"
+
+    await eventually(comes_back, lambda welcomed: not welcomed, "eve's token to be refused")
+
+
+async def test_a_revocation_on_one_node_closes_sockets_on_the_other(nodes, http) -> None:
+    one, two = nodes(2)
+    mallory = await connect(http(two), channel="lobby", token=token("mallory", jti="m-1"))
+    response = await http(one).post("/api/moderation/revoke", json={"jti": "m-1"}, headers=OPERATOR)
+    assert response.status == 200, await response.text()
+    code, _ = await mallory.closed(within=5)
+    assert code == 1008
