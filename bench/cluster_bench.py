@@ -1,6 +1,6 @@
 """Several `collab serve` processes on one PostgreSQL database, measured (not part of the tests).
 
-    PYTHONPATH=. .venv/bin/python bench/cluster_bench.py            # everything, about 5 minutes
+    PYTHONPATH=. .venv/bin/python bench/cluster_bench.py            # everything: 10-15 minutes
     PYTHONPATH=. .venv/bin/python bench/cluster_bench.py --only chat --repeat 1
 
 Needs PostgreSQL on 127.0.0.1:5432 (user postgres, no password) and `taskset`. A fresh database is
