@@ -8,6 +8,10 @@ them, prometheus-client's standard process, platform and garbage-collector colle
 Each application has a registry of its own (not prometheus-client's global one): tests run many apps
 in one process, and a second app must not find the first one's collectors.
 
+Every `collab_*` figure has a `node` label (the monitor's node: the PostgreSQL broker's node id, else
+`host:pid`), so that figures scraped from several nodes of one cluster stay apart when summed or
+graphed side by side, even behind one address.
+
 `/metrics` needs no token: Prometheus scrapes without one. It shows counts and timings, no names or
 contents; keep it off the public internet with the reverse proxy (docs/monitor.md).
 """
@@ -65,43 +69,48 @@ class MonitorCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         monitor = self.engine.monitor
         manager = self.engine.manager
+        node = [monitor.node]
         latest = monitor.latest or {}
         counters = monitor.counters()
-        yield GaugeMetricFamily(
-            "collab_connections", "Open JSON channel sockets (/ws) in this process", len(manager.sessions)
-        )
-        yield GaugeMetricFamily(
-            "collab_document_connections", "Open document sockets (/ws/doc)", len(self.engine.documents.peers)
-        )
-        yield GaugeMetricFamily("collab_channels_active", "Channels with clients here", len(manager.channels))
+
+        def gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:
+            family = GaugeMetricFamily(name, documentation, labels=["node"])
+            family.add_metric(node, value)
+            return family
+
+        yield gauge("collab_connections", "Open JSON channel sockets (/ws) in this process", len(manager.sessions))
+        yield gauge("collab_document_connections", "Open document sockets (/ws/doc)", len(self.engine.documents.peers))
+        yield gauge("collab_channels_active", "Channels with clients here", len(manager.channels))
         for key, documentation in _COUNTERS:
-            yield CounterMetricFamily(f"collab_{key}", documentation, counters[key])
+            counter = CounterMetricFamily(f"collab_{key}", documentation, labels=["node"])
+            counter.add_metric(node, counters[key])
+            yield counter
         for field, name, documentation, factor in _SAMPLED:
-            yield GaugeMetricFamily(name, documentation, _value(latest.get(field), factor))
+            yield gauge(name, documentation, _value(latest.get(field), factor))
         last_batch = getattr(self.engine.store, "last_batch_size", 0)
-        yield GaugeMetricFamily("collab_append_last_batch_size", "Events in the last committed batch", last_batch)
-        yield GaugeMetricFamily("collab_stored_events", "Events kept in the log", _value(monitor.stored_events))
-        yield GaugeMetricFamily("collab_database_size_bytes", "Size of the database", _value(monitor.database_bytes))
-        memory = _value(latest.get("memory_bytes"))
-        yield GaugeMetricFamily("collab_memory_bytes", "Resident memory (last sample)", memory)
+        yield gauge("collab_append_last_batch_size", "Events in the last committed batch", last_batch)
+        yield gauge("collab_stored_events", "Events kept in the log", _value(monitor.stored_events))
+        yield gauge("collab_database_size_bytes", "Size of the database", _value(monitor.database_bytes))
+        yield gauge("collab_memory_bytes", "Resident memory (last sample)", _value(latest.get("memory_bytes")))
 
         latency = monitor.latency
         cumulative, buckets = 0, []
         for bound, count in zip((*LATENCY_BUCKETS, math.inf), latency.buckets, strict=True):
             cumulative += count
             buckets.append(("+Inf" if bound == math.inf else repr(bound), cumulative))
-        yield HistogramMetricFamily(
+        histogram = HistogramMetricFamily(
             "collab_append_latency_seconds",
             "From an event's creation to its delivery after the commit",
-            buckets=buckets,
-            sum_value=latency.total,
+            labels=["node"],
         )
+        histogram.add_metric(node, buckets, latency.total)
+        yield histogram
 
-        firing = GaugeMetricFamily("collab_alert_firing", "1 while the alert fires", labels=["metric"])
-        thresholds = GaugeMetricFamily("collab_alert_threshold", "The alert's threshold", labels=["metric"])
+        firing = GaugeMetricFamily("collab_alert_firing", "1 while the alert fires", labels=["node", "metric"])
+        thresholds = GaugeMetricFamily("collab_alert_threshold", "The alert's threshold", labels=["node", "metric"])
         for metric, threshold in sorted(monitor.config.thresholds.items()):
-            firing.add_metric([metric], 1.0 if metric in monitor.firing else 0.0)
-            thresholds.add_metric([metric], threshold)
+            firing.add_metric([*node, metric], 1.0 if metric in monitor.firing else 0.0)
+            thresholds.add_metric([*node, metric], threshold)
         yield firing
         yield thresholds
 

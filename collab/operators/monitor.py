@@ -11,8 +11,11 @@ The `monitor` channel (docs/monitor.md):
 - joining the channel sends `metrics_history`: the samples of the last minutes, kept in a ring buffer
   in memory, so that a page that reloads draws its charts again at once.
 
-The figures are this process's own (each server process samples itself and sends to its own clients):
-a sample names its `process`.
+The figures are this process's own: each server process samples itself, and a sample names its
+`node` (the broker's node id with the PostgreSQL broker, else `host:pid`) and its `process`. The
+`metrics` frames are relayed through the broker, so with the PostgreSQL broker every node's frames
+reach the channel's clients on every node (one NOTIFY per node per interval); the history sent on
+joining is the joined node's own.
 """
 
 from __future__ import annotations
@@ -108,6 +111,9 @@ class Monitor:
         self.database = database
         self.document_peers = document_peers
         self.process = f"{socket.gethostname()}:{os.getpid()}"
+        # Which node of a cluster this is: the PostgreSQL broker's id (what its listener connection
+        # is named after in pg_stat_activity), or this process when fan-out stays in it.
+        self.node: str = getattr(manager.broker, "node", None) or self.process
         self.config = MonitorConfig()
         self.database_poll_seconds = DATABASE_POLL_SECONDS
         self.latency = AppendLatency()
@@ -145,6 +151,7 @@ class Monitor:
     def history_frame(self) -> dict[str, Any]:
         return {
             "type": "metrics_history",
+            "node": self.node,
             "process": self.process,
             "interval": self.config.interval,
             "thresholds": dict(self.config.thresholds),
@@ -229,15 +236,14 @@ class Monitor:
         self._lag_max = 0.0
 
     def tick(self) -> dict[str, Any]:
-        """Take a sample, keep it, raise or resolve alerts, send it to the channel's clients here."""
+        """Take a sample, keep it, raise or resolve alerts, send it to the channel's clients on every node."""
         sample = self.sample()
         self.history.append(sample)
         self.latest = sample
         self._evaluate(sample)
         sample["alerts"] = sorted(self.firing)
-        channel = self.manager.channels.get(MONITOR_CHANNEL)
-        if channel is not None:
-            channel.broadcast({"type": "metrics", **sample})
+        # Relayed even when nobody watches here: a page on another node shows this node's figures too.
+        self.manager.broker.relay(MONITOR_CHANNEL, {"type": "metrics", "channel": MONITOR_CHANNEL, **sample})
         return sample
 
     def sample(self) -> dict[str, Any]:
@@ -256,6 +262,7 @@ class Monitor:
         return {
             "time": round(time.time(), 3),
             "ts": timestamp(utcnow()),
+            "node": self.node,
             "process": self.process,
             "connections": len(self.manager.sessions),
             "doc_connections": len(self.document_peers) if self.document_peers is not None else 0,
@@ -322,6 +329,7 @@ class Monitor:
                         "state": "firing",
                         "value": value,
                         "threshold": threshold,
+                        "node": self.node,
                         "process": self.process,
                         "since": sample["ts"],
                         "message": f"{name} is {value:g}, at or above {threshold:g}",
@@ -339,6 +347,7 @@ class Monitor:
                             "state": "resolved",
                             "value": value,
                             "threshold": threshold,
+                            "node": self.node,
                             "process": self.process,
                             "since": fired["since"],
                             "message": f"{name} is back below {threshold:g}",

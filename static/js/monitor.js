@@ -6,6 +6,11 @@
  * keeps (about ten minutes), then a `metrics` frame arrives every second. Alerts are stored events:
  * the page joins with `since=0`, so every past `alert` arrives, in order, before the live ones. A
  * reload draws the same charts again at once from the history.
+ *
+ * Several nodes (server processes on one PostgreSQL database): every node's `metrics` frames reach
+ * this page (they are relayed through the broker), each naming its `node`. The charts, tiles and
+ * alerts are those of the node this page's socket reached (the `node` of `metrics_history`); a table
+ * shows every node's latest figures and their totals once frames of more than one node arrive.
  */
 
 import { $, createClient, el, mountChrome, storedNickname } from "./ui.js";
@@ -81,6 +86,10 @@ let thresholds = {};
 let firing = new Map();
 /** @type {Map<string, {figure: HTMLElement, canvas: HTMLCanvasElement, now: HTMLElement}>} */
 const charts = new Map();
+/** The node this page's socket reached (its charts); null until the history says. */
+let home = null;
+/** Every node's latest sample, by node. @type {Map<string, any>} */
+const nodes = new Map();
 
 function addSamples(incoming) {
   const last = samples.length ? samples[samples.length - 1].time : -Infinity;
@@ -288,6 +297,66 @@ function renderTiles(latest) {
   $("tiles").replaceChildren(...tiles);
 }
 
+// -- nodes ------------------------------------------------------------------------------------------------
+
+/** A node not heard from for this many intervals has gone (stopped, killed): it leaves the table. */
+const NODE_GONE_INTERVALS = 10;
+
+/** The table's columns: a label, how to read a sample, how to total the nodes' values. */
+const sum = (values) => values.reduce((a, b) => a + (b ?? 0), 0);
+const worst = (values) => (values.some((v) => v != null) ? Math.max(...values.filter((v) => v != null)) : null);
+const NODE_COLUMNS = [
+  ["Connections", (s) => s.connections, sum, number],
+  ["Documents", (s) => s.doc_connections, sum, number],
+  ["In / s", (s) => s.messages_in_per_s, sum, number],
+  ["Out / s", (s) => s.messages_out_per_s, sum, number],
+  ["Appends / s", (s) => s.appends_per_s, sum, number],
+  ["Append p99 ms", (s) => s.append_p99_ms, worst, number],
+  ["Loop lag ms", (s) => s.loop_lag_ms, worst, number],
+  ["CPU %", (s) => s.cpu_percent, sum, number],
+  ["Memory MB", (s) => mb(s.memory_bytes), sum, (v) => number(v, 0)],
+  ["Alerts", (s) => (s.alerts ?? []).length, sum, number],
+];
+
+function renderNodes() {
+  const newest = Math.max(...[...nodes.values()].map((s) => s.time));
+  for (const [node, s] of nodes) {
+    if (node !== home && s.time < newest - interval * NODE_GONE_INTERVALS) nodes.delete(node);
+  }
+  const section = $("nodes");
+  section.hidden = nodes.size < 2;
+  if (section.hidden) return;
+  const order = [...nodes.keys()].sort((a, b) => (a === home ? -1 : b === home ? 1 : a.localeCompare(b)));
+  const head = el("tr");
+  head.append(el("th", null, "Node"), ...NODE_COLUMNS.map(([label]) => el("th", null, label)));
+  const rows = order.map((node) => {
+    const s = nodes.get(node);
+    const row = el("tr");
+    row.dataset.node = node;
+    const name = el("td", null, node === home ? `${node} (this page)` : node);
+    name.title = s.process ?? "";
+    row.append(name, ...NODE_COLUMNS.map(([, read, , format]) => el("td", null, format(read(s)))));
+    if ((s.alerts ?? []).length) row.classList.add("firing");
+    return row;
+  });
+  const total = el("tr", "total");
+  total.dataset.total = String(order.length);
+  total.append(
+    el("th", null, `All ${order.length} nodes`),
+    ...NODE_COLUMNS.map(([, read, combine, format]) => el("th", null, format(combine(order.map((n) => read(nodes.get(n))))))),
+  );
+  const table = el("table", "nodes-table");
+  table.style.cssText = "width: 100%; border-collapse: collapse; text-align: right; font-variant-numeric: tabular-nums";
+  const body = el("tbody");
+  body.append(...rows);
+  const foot = el("tfoot");
+  foot.append(total);
+  const thead = el("thead");
+  thead.append(head);
+  table.append(thead, body, foot);
+  section.replaceChildren(el("h2", null, "Nodes"), table);
+}
+
 // -- alerts -----------------------------------------------------------------------------------------------
 
 function alertItem(alert, time) {
@@ -299,7 +368,13 @@ function alertItem(alert, time) {
   item.append(
     head,
     el("div", "alert-message", String(alert.message ?? "")),
-    el("div", "alert-time", Number.isNaN(when.getTime()) ? "" : when.toLocaleString([], { hour12: false })),
+    el(
+      "div",
+      "alert-time",
+      // Whose alert, when it is another node's (every node's alerts are the channel's history).
+      (Number.isNaN(when.getTime()) ? "" : when.toLocaleString([], { hour12: false })) +
+        (alert.node && alert.node !== home ? ` · ${alert.node}` : ""),
+    ),
   );
   return item;
 }
@@ -336,11 +411,17 @@ function start() {
     interval = frame.interval || 1;
     thresholds = frame.thresholds ?? {};
     firing = new Map((frame.firing ?? []).map((alert) => [alert.metric, alert]));
-    $("process").textContent = frame.process ?? "";
+    home = frame.node ?? frame.process ?? null;
+    $("process").textContent = frame.node && frame.node !== frame.process ? `${frame.node} · ${frame.process}` : frame.process ?? "";
     renderFiring();
     addSamples(frame.samples ?? []);
   });
   client.on("metrics", (frame) => {
+    const node = frame.node ?? frame.process ?? home;
+    nodes.set(node, frame);
+    renderNodes();
+    // The charts, tiles and alerts are this page's node's (another node's figures are in the table).
+    if (home !== null && node !== home) return;
     const names = new Set(frame.alerts ?? []);
     let changed = names.size !== firing.size;
     for (const name of names) {
@@ -355,6 +436,8 @@ function start() {
   });
   client.on("alert", (frame) => {
     onAlert(frame);
+    // Every node's alerts are the channel's history; what fires "now" here is this page's node's.
+    if (frame.node && home !== null && frame.node !== home) return;
     if (frame.state === "firing") firing.set(frame.metric, frame);
     else firing.delete(frame.metric);
     renderFiring();
@@ -365,8 +448,13 @@ function start() {
 function main() {
   const process = el("span", "muted");
   process.id = "process";
-  process.title = "The server process these figures come from";
+  process.title = "The node (server process) these charts come from";
   mountChrome({ title: "Monitor", extras: [process] });
+  const nodesSection = el("section", "nodes");
+  nodesSection.id = "nodes";
+  nodesSection.hidden = true;
+  nodesSection.setAttribute("aria-label", "Every node");
+  $("tiles").after(nodesSection);
   buildCharts();
   renderTiles(undefined);
   renderFiring();

@@ -15,6 +15,7 @@ from collab.operators.monitor import ALERT_METRICS
 SAMPLE_FIELDS = {
     "time",
     "ts",
+    "node",
     "process",
     "connections",
     "doc_connections",
@@ -171,6 +172,29 @@ async def test_prometheus_text_has_the_same_figures(start):
     assert value("collab_alert_threshold", metric="loop_lag_ms") == 500
     assert value("process_resident_memory_bytes") > 0  # prometheus-client's own process collector
     await talker.close()
+
+
+async def test_frames_and_metrics_name_the_node(start, database_url):
+    # On PostgreSQL with its broker the node is the broker's id; otherwise the process (host:pid).
+    on_postgres = database_url.startswith("postgresql")
+    client = await start(broker="postgres" if on_postgres else "memory")
+    engine = client.server.app[ENGINE]
+    node = engine.broker.node if on_postgres else engine.monitor.process
+    assert engine.monitor.node == node
+    watcher = await connect(client, channel="monitor", nickname="ops")
+    history = await watcher.expect("metrics_history")
+    assert history["node"] == node
+    frame = await watcher.expect("metrics", within=3.0)
+    assert frame["node"] == node and frame["process"] == engine.monitor.process
+    assert all(sample["node"] == node for sample in history["samples"])
+
+    response = await client.get("/metrics")
+    families = list(text_string_to_metric_families(await response.text()))
+    ours = [sample for family in families if family.name.startswith("collab_") for sample in family.samples]
+    assert ours and all(sample.labels.get("node") == node for sample in ours), [
+        sample for sample in ours if sample.labels.get("node") != node
+    ][:3]
+    await watcher.close()
 
 
 async def test_every_alert_metric_names_a_sample_field():
