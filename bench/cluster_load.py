@@ -168,7 +168,7 @@ async def chat_load(
 def one_event_payload(sent_at: float) -> str:
     """A commit notification of one small event, as the writer sends for a batch of one."""
     event = StoredEvent("room-bench", 1, "message", {"content": "x" * 40, "t": sent_at}, None, "u", "n", None, utcnow())
-    return notify.commit_payload("bench", [event])
+    return notify.commit_payloads("bench", [event])[0]
 
 
 async def send_notifications(dsn: str, rate: float, seconds: float, connections: int = 8) -> tuple[int, float]:

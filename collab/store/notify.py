@@ -9,7 +9,8 @@ batch stored, and carries the events themselves only when they fit in PostgreSQL
 
 Payload (JSON): `{"n": node, "c": {channel: [first, last], …}, "e": [event, …]}` with each event as
 `[channel, seq, type, data, blob (base64) or null, user_id, nickname, op_id, created_at (ISO 8601)]`;
-`"e"` is left out when the events would not fit.
+`"e"` is left out when the events would not fit, and the ranges alone are then split over as many
+notifications as it takes.
 
 Relayed frames (not stored) go on their own notification channel, one frame each:
 `{"n": node, "c": channel, "f": frame}` with the frame's bytes values as `{"$b": base64}`.
@@ -32,8 +33,10 @@ RELAYS = "collab_relays"
 MAX_PAYLOAD = 7900
 
 
-def commit_payload(node: str, stored: Iterable[StoredEvent]) -> str:
-    """The notification of one committed batch (the events in commit order)."""
+def commit_payloads(node: str, stored: Iterable[StoredEvent]) -> list[str]:
+    """The notifications of one committed batch (the events in commit order): one, with the events
+    inline when they fit; else the seq ranges alone, split over as many notifications as it takes (a
+    batch can touch thousands of channels)."""
     events = list(stored)
     ranges: dict[str, list[int]] = {}
     for event in events:
@@ -42,14 +45,25 @@ def commit_payload(node: str, stored: Iterable[StoredEvent]) -> str:
             ranges[event.channel] = [event.seq, event.seq]
         else:
             seen[1] = event.seq
-    head = {"n": node, "c": ranges}
     try:
-        whole = orjson.dumps({**head, "e": [_event_row(event) for event in events]})
+        whole = orjson.dumps({"n": node, "c": ranges, "e": [_event_row(event) for event in events]})
     except TypeError:  # data the JSON encoder refuses cannot travel inline: the listeners read it
         whole = b""
     if 0 < len(whole) <= MAX_PAYLOAD:
-        return whole.decode()
-    return orjson.dumps(head).decode()
+        return [whole.decode()]
+    payloads: list[str] = []
+    part: dict[str, list[int]] = {}
+    size = 0
+    for channel, span in ranges.items():
+        entry = len(orjson.dumps({channel: span}))
+        if part and size + entry > MAX_PAYLOAD - 64:
+            payloads.append(orjson.dumps({"n": node, "c": part}).decode())
+            part, size = {}, 0
+        part[channel] = span
+        size += entry
+    if part:
+        payloads.append(orjson.dumps({"n": node, "c": part}).decode())
+    return payloads
 
 
 def read_commit(payload: str) -> tuple[str, dict[str, tuple[int, int]], list[StoredEvent] | None]:

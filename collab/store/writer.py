@@ -268,9 +268,8 @@ class BatchWriter:
                 conn.exec_driver_sql(self._sql.set_head_sql, ([*touched], [heads[name] for name in touched]))
                 if self.notify_node is not None:
                     stored = _new_events(results)
-                    conn.exec_driver_sql(
-                        "SELECT pg_notify($1, $2)", (notify.EVENTS, notify.commit_payload(self.notify_node, stored))
-                    )
+                    for payload in notify.commit_payloads(self.notify_node, stored):
+                        conn.exec_driver_sql("SELECT pg_notify($1, $2)", (notify.EVENTS, payload))
             else:
                 conn.exec_driver_sql(self._sql.set_head_sql, [(heads[name], name) for name in touched])
         return results
