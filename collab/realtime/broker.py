@@ -4,6 +4,7 @@ delivers what the broker hands it to its own sockets. The handlers never know wh
 from __future__ import annotations
 
 import os
+import socket
 from collections.abc import Callable
 from typing import Protocol
 
@@ -62,7 +63,7 @@ class InProcessBroker:
     healthy = True
 
     def __init__(self) -> None:
-        self.node = os.urandom(4).hex()
+        self.node = f"{socket.gethostname()}:{os.getpid()}"  # the only process: its host and pid say which
         self._deliver: list[Deliver] = []
         self._relay: list[Relay] = []
 
