@@ -11,12 +11,16 @@ from typing import Any
 import jwt
 
 from app.config import Settings
+from app.local_secret import signing_secret
 from collab.errors import CollabError
 from collab.operators.moderation import RevocationList
 from collab.users import User
 
 GUEST_TOKEN_TTL = 30 * 24 * 3600
 GUEST_ISSUER = "collab-guest"
+# The ids `Authenticator.guest` makes. A guest token names only such an id: whoever holds the guest key
+# could otherwise sign themself in as any user.
+GUEST_ID = re.compile(r"guest-[0-9a-f]{12}")
 MAX_NICKNAME = 32
 _ALLOWED = ("HS256", "RS256", "ES256")
 
@@ -30,6 +34,9 @@ class AuthError(CollabError):
 class Authenticator:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        # Guest tokens: HS256 with COLLAB_JWT_SECRET or this installation's generated secret, never a key
+        # from the source. Resolved once, at start: a data directory that cannot hold it stops the start.
+        self._guest_key = signing_secret(settings.jwt_secret, settings.data_dir) if settings.allow_guests else ""
         # Which algorithms a token may claim: the key decides, so an HS256 token can never be verified
         # with an RSA public key as its "secret" (the classic algorithm-confusion attack), and `none`
         # is never accepted.
@@ -37,7 +44,7 @@ class Authenticator:
             self._key: str = settings.jwt_public_key
             self._algorithms = ["RS256", "ES256"]
         else:
-            self._key = settings.signing_key
+            self._key = self._guest_key or signing_secret(settings.jwt_secret, settings.data_dir)
             self._algorithms = ["HS256"]
         # Revoked tokens: by `jti`, and per user everything issued before a time (moderation). Loaded
         # from the database at start and kept current by collab.operators.moderation (app/moderation.py).
@@ -85,7 +92,7 @@ class Authenticator:
         try:
             claims = jwt.decode(
                 token,
-                self.settings.signing_key,
+                self._guest_key,
                 algorithms=["HS256"],
                 issuer=GUEST_ISSUER,
                 leeway=self.settings.jwt_leeway_seconds,
@@ -99,6 +106,8 @@ class Authenticator:
         subject = claims.get("sub")
         if not isinstance(subject, str) or not subject or len(subject) > 200:
             raise AuthError("token claim 'sub' must be a non-empty string")
+        if guest and not GUEST_ID.fullmatch(subject):
+            raise AuthError("a guest token names a guest id")
         roles = claims.get("roles") or []
         if isinstance(roles, str):
             roles = [roles]
@@ -131,14 +140,15 @@ class Authenticator:
         user_id = f"guest-{secrets.token_hex(6)}"
         now = int(time.time())
         claims = {"sub": user_id, "name": name, "iss": GUEST_ISSUER, "iat": now, "exp": now + GUEST_TOKEN_TTL}
-        token = jwt.encode(claims, self.settings.signing_key, algorithm="HS256")
+        token = jwt.encode(claims, self._guest_key, algorithm="HS256")
         return self._user(claims, guest=True), token
 
     def issue(
         self, sub: str, *, name: str | None = None, roles: list[str] | None = None, ttl_seconds: int = 3600
     ) -> str:
-        """A token signed with the configured secret (`collab token`)."""
-        if self.settings.jwt_public_key and not self.settings.jwt_secret:
+        """A token signed with the key this server verifies with (`collab token`): COLLAB_JWT_SECRET, else
+        the data directory's generated secret."""
+        if self.settings.jwt_public_key:
             raise AuthError("tokens are verified with a public key here; sign them with the private key")
         now = int(time.time())
         claims: dict[str, Any] = {
@@ -155,7 +165,7 @@ class Authenticator:
             claims["aud"] = self.settings.jwt_audience
         if self.settings.jwt_issuer:
             claims["iss"] = self.settings.jwt_issuer
-        return jwt.encode(claims, self.settings.signing_key, algorithm="HS256")
+        return jwt.encode(claims, self._key, algorithm="HS256")
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")

@@ -39,6 +39,10 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     if (args.worker is None) != (args.supervisor_fd is None):
         print("collab: --worker and --supervisor-fd are set together, by `collab serve --workers N`", file=sys.stderr)
         return 2
+    refusal = _key_refusal(args.host, settings)
+    if refusal:
+        print(f"collab: serve refused: {refusal}", file=sys.stderr)
+        return 2
     if args.workers > 1 and settings.broker != "postgres":
         # Each process delivers only to its own clients without the PostgreSQL broker.
         why = (
@@ -69,6 +73,37 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
 
             return run_workers(args.workers, args.host, args.port)
         return _serve(args, settings)
+
+
+def _key_refusal(host: str, settings: Settings) -> str | None:
+    """Why this server may not start with the keys it has, or None. Without COLLAB_JWT_SECRET or
+    COLLAB_JWT_PUBLIC_KEY the key is the data directory's generated secret: a convenience for one
+    machine, so only a loopback address serves on it. The secret is made here, before any worker starts,
+    so an unwritable data directory is one line, not a traceback."""
+    from app.local_secret import LocalSecretError, local_secret
+
+    if settings.jwt_secret:
+        return None
+    if not settings.jwt_public_key and not _is_loopback(host):
+        return f"--host {host} is not a loopback address; set COLLAB_JWT_SECRET (or COLLAB_JWT_PUBLIC_KEY) first"
+    if not settings.allow_guests and settings.jwt_public_key:
+        return None  # nothing is signed or verified with a secret
+    try:
+        local_secret(settings.data_dir)
+    except LocalSecretError as error:
+        return str(error)
+    return None
+
+
+def _is_loopback(host: str) -> bool:
+    import ipaddress
+
+    if host.strip().lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False  # a name other than localhost may resolve to anything
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
@@ -137,10 +172,17 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_token(args: argparse.Namespace, settings: Settings) -> int:
-    from app.auth import Authenticator
+    """Signed with the key `collab serve` verifies with: COLLAB_JWT_SECRET, else the generated secret of
+    the same COLLAB_DATA_DIR (so `make run` and this agree with no setup)."""
+    from app.auth import Authenticator, AuthError
+    from app.local_secret import LocalSecretError
 
     roles = [role for group in args.role for role in group.split(",") if role]
-    print(Authenticator(settings).issue(args.sub, name=args.name, roles=roles, ttl_seconds=args.ttl))
+    try:
+        print(Authenticator(settings).issue(args.sub, name=args.name, roles=roles, ttl_seconds=args.ttl))
+    except (AuthError, LocalSecretError) as error:
+        print(f"collab: {error}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -345,7 +387,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(run=cmd_serve)
     migrate = commands.add_parser("migrate", help="bring the database to the newest schema")
     migrate.set_defaults(run=cmd_migrate)
-    token = commands.add_parser("token", help="print a signed JWT (HS256, COLLAB_JWT_SECRET)")
+    token = commands.add_parser(
+        "token", help="print a signed JWT (HS256: COLLAB_JWT_SECRET, else the data directory's secret)"
+    )
     token.add_argument("--sub", required=True, help="user id")
     token.add_argument("--name", help="display name")
     token.add_argument("--role", action="append", default=[], help="role (repeat or comma-separate)")

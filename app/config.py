@@ -79,6 +79,8 @@ def _list(env: Mapping[str, str], key: str) -> tuple[str, ...]:
 class Settings:
     database_url: str
     data_dir: Path
+    # HS256 key (user and guest tokens). Unset: a secret generated in `data_dir` (app/local_secret.py),
+    # never a key from the source; `collab serve` then refuses a non-loopback address (app/cli.py).
     jwt_secret: str | None = None
     jwt_public_key: str | None = None
     jwt_audience: str | None = None
@@ -109,11 +111,6 @@ class Settings:
     # The media library (docs/media.md): the largest upload accepted.
     media_max_bytes: int = 25 * 1024 * 1024
     extra: dict[str, str] = field(default_factory=dict, compare=False)
-
-    @property
-    def signing_key(self) -> str:
-        """The key that signs guest and operator tokens (HS256)."""
-        return self.jwt_secret or _DEV_SECRET
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -160,8 +157,3 @@ def _broker(env: Mapping[str, str], database_url: str) -> str:
     if value == "postgres" and not postgres:
         raise ConfigError("COLLAB_BROKER=postgres needs a PostgreSQL COLLAB_DATABASE_URL")
     return value
-
-
-# Used only when no COLLAB_JWT_SECRET is set (local runs): guest tokens then survive restarts of one
-# checkout but mean nothing elsewhere. Production sets a secret.
-_DEV_SECRET = "collab-local-development-secret-change-me"
