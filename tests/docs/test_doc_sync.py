@@ -291,7 +291,8 @@ async def test_a_frame_too_large_closes_with_1009(start) -> None:
 async def test_a_token_that_expires_while_connected_closes_with_1008(start) -> None:
     client = await start(jwt_leeway_seconds=0.0)
     changes = Changes()
-    peer = await YClient.open(client, "expiring", changes, token=token("brief", ttl=3))  # long enough to open on a busy machine
+    # Three seconds: long enough for the socket to open first on a busy machine.
+    peer = await YClient.open(client, "expiring", changes, token=token("brief", ttl=3))
     await changes.until(lambda: peer.close_code is not None, "the server to close the socket")
     assert peer.close_code == 1008
 
