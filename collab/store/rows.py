@@ -90,6 +90,22 @@ class Pending:
         )
 
 
+    def stored(self, seq: int) -> StoredEvent:
+        """The event as it is stored at `seq` (what its caller is answered with)."""
+        event = self.event
+        return StoredEvent(
+            self.channel,
+            seq,
+            event.type,
+            event.data,
+            event.blob,
+            event.user_id,
+            event.nickname,
+            event.op_id,
+            self.created_at,
+        )
+
+
 class PendingGroup:
     """Events of one channel to append together, only if the channel's head is still `expected_head`
     (`EventStore.append_at_head`): one item of the writer's batch, answered with a list of `Appended`

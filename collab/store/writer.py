@@ -235,18 +235,7 @@ class BatchWriter:
                 continue
             channel = pending.channel
             seq = heads[channel] = heads[channel] + 1
-            event = pending.event
-            stored = StoredEvent(
-                channel,
-                seq,
-                event.type,
-                event.data,
-                event.blob,
-                event.user_id,
-                event.nickname,
-                event.op_id,
-                pending.created_at,
-            )
+            stored = pending.stored(seq)
             if key is not None:
                 known[key] = stored
             results.append(Appended(stored, True))
@@ -304,18 +293,7 @@ class BatchWriter:
         appended = []
         for member in group.members:
             head += 1
-            event = member.event
-            stored = StoredEvent(
-                channel,
-                head,
-                event.type,
-                event.data,
-                event.blob,
-                event.user_id,
-                event.nickname,
-                event.op_id,
-                member.created_at,
-            )
+            stored = member.stored(head)
             if member.op_key is not None:
                 known[member.op_key] = stored
             appended.append(Appended(stored, True))
