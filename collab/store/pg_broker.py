@@ -13,7 +13,11 @@ its subscribers (the hub, the documents) in seq order per channel, each once, wi
   broker says so (`state`), reconnects with backoff, and then reads every channel it knows up to the
   channel's head: what was committed while it was deaf is delivered, late but complete and in order.
 - A local `publish` goes through the same sequencer, so an event is delivered here as soon as its own
-  commit returns, without waiting for the notification.
+  commit returns, without waiting for the notification. When it skips ahead (another process committed
+  the seq before it a moment ago, and that notification is still on its way) it waits for the listener
+  rather than reading the log: notifications arrive in commit order, so the one it misses comes before
+  this process's own. Only if this process's own notification arrives and the gap is still there (the
+  missing events did not travel inline), or the listener is away, is the gap read from the log.
 
 Relayed frames (never stored) are delivered here at once and sent to the others on a notification
 channel of their own, from a bounded queue drained by one task: at most once, dropped when the queue is
@@ -46,6 +50,8 @@ Relay = Callable[[str, dict], None]
 RELAY_QUEUE = 1000
 READ_BATCH = 1000
 RECONNECT_MAX_SECONDS = 5.0
+# How long a local event that skipped ahead waits for the listener before the log is read instead.
+LISTENER_GRACE_SECONDS = 1.0
 
 
 def new_node_id() -> str:
@@ -100,7 +106,7 @@ class PostgresBroker:
 
     def publish(self, event: StoredEvent) -> None:
         if not self._closed:
-            self._offer(event)
+            self._offer(event, local=True)
 
     def relay(self, channel: str, frame: dict) -> None:
         if self._closed:
@@ -144,81 +150,95 @@ class PostgresBroker:
 
     # -- sequencing ------------------------------------------------------------------------------
 
-    def _offer(self, event: StoredEvent) -> None:
+    def _offer(self, event: StoredEvent, *, local: bool = False) -> None:
         channel = event.channel
         held = self._held.get(channel)
         if held is not None:
-            held.append(event)
+            last = self._delivered.get(channel, 0)
+            if event.seq == last + 1:
+                self._hand_out(event)
+                self._release(channel)
+            elif event.seq > last + 1:
+                held.append(event)
             return
         last = self._delivered.get(channel)
         if last is None or event.seq == last + 1:
             self._hand_out(event)
         elif event.seq > last + 1:
             self._held[channel] = [event]
-            self._fill(channel, event.seq - 1)
+            if local and self.state == "listening":
+                # The seqs before it were committed by another process a moment ago: their notification
+                # comes before ours (see the module), which asks for the log if the gap is still there.
+                asyncio.get_running_loop().call_later(LISTENER_GRACE_SECONDS, self._want, channel, event.seq - 1)
+            else:
+                self._want(channel, event.seq - 1)
+
+    def _release(self, channel: str) -> None:
+        """Hand out what a held channel holds, in seq order from its next seq on; stop holding it when
+        nothing is left and nothing more is wanted (a fill task, if any, then finds nothing to do)."""
+        held = self._held[channel]
+        held.sort(key=lambda event: event.seq)
+        last = self._delivered.get(channel, 0)
+        rest: list[StoredEvent] = []
+        for event in held:
+            if event.seq <= last:
+                continue
+            if event.seq == last + 1 and not rest:
+                self._hand_out(event)
+                last = event.seq
+            else:
+                rest.append(event)
+        if not rest and self._wanted.get(channel, 0) <= last:
+            del self._held[channel]
+            self._wanted.pop(channel, None)
+        else:
+            self._held[channel] = rest
 
     def _want(self, channel: str, seq: int) -> None:
-        """Make sure `channel` is delivered up to `seq` at least (read from the log what is missing)."""
-        last = self._delivered.get(channel, 0)
-        if seq <= last:
+        """Make sure `channel` is delivered up to `seq` at least: hold what arrives for it meanwhile and
+        read what is missing from the log (one fill task per channel at a time)."""
+        if self._closed or seq <= self._delivered.get(channel, 0):
             return
-        if channel in self._held:
-            self._wanted[channel] = max(self._wanted.get(channel, 0), seq)
-            return
-        self._held[channel] = []
-        self._fill(channel, seq)
-
-    def _fill(self, channel: str, until: int) -> None:
-        self._wanted[channel] = max(self._wanted.get(channel, 0), until)
-        task = asyncio.ensure_future(self._read_gap(channel))
-        self._filling[channel] = task
-        task.add_done_callback(lambda _: self._filling.pop(channel, None))
+        self._wanted[channel] = max(self._wanted.get(channel, 0), seq)
+        self._held.setdefault(channel, [])
+        filling = self._filling.get(channel)
+        if filling is None or filling.done():
+            task = asyncio.ensure_future(self._read_gap(channel))
+            self._filling[channel] = task
+            task.add_done_callback(
+                lambda done: self._filling.pop(channel, None) if self._filling.get(channel) is done else None
+            )
 
     async def _read_gap(self, channel: str) -> None:
         """Deliver `channel` from the log up to what is wanted, then what was held meanwhile."""
         delay = 0.05
-        while not self._closed:
+        while not self._closed and channel in self._held:
             after = self._delivered.get(channel, 0)
             until = self._wanted.get(channel, 0)
-            try:
-                missing = (
-                    await self.store.read(channel, after=after, before=until + 1, limit=READ_BATCH)
-                    if until > after
-                    else []
-                )
-            except Exception as error:  # the database is away: try again, nothing is skipped
-                log.warning("%s: cannot read seqs %d..%d yet (%s); retrying", channel, after + 1, until, error)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, RECONNECT_MAX_SECONDS)
-                continue
-            if missing:
-                self.gaps_filled += 1
-                for event in missing:
-                    self._hand_out(event)
-                if len(missing) == READ_BATCH:
+            if until > after:
+                try:
+                    missing = await self.store.read(channel, after=after, before=until + 1, limit=READ_BATCH)
+                except Exception as error:  # the database is away: try again, nothing is skipped
+                    log.warning("%s: cannot read seqs %d..%d yet (%s); retrying", channel, after + 1, until, error)
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, RECONNECT_MAX_SECONDS)
                     continue
-            elif until > after:
-                # Nothing stored there any more (an operator pruned it meanwhile): nothing to wait for.
-                log.warning("%s: seqs %d..%d are not in the log; going on after them", channel, after + 1, until)
-                self._delivered[channel] = until
-            held = sorted(self._held.get(channel, ()), key=lambda event: event.seq)
-            last = self._delivered.get(channel, 0)
-            rest: list[StoredEvent] = []
-            for event in held:
-                if event.seq <= last:
-                    continue
-                if event.seq == last + 1 and not rest:
-                    self._hand_out(event)
-                    last = event.seq
-                else:
-                    rest.append(event)
-            if not rest and self._wanted.get(channel, 0) <= last:
-                del self._held[channel]
-                self._wanted.pop(channel, None)
-                return
-            # Still a gap (a seq that skips ahead, or more wanted meanwhile): read again.
-            self._held[channel] = rest
-            if rest:
+                if channel not in self._held:
+                    return  # the listener brought what was missing meanwhile
+                if missing:
+                    self.gaps_filled += 1
+                    for event in missing:
+                        if event.seq > self._delivered.get(channel, 0):
+                            self._hand_out(event)
+                    if len(missing) == READ_BATCH:
+                        continue
+                elif until > self._delivered.get(channel, 0):
+                    # Nothing stored there any more (an operator pruned it meanwhile): nothing to wait for.
+                    log.warning("%s: seqs %d..%d are not in the log; going on after them", channel, after + 1, until)
+                    self._delivered[channel] = until
+            self._release(channel)
+            rest = self._held.get(channel)
+            if rest:  # still a gap: a seq that skips ahead of what was read; read up to it
                 self._wanted[channel] = max(self._wanted.get(channel, 0), rest[0].seq - 1)
 
     def _hand_out(self, event: StoredEvent) -> None:
