@@ -8,9 +8,9 @@ batch stored, and carries the events themselves only when they fit in PostgreSQL
 (8000 bytes); a listener reads anything else from the log by seq (collab.store.pg_broker).
 
 Payload (JSON): `{"n": node, "c": {channel: [first, last], …}, "e": [event, …]}` with each event as
-`[channel, seq, type, data, blob (base64) or null, user_id, nickname, op_id, created_at (ISO 8601)]`;
-`"e"` is left out when the events would not fit, and the ranges alone are then split over as many
-notifications as it takes.
+`[channel, seq, type, data, blob (base64) or null, user_id, nickname, op_id, created_at (ISO 8601)]`.
+A batch's events are packed into as many notifications as it takes, each naming in `"c"` exactly the
+seqs it carries; an event too large for a notification of its own travels without `"e"` (its seq alone).
 
 Relayed frames (not stored) go on their own notification channel, one frame each:
 `{"n": node, "c": channel, "f": frame}` with the frame's bytes values as `{"$b": base64}`.
@@ -31,39 +31,60 @@ EVENTS = "collab_events"
 RELAYS = "collab_relays"
 # PostgreSQL refuses a payload of 8000 bytes or more; the rest of the statement needs none of it.
 MAX_PAYLOAD = 7900
+# `[first,last],` with two seqs of up to 19 digits each.
+RANGE_BYTES = 42
 
 
 def commit_payloads(node: str, stored: Iterable[StoredEvent]) -> list[str]:
-    """The notifications of one committed batch (the events in commit order): one, with the events
-    inline when they fit; else the seq ranges alone, split over as many notifications as it takes (a
-    batch can touch thousands of channels)."""
-    events = list(stored)
+    """The notifications of one committed batch, in commit order: the events inline, as many to a
+    notification as fit; an event that does not fit alone (or that JSON cannot carry) travels by its
+    seq only, and the listeners read it from the log. Each notification names in `"c"` exactly the
+    seqs it covers, so a batch of thousands of events over thousands of channels is split, never cut."""
+    envelope = len(orjson.dumps({"n": node, "c": {}, "e": []}))
+    payloads: list[str] = []
     ranges: dict[str, list[int]] = {}
-    for event in events:
-        seen = ranges.get(event.channel)
-        if seen is None:
+    rows: list[bytes] = []
+    inline = True  # whether the part being filled carries its events
+    size = envelope
+
+    def flush() -> None:
+        nonlocal ranges, rows, size
+        if ranges:
+            body = b'{"n":%s,"c":%s' % (orjson.dumps(node), orjson.dumps(ranges))
+            body += b',"e":[%s]}' % b",".join(rows) if inline else b"}"
+            payloads.append(body.decode())
+        ranges, rows, size = {}, [], envelope
+
+    for event in stored:
+        row = _row_bytes(event)
+        named = len(orjson.dumps(event.channel)) + 1 + RANGE_BYTES  # its entry in "c"
+        carried = row is not None and envelope + named + len(row) + 1 <= MAX_PAYLOAD
+        if carried != inline:
+            flush()
+            inline = carried
+        added = len(row) + 1 if carried and row is not None else 0
+        cost = added + (0 if event.channel in ranges else named)
+        if size + cost > MAX_PAYLOAD:
+            flush()
+            cost = added + named
+        span = ranges.get(event.channel)
+        if span is None:
             ranges[event.channel] = [event.seq, event.seq]
         else:
-            seen[1] = event.seq
-    try:
-        whole = orjson.dumps({"n": node, "c": ranges, "e": [_event_row(event) for event in events]})
-    except TypeError:  # data the JSON encoder refuses cannot travel inline: the listeners read it
-        whole = b""
-    if 0 < len(whole) <= MAX_PAYLOAD:
-        return [whole.decode()]
-    payloads: list[str] = []
-    part: dict[str, list[int]] = {}
-    size = 0
-    for channel, span in ranges.items():
-        entry = len(orjson.dumps({channel: span}))
-        if part and size + entry > MAX_PAYLOAD - 64:
-            payloads.append(orjson.dumps({"n": node, "c": part}).decode())
-            part, size = {}, 0
-        part[channel] = span
-        size += entry
-    if part:
-        payloads.append(orjson.dumps({"n": node, "c": part}).decode())
+            span[1] = event.seq
+        if carried and row is not None:
+            rows.append(row)
+        size += cost
+    flush()
     return payloads
+
+
+def _row_bytes(event: StoredEvent) -> bytes | None:
+    """The event's row as JSON, or None when its data is something JSON cannot carry."""
+    try:
+        return orjson.dumps(_event_row(event))
+    except TypeError:
+        return None
 
 
 def read_commit(payload: str) -> tuple[str, dict[str, tuple[int, int]], list[StoredEvent] | None]:

@@ -89,7 +89,6 @@ class Pending:
             created_at.isoformat(" ", "microseconds")[:26] if text_timestamps else created_at,
         )
 
-
     def stored(self, seq: int) -> StoredEvent:
         """The event as it is stored at `seq` (what its caller is answered with)."""
         event = self.event

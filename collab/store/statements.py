@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from collab.store import notify
 from collab.store.rows import EVENT_COLUMNS, ROW_COLUMNS
 from collab.store.schema import channels, events
 
@@ -63,6 +64,8 @@ class Statements:
     lock_heads: Any  # the channels' heads, their rows locked in name order
     find_ops: Any  # the stored events carrying one of the batch's op keys
     create_channels: Any  # the rows of channels not seen before
+    # PostgreSQL: the new heads and the batch's notifications (collab.store.notify) in one round trip.
+    set_head_and_notify_sql: str | None = None
 
 
 def statements_for(dialect: sa.Dialect) -> Statements:
@@ -102,4 +105,11 @@ def statements_for(dialect: sa.Dialect) -> Statements:
     find_ops = sa.select(*EVENT_COLUMNS, events.c.op_key).where(keys)
     dialect_insert = postgresql.insert if dialect.name == "postgresql" else sqlite.insert
     create_channels = dialect_insert(channels).on_conflict_do_nothing()
-    return Statements(insert_sql, set_head_sql, lock_heads, find_ops, create_channels)
+    set_head_and_notify_sql = None
+    if dialect.name == "postgresql":
+        # A data-modifying WITH runs whether or not the query reads it; unnest hands the payloads to
+        # pg_notify in array order, which is the order the listeners hear them in.
+        set_head_and_notify_sql = (
+            f"WITH moved AS ({set_head_sql}) SELECT pg_notify('{notify.EVENTS}', p) FROM unnest($3::text[]) AS p"
+        )
+    return Statements(insert_sql, set_head_sql, lock_heads, find_ops, create_channels, set_head_and_notify_sql)

@@ -254,11 +254,12 @@ class BatchWriter:
                     raise StoreError(f"{len(rows) - inserted} events conflicted although their op ids were looked up")
                 raise _RetryInBatch
             if self.dialect == "postgresql":
-                conn.exec_driver_sql(self._sql.set_head_sql, ([*touched], [heads[name] for name in touched]))
-                if self.notify_node is not None:
-                    stored = _new_events(results)
-                    for payload in notify.commit_payloads(self.notify_node, stored):
-                        conn.exec_driver_sql("SELECT pg_notify($1, $2)", (notify.EVENTS, payload))
+                moved = ([*touched], [heads[name] for name in touched])
+                if self.notify_node is None:
+                    conn.exec_driver_sql(self._sql.set_head_sql, moved)
+                else:
+                    payloads = notify.commit_payloads(self.notify_node, _new_events(results))
+                    conn.exec_driver_sql(self._sql.set_head_and_notify_sql, (*moved, payloads))
             else:
                 conn.exec_driver_sql(self._sql.set_head_sql, [(heads[name], name) for name in touched])
         return results

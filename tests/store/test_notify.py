@@ -20,24 +20,50 @@ def test_a_small_batch_travels_whole() -> None:
     assert inline == events
 
 
-def test_a_large_batch_names_its_seqs_only() -> None:
+def carried(payloads: list[str]) -> tuple[list[StoredEvent], dict[str, list[tuple[int, int]]]]:
+    """What a listener learns from a batch's notifications: the inline events, and per channel the
+    seq ranges named (every payload within the limit)."""
+    events: list[StoredEvent] = []
+    named: dict[str, list[tuple[int, int]]] = {}
+    for payload in payloads:
+        assert len(payload.encode()) <= MAX_PAYLOAD
+        _, ranges, inline = read_commit(payload)
+        for channel, span in ranges.items():
+            named.setdefault(channel, []).append(span)
+        if inline is not None:
+            assert {(e.channel, e.seq) for e in inline} == {
+                (c, seq) for c, (first, last) in ranges.items() for seq in range(first, last + 1)
+            }, "a payload names exactly the events it carries"
+            events += inline
+    return events, named
+
+
+def test_a_large_batch_is_packed_into_as_many_notifications_as_it_takes() -> None:
     events = [event("room", n, {"content": "x" * 1000}) for n in range(1, 21)]
-    [payload] = commit_payloads("node-a", events)
-    assert len(payload.encode()) <= MAX_PAYLOAD
-    assert read_commit(payload) == ("node-a", {"room": (1, 20)}, None)
+    payloads = commit_payloads("node-a", events)
+    assert 2 < len(payloads) <= 4
+    inline, named = carried(payloads)
+    assert inline == events
+    assert [seq for first, last in named["room"] for seq in range(first, last + 1)] == list(range(1, 21))
 
 
-def test_a_batch_over_thousands_of_channels_is_split_and_every_channel_named_once() -> None:
+def test_an_event_too_large_to_travel_names_its_seq_in_its_place() -> None:
+    events = [event("room", 1), event("room", 2, {"content": "x" * MAX_PAYLOAD}), event("room", 3)]
+    payloads = commit_payloads("node-a", events)
+    assert [read_commit(p)[1:] for p in payloads] == [
+        ({"room": (1, 1)}, events[:1]),
+        ({"room": (2, 2)}, None),
+        ({"room": (3, 3)}, events[2:]),
+    ]
+
+
+def test_a_batch_over_thousands_of_channels_is_split_and_every_event_carried_once() -> None:
     events = [event(f"room-with-a-long-name-{n:05d}", 3) for n in range(3000)]
     payloads = commit_payloads("node-a", events)
     assert len(payloads) > 1
-    assert all(len(payload.encode()) <= MAX_PAYLOAD for payload in payloads)
-    named: dict[str, tuple[int, int]] = {}
-    for payload in payloads:
-        _, ranges, inline = read_commit(payload)
-        assert inline is None and not set(ranges) & set(named)
-        named.update(ranges)
-    assert named == {e.channel: (3, 3) for e in events}
+    inline, named = carried(payloads)
+    assert inline == events
+    assert named == {e.channel: [(3, 3)] for e in events}
 
 
 def test_a_relayed_frame_keeps_its_bytes_and_a_too_large_one_is_not_sent() -> None:
