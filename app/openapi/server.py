@@ -28,7 +28,7 @@ def _socket(summary: str) -> dict[str, Any]:
 HEALTH = {
     "type": "object",
     "properties": {
-        "status": {"type": "string", "enum": ["ok", "catching up"]},
+        "status": {"type": "string", "enum": ["ok", "catching up", "unavailable"]},
         "connections": {"type": "integer"},
         "node": {"type": "string"},
         "broker": {
@@ -44,7 +44,7 @@ HEALTH = {
 PATHS: dict[str, Any] = {
     "/healthz": {
         "get": {
-            "summary": "readiness: the database answers and the broker is not catching up",
+            "summary": "readiness: the database answers (else 503, `unavailable`) and the broker is not catching up",
             "responses": {
                 "200": json_answer(HEALTH),
                 "503": json_answer(HEALTH),
