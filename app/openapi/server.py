@@ -15,13 +15,20 @@ _SOCKET_QUERY = [
 ]
 
 
+_SOCKET_ANSWERS = {
+    "101": {"description": "switching protocols"},
+    "400": {"description": "not a WebSocket upgrade request (plain text)"},
+    "403": {"description": "foreign Origin"},
+}
+
+
 def _socket(summary: str) -> dict[str, Any]:
     return {
         "summary": summary,
         "description": "A WebSocket (HTTP upgrade); frames as in docs/protocol.md. "
         "Refusals come after the upgrade, as an `error` frame and a close with 1008.",
         "parameters": _SOCKET_QUERY,
-        "responses": {"101": {"description": "switching protocols"}, "403": {"description": "foreign Origin"}},
+        "responses": _SOCKET_ANSWERS,
     }
 
 
@@ -71,7 +78,7 @@ PATHS: dict[str, Any] = {
         "get": {
             "summary": "a Yjs document over the y-websocket protocol (binary frames)",
             "parameters": [path("name", "the document"), query("token", "a JWT or a guest token")],
-            "responses": {"101": {"description": "switching protocols"}, "403": {"description": "foreign Origin"}},
+            "responses": _SOCKET_ANSWERS,
         }
     },
 }
