@@ -22,6 +22,7 @@ from app.moderation import setup as setup_moderation
 from app.openapi import setup as setup_openapi
 from app.ws import websocket_handler
 from collab.engine import Engine
+from collab.errors import StoreError
 from collab.realtime.connection import CloseCode
 from collab.realtime.hub import ChannelManager
 from collab.store.migrate import check_schema_current
@@ -58,18 +59,25 @@ async def _close_sockets(app: web.Application) -> None:
 
 async def healthz(request: web.Request) -> web.Response:
     engine = request.app[ENGINE]
-    await engine.store.head("general")  # proves the database answers
     broker = engine.broker
-    # A process that lost its broker's connection is not ready until it has caught up: it would miss
-    # what other processes deliver (its own clients still get everything once it has).
-    ready = broker.healthy
+    try:
+        await engine.store.head("general")  # proves the database answers
+    except StoreError as error:
+        # Not ready while the database is out of reach: a balancer sends new clients elsewhere, and this
+        # process comes back on its own when the database does (docs/reliability.md).
+        log.warning("healthz: %s", error)
+        status = "unavailable"
+    else:
+        # A process that lost its broker's connection is not ready until it has caught up: it would miss
+        # what other processes deliver (its own clients still get everything once it has).
+        status = "ok" if broker.healthy else "catching up"
     body = {
-        "status": "ok" if ready else "catching up",
+        "status": status,
         "connections": len(engine.manager.sessions),
         "node": broker.node,
         "broker": {"kind": broker.kind, "state": broker.state},
     }
-    return web.json_response(body, status=200 if ready else 503)
+    return web.json_response(body, status=200 if status == "ok" else 503)
 
 
 async def index(request: web.Request) -> web.FileResponse:

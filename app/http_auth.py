@@ -43,7 +43,8 @@ _STATUS: tuple[tuple[type[CollabError], type[web.HTTPException]], ...] = (
 
 def http_error(error: CollabError) -> web.HTTPException:
     """An engine error as the HTTP error to raise: `bad_request` 400, `not_found` 404, `forbidden` 403,
-    `conflict` 409, `unauthorized` 401, `store_error` 503 (the database refused; nothing changed)."""
+    `conflict` 409, `unauthorized` 401, `unavailable` / `store_error` 503 (the database is out of reach or
+    refused; nothing changed)."""
     for kind, status in _STATUS:
         if isinstance(error, kind):
             return json_error(status, error.code, str(error))

@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 from urllib.parse import quote
 
-from aiohttp import BodyPartReader, web
+from aiohttp import BodyPartReader, MultipartReader, web
+from aiohttp.http_exceptions import BadHttpMessage
 
 from app.http_auth import json_error, json_response, request_user
 from app.keys import ENGINE, SETTINGS
@@ -119,12 +121,15 @@ async def upload(request: web.Request) -> web.Response:
     if request.content_type != "multipart/form-data":
         raise ProtocolError("send multipart/form-data with a 'file' field")
     library = _library(request)
-    reader = await request.multipart()
+    try:
+        reader = await request.multipart()
+    except ValueError as error:  # no boundary, or one aiohttp refuses
+        raise ProtocolError(f"a malformed multipart body: {error}") from None
     received: Received | None = None
     fields: dict[str, str] = {}
     filename: str | None = None
     try:
-        while (part := await reader.next()) is not None:
+        while (part := await _next_part(reader)) is not None:
             if not isinstance(part, BodyPartReader):
                 raise ProtocolError("nested multipart bodies are not accepted")
             if part.name == "file":
@@ -148,6 +153,14 @@ async def upload(request: web.Request) -> web.Response:
     response = json_response(library.entry(item), status=201)
     response.headers["Location"] = str(location)
     return response
+
+
+async def _next_part(reader: MultipartReader) -> Any:
+    """The next part of the form; a body that breaks the multipart format is the client's error (400)."""
+    try:
+        return await reader.next()
+    except (ValueError, BadHttpMessage) as error:  # a missing or wrong boundary, a broken part header
+        raise ProtocolError(f"a malformed multipart body: {error}") from None
 
 
 def _int_query(request: web.Request, key: str, default: int) -> int:

@@ -10,7 +10,7 @@ from aiohttp import WSMsgType, web
 from app.auth import AuthError
 from app.keys import ENGINE, SETTINGS
 from app.sockets import AiohttpTransport, authenticate, close_refused, open_socket
-from collab.errors import CollabError, ProtocolError
+from collab.errors import CollabError, ProtocolError, StoreUnavailable
 from collab.naming import check_channel_name
 from collab.realtime.connection import CloseCode
 from collab.realtime.inbound import Inbox
@@ -71,7 +71,9 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
         except CollabError as error:
             # Stop the session's writer without closing the socket: `_refuse` still has to send the error.
             session.connection_lost()
-            await _refuse(request, ws, CloseCode.POLICY_VIOLATION, error)
+            # A database out of reach is no fault of the client's: it may come back later (1013).
+            unavailable = isinstance(error, StoreUnavailable)
+            await _refuse(request, ws, CloseCode.TRY_AGAIN_LATER if unavailable else CloseCode.POLICY_VIOLATION, error)
             return ws
         session.expire_with_token(settings.jwt_leeway_seconds)
         inbox = Inbox(session, engine.dispatcher, TokenBucket(settings.rate_limit_per_second, settings.rate_burst))

@@ -31,5 +31,13 @@ class StoreError(CollabError):
     code = "store_error"
 
 
+class StoreUnavailable(StoreError):
+    """The database cannot be reached, or cannot take the write now (connection lost or refused, SQLite
+    busy past its timeout, disk full): nothing was stored, or, for a commit cut short, the client cannot
+    know; a retry with the same op id is safe either way. Wire code `unavailable`."""
+
+    code = "unavailable"
+
+
 class SchemaBehind(StoreError):
     """The database schema is older than the code; `collab migrate` brings it up to date."""

@@ -7,7 +7,7 @@ import re
 from collab.errors import ProtocolError
 
 MAX_CHANNEL_LENGTH = 200
-_VALID = re.compile(r"^[\w.\-:@]{1,200}$")
+_VALID = re.compile(r"^[\w.\-:@]{1,200}\Z")
 
 
 def channel_kind(name: str) -> str:

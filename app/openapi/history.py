@@ -52,7 +52,7 @@ PATHS: dict[str, Any] = {
     "/api/channels/{channel}/members": {
         "get": operator(
             "a channel's members",
-            {"200": json_answer(ref("Members")), "404": error("no such channel")},
+            {"200": json_answer(ref("Members")), "400": error("not a channel name"), "404": error("no such channel")},
             parameters=[path("channel", "the channel's name")],
         )
     },

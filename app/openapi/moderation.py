@@ -17,6 +17,7 @@ PATHS: dict[str, Any] = {
             "add a user to a private channel",
             {
                 "200": json_answer(ref("Outcome")),
+                "400": error("not a channel name"),
                 "404": error("no such channel"),
                 "409": error("public channel, or a member already"),
             },
@@ -26,6 +27,7 @@ PATHS: dict[str, Any] = {
             "joining again is refused",
             {
                 "200": json_answer(ref("Outcome")),
+                "400": error("not a channel name"),
                 "404": error("no such channel, or not a member"),
                 "409": error("public channel"),
             },

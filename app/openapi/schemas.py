@@ -18,7 +18,7 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "error": {
                 "type": "string",
-                "description": "bad_request, unauthorized, forbidden, not_found, conflict, store_error",
+                "description": "bad_request, unauthorized, forbidden, not_found, conflict, unavailable, store_error",
             },
             "message": {"type": "string"},
         },

@@ -15,20 +15,27 @@ _SOCKET_QUERY = [
 ]
 
 
+_SOCKET_ANSWERS = {
+    "101": {"description": "switching protocols"},
+    "400": {"description": "not a WebSocket upgrade request (plain text)"},
+    "403": {"description": "foreign Origin"},
+}
+
+
 def _socket(summary: str) -> dict[str, Any]:
     return {
         "summary": summary,
         "description": "A WebSocket (HTTP upgrade); frames as in docs/protocol.md. "
         "Refusals come after the upgrade, as an `error` frame and a close with 1008.",
         "parameters": _SOCKET_QUERY,
-        "responses": {"101": {"description": "switching protocols"}, "403": {"description": "foreign Origin"}},
+        "responses": _SOCKET_ANSWERS,
     }
 
 
 HEALTH = {
     "type": "object",
     "properties": {
-        "status": {"type": "string", "enum": ["ok", "catching up"]},
+        "status": {"type": "string", "enum": ["ok", "catching up", "unavailable"]},
         "connections": {"type": "integer"},
         "node": {"type": "string"},
         "broker": {
@@ -44,7 +51,7 @@ HEALTH = {
 PATHS: dict[str, Any] = {
     "/healthz": {
         "get": {
-            "summary": "readiness: the database answers and the broker is not catching up",
+            "summary": "readiness: the database answers (else 503, `unavailable`) and the broker is not catching up",
             "responses": {
                 "200": json_answer(HEALTH),
                 "503": json_answer(HEALTH),
@@ -71,7 +78,7 @@ PATHS: dict[str, Any] = {
         "get": {
             "summary": "a Yjs document over the y-websocket protocol (binary frames)",
             "parameters": [path("name", "the document"), query("token", "a JWT or a guest token")],
-            "responses": {"101": {"description": "switching protocols"}, "403": {"description": "foreign Origin"}},
+            "responses": _SOCKET_ANSWERS,
         }
     },
 }

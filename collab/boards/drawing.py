@@ -28,8 +28,8 @@ MAX_BOARD_POINTS = 200_000  # per board, all strokes together
 COORD_LIMIT = 100_000.0
 MIN_WIDTH, MAX_WIDTH = 0.5, 64.0
 TOOLS = ("pen", "highlighter", "eraser")
-_COLOR = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
-_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_COLOR = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})\Z")
+_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}\Z")
 
 
 # -- the projection ---------------------------------------------------------------------------------

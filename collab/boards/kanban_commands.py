@@ -20,7 +20,7 @@ MAX_DESCRIPTION = 5000
 MAX_ASSIGNEE = 100
 MAX_LABELS = 10
 MAX_LABEL = 40
-_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}\Z")
 
 Events = list[tuple[str, dict[str, Any]]]
 

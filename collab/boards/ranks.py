@@ -16,7 +16,7 @@ import re
 DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
 BASE = len(DIGITS)
 MAX_RANK_LENGTH = 8
-_RANK = re.compile(r"^[0-9a-z]*[1-9a-z]$")
+_RANK = re.compile(r"^[0-9a-z]*[1-9a-z]\Z")
 
 
 def is_rank(value: object) -> bool:

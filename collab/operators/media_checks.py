@@ -11,7 +11,7 @@ from urllib.parse import unquote
 
 from collab.errors import NotFound, ProtocolError
 
-ID_PATTERN = re.compile(r"^[0-9a-f]{16}$")
+ID_PATTERN = re.compile(r"^[0-9a-f]{16}\Z")
 MAX_TITLE = 200
 MAX_DESCRIPTION = 5000
 MAX_TAGS = 20

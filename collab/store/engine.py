@@ -35,6 +35,19 @@ def _sqlite_synchronous() -> str:
     return synchronous
 
 
+def sqlite_busy_timeout_ms() -> int:
+    """How long a SQLite write waits for another connection's lock before it fails (and the client is
+    answered `unavailable`): `COLLAB_SQLITE_BUSY_TIMEOUT_MS`, 10,000 by default."""
+    raw = os.environ.get("COLLAB_SQLITE_BUSY_TIMEOUT_MS") or "10000"
+    try:
+        value = int(raw)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise ValueError(f"COLLAB_SQLITE_BUSY_TIMEOUT_MS must be a whole number of milliseconds ≥ 0, not {raw!r}")
+    return value
+
+
 def _prepare_sqlite(engine: Engine, url: URL) -> None:
     """WAL mode (readers never block the one writer) and `synchronous=NORMAL` by default: a killed
     process loses nothing committed, a power cut may lose the last commits.
@@ -42,13 +55,14 @@ def _prepare_sqlite(engine: Engine, url: URL) -> None:
     if url.database and url.database != ":memory:":
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
     synchronous = _sqlite_synchronous()
+    busy_timeout = sqlite_busy_timeout_ms()
 
     @event.listens_for(engine, "connect")
     def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA synchronous={synchronous}")
-        cursor.execute("PRAGMA busy_timeout=10000")
+        cursor.execute(f"PRAGMA busy_timeout={busy_timeout}")
         cursor.close()
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
-from collab.store.engine import make_sync_engine
+from collab.store.engine import make_sync_engine, sqlite_busy_timeout_ms
 
 log = logging.getLogger(__name__)
 
@@ -33,9 +33,10 @@ class SqliteWriteConnection:
     """
 
     CHECKPOINT_EVERY = 1000  # rows committed between checkpoints (about 4 MB of WAL)
-    BUSY_TIMEOUT_MS = 10_000
 
     def __init__(self, async_url: sa.URL) -> None:
+        # How long a batch waits for another process's write lock before its appends fail `unavailable`.
+        self.busy_timeout_ms = sqlite_busy_timeout_ms()
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
         # The executor borrows the connection while the loop awaits it, so any thread may use it.
         self.engine = make_sync_engine(
@@ -59,7 +60,7 @@ class SqliteWriteConnection:
 
     def _begin_waiting(self) -> None:
         conn = self._connection()
-        conn.exec_driver_sql(f"PRAGMA busy_timeout={self.BUSY_TIMEOUT_MS}")
+        conn.exec_driver_sql(f"PRAGMA busy_timeout={self.busy_timeout_ms}")
         try:
             conn.exec_driver_sql("BEGIN IMMEDIATE")
         finally:
