@@ -26,7 +26,7 @@ from collab.realtime import base_compat
 from collab.realtime.broker import Broker, InProcessBroker
 from collab.realtime.cluster_presence import PRESENCE_RELAY, ClusterPresence
 from collab.realtime.presence import Presence
-from collab.realtime.protocol import encode, event_frame
+from collab.realtime.protocol import check_event_type, encode, event_frame
 from collab.realtime.recent import RecentEvents
 from collab.realtime.replay import replay
 from collab.realtime.session import Session
@@ -137,7 +137,9 @@ class Channel:
         blob: bytes | None = None,
     ) -> Appended:
         """Store an event of this channel, then publish it to every process (and so to the clients).
-        A retried `op_id` is answered to its sender alone."""
+        A retried `op_id` is answered to its sender alone. `ProtocolError` for a type the server's own
+        frames have (every path that stores comes here, a channel module's too)."""
+        check_event_type(event_type)
         user = client.user if client is not None else None
         appended = await self.manager.store.append(
             NewEvent(

@@ -1,0 +1,116 @@
+"""Access holes of issue 11 (items 3 to 6), tried as an attacker would, through the real socket and HTTP
+API of an in-process app, on every store:
+
+3. a private room made over a name someone already follows (or is joining) would be theirs to read and
+   write: refused, or the follower is put out before anything of the room reaches them;
+4. an operator adding themself to a direct-message channel to read it: membership of a DM is not the
+   API's to change, and only the pair (and admins) read a DM whatever its stored members say;
+5. user ids with ':' made two pairs share one DM channel name: every pair has a name of its own, and
+   the names of existing DMs of ids without ':' do not change;
+6. Base's `?room=` frames named like the server's own frames were stored and replayed to everyone:
+   refused with a clear error, nothing stored.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from support.auth import token
+from support.ws import Peer, connect
+
+from app.keys import ENGINE
+
+# Every frame type the server sends that is not a stored event (docs/protocol.md, "Stored events").
+SERVER_FRAME_TYPES = (
+    "welcome",
+    "subscribed",
+    "unsubscribed",
+    "rooms",
+    "heads",
+    "presence",
+    "presence_diff",
+    "system",
+    "read",
+    "state",
+    "error",
+    "pong",
+    "users_update",
+    "metrics",
+    "metrics_history",
+    "stroke_points",
+    "cursor_left",
+)
+
+
+def as_user(sub: str, roles: list[str] | None = None) -> str:
+    return token(sub, name=sub.replace(":", "-"), roles=roles)
+
+
+def of_channel(frames: list[dict[str, Any]], channel: str) -> list[dict[str, Any]]:
+    return [f for f in frames if f.get("channel") == channel]
+
+
+async def everything(peer: Peer) -> list[dict[str, Any]]:
+    """Every frame the peer has had, up to a ping's answer (frames of one socket come in order)."""
+    await peer.barrier()
+    return peer.frames
+
+
+# -- 6: Base's frames named like the server's ------------------------------------------------------
+
+
+async def test_base_frames_named_like_server_frames_are_refused_and_not_stored(start) -> None:
+    client = await start()
+    store = client.app[ENGINE].store
+    base = await connect(client, "/api/ws", room="lobby", nickname="ann")
+    await base.send(type="subscribe", channel="side")
+    await base.expect("subscribed", channel="side")
+    for frame_type in SERVER_FRAME_TYPES:
+        for target in ({}, {"channel": "side"}):
+            await base.send(type=frame_type, content={"rooms": "not a list"}, id=f"{frame_type}-x", **target)
+    answers = [f for f in await everything(base) if str(f.get("id", "")).endswith("-x")]
+    assert len(answers) == 2 * len(SERVER_FRAME_TYPES), answers
+    accepted = [f for f in answers if f["type"] != "error" or f["code"] != "bad_request"]
+    assert accepted == [], accepted
+    unclear = [f for f in answers if f["id"] != "read-x" and "the server's" not in f["message"]]
+    assert unclear == [], unclear  # (`read` is a frame of this protocol: refused for its missing `seq`)
+    # Base's own frames still work.
+    await base.send(type="draw", content={"points": [[1, 2]]}, id="d1")
+    assert (await base.expect("draw", id="d1"))["seq"] == 1
+    assert [e.type for e in await store.read("lobby")] == ["draw"]
+    assert await store.read("side") == []
+
+    # A modern client replaying the room sees no server-looking frame from the store.
+    modern = await connect(client, channel="lobby", since=0)
+    await modern.barrier()
+    stored = [f["type"] for f in modern.frames if "seq" in f and f.get("channel") == "lobby" and f["type"] != "welcome"]
+    assert stored == ["draw"], stored
+
+
+async def test_modern_sockets_cannot_store_server_frame_types_either(start) -> None:
+    client = await start()
+    store = client.app[ENGINE].store
+    modern = await connect(client, channel="lobby")
+    for frame_type in ("rooms", "heads", "state"):
+        await modern.send(type=frame_type, content=1, id=frame_type)
+        assert (await modern.expect("error", id=frame_type))["code"] == "bad_request"
+    assert await store.read("lobby") == []
+
+
+def test_the_server_frame_types_are_the_ones_the_protocol_reserves() -> None:
+    from collab.realtime.protocol import SERVER_FRAME_TYPES as RESERVED
+
+    assert set(SERVER_FRAME_TYPES) <= RESERVED
+
+
+async def test_no_append_stores_a_server_frame_type(start) -> None:
+    """Every path that stores goes through `Channel.append` (a channel module's too)."""
+    from collab.errors import ProtocolError
+
+    client = await start()
+    manager = client.app[ENGINE].manager
+    for frame_type in SERVER_FRAME_TYPES:
+        with pytest.raises(ProtocolError):
+            await manager.channel("lobby").append(None, frame_type, {"content": 1})
+    assert await client.app[ENGINE].store.read("lobby") == []
