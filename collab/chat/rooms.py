@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from collab.chat.dm_names import dm_channel, dm_readers
 from collab.errors import Conflict, Forbidden
 from collab.events import ChannelInfo, StoredEvent
 from collab.naming import channel_kind
@@ -182,15 +183,12 @@ class Rooms:
     # -- direct messages -----------------------------------------------------------------------
 
     @staticmethod
-    def dm_channel(user_a: str, user_b: str) -> str:
-        first, second = sorted((user_a, user_b))
-        return f"dm:{first}:{second}"
-
-    @staticmethod
     def dm_allowed(info: ChannelInfo | None, session: Session) -> bool:
-        """A DM channel's two users are recorded as its members when it is created: the name alone
-        cannot say who they are (user ids may contain ':')."""
-        return info is not None and (session.user.id in info.members or session.user.is_admin)
+        """Only the pair the channel's name spells reads it (and admins): not whoever else its stored
+        members name (collab.chat.dm_names), and nobody before the first message."""
+        if info is None:
+            return False
+        return session.user.is_admin or session.user.id in dm_readers(info.name, info.members)
 
     def check_dm_access(self, info: ChannelInfo | None, session: Session) -> None:
         if not self.dm_allowed(info, session):
@@ -199,7 +197,7 @@ class Rooms:
     async def dm_channel_for(self, user_a: str, user_b: str) -> str:
         """The DM channel of two users, created (private, the two as members) on first use. Concurrent
         first messages of one pair wait on the same creation, so they keep their order."""
-        name = self.dm_channel(user_a, user_b)
+        name = dm_channel(user_a, user_b)
         ready = self._dm_ready.get(name)
         if ready is None:
             ready = self._dm_ready[name] = asyncio.ensure_future(self._create_dm(name, {user_a, user_b}))

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from support.auth import token
+from support.operators import seed
 from support.ws import Peer, connect
 
 from app.keys import ENGINE
@@ -55,6 +56,101 @@ async def everything(peer: Peer) -> list[dict[str, Any]]:
     """Every frame the peer has had, up to a ping's answer (frames of one socket come in order)."""
     await peer.barrier()
     return peer.frames
+
+
+# -- 5: DM names of ids with ':' --------------------------------------------------------------------
+
+
+async def direct(sender: Peer, to: str, content: str, op: str) -> dict[str, Any]:
+    await sender.send(type="private", target=f"user:{to}", content=content, id=op)
+    return await sender.expect("private", id=op)
+
+
+async def test_two_pairs_never_share_a_dm_channel(start) -> None:
+    client = await start()
+    x = await connect(client, token=as_user("x"))
+    first = await direct(x, "y:z", "for y:z only", "d1")
+    xy = await connect(client, token=as_user("x:y"))
+    second = await direct(xy, "z", "for z only", "d2")
+    assert first["channel"] != second["channel"], (first["channel"], second["channel"])
+    assert second["seq"] == 1
+
+    # The second pair may not read the first pair's channel, nor the first pair the second's.
+    for peer, other in ((xy, first["channel"]), (x, second["channel"])):
+        await peer.send(type="subscribe", channel=other, since=0, id="peek")
+        assert (await peer.expect("error", id="peek"))["code"] == "forbidden"
+    z = await connect(client, token=as_user("z"))
+    await z.send(type="subscribe", channel=first["channel"], since=0, id="peek")
+    assert (await z.expect("error", id="peek"))["code"] == "forbidden"
+    await z.send(type="subscribe", channel=second["channel"], since=0)
+    await z.expect("subscribed", channel=second["channel"])
+    assert [f["content"] for f in of_channel(await everything(z), second["channel"]) if f["type"] == "private"] == [
+        "for z only"
+    ]
+    store = client.app[ENGINE].store
+    assert (await store.get_channel(first["channel"])).members == frozenset({"x", "y:z"})
+    assert (await store.get_channel(second["channel"])).members == frozenset({"x:y", "z"})
+
+    # After a restart (a new app on the same database), still one channel per pair.
+    again = await start()
+    xy2 = await connect(again, token=as_user("x:y"))
+    await xy2.send(type="subscribe", channel=first["channel"], since=0, id="peek")
+    assert (await xy2.expect("error", id="peek"))["code"] == "forbidden"
+    assert (await direct(xy2, "z", "again", "d3"))["channel"] == second["channel"]
+
+
+async def test_the_dm_names_of_ids_without_colons_do_not_change(start) -> None:
+    client = await start()
+    # A DM stored before this change, in the form it always had.
+    store = client.app[ENGINE].store
+    await store.create_channel("dm:alice@example.org:bob", private=True, members={"alice@example.org", "bob"})
+    await seed(client, "dm:alice@example.org:bob", [{"type": "private", "data": {"content": "old", "to": "bob"}}])
+    alice = await connect(client, token=as_user("alice@example.org"))
+    answer = await direct(alice, "bob", "new", "d1")
+    assert (answer["channel"], answer["seq"]) == ("dm:alice@example.org:bob", 2)
+
+
+@pytest.mark.parametrize(
+    "pair",
+    [("x", "y:z"), ("x:y", "z"), ("a@3ab", "c"), ("a:b", "c"), ("a", "b@@c"), ("a:", "b"), ("é:ü", "日本")],
+)
+def test_dm_names_are_one_per_pair(pair) -> None:
+    from collab.chat.dm_names import dm_channel, dm_pair
+
+    name = dm_channel(*pair)
+    assert dm_pair(name) == tuple(sorted(pair))
+    assert dm_channel(*reversed(pair)) == name
+
+
+def test_dm_names_of_every_pair_differ() -> None:
+    from collab.chat.dm_names import dm_channel
+
+    ids = ["x", "y", "z", "x:y", "y:z", "x:y:z", "a@3ab", "a:b", "a@@b", "@", ":", "@3a", "b"]
+    names = {}
+    for a in ids:
+        for b in ids:
+            pair = tuple(sorted((a, b)))
+            name = dm_channel(a, b)
+            assert names.setdefault(name, pair) == pair, (name, pair, names[name])
+
+
+async def test_an_old_dm_channel_two_pairs_were_put_in_is_for_admins_only(start) -> None:
+    """Before this fix, (x, y:z) and (x:y, z) both wrote to `dm:x:y:z` and were all made members."""
+    client = await start()
+    store = client.app[ENGINE].store
+    await store.create_channel("dm:x:y:z", private=True, members={"x", "y:z", "x:y", "z"})
+    await seed(client, "dm:x:y:z", [{"type": "private", "data": {"content": "mixed", "to": "y:z"}, "user": "x"}])
+    await store.create_channel("dm:p:q:r", private=True, members={"p", "q:r"})  # one pair only: theirs
+    for user in ("x", "y:z", "x:y", "z"):
+        peer = await connect(client, token=as_user(user))
+        await peer.send(type="subscribe", channel="dm:x:y:z", since=0, id="peek")
+        assert (await peer.expect("error", id="peek"))["code"] == "forbidden", user
+    admin = await connect(client, token=as_user("root", ["admin"]))
+    await admin.send(type="subscribe", channel="dm:x:y:z", since=0)
+    await admin.expect("subscribed", channel="dm:x:y:z")
+    p = await connect(client, token=as_user("p"))
+    await p.send(type="subscribe", channel="dm:p:q:r", since=0)
+    await p.expect("subscribed", channel="dm:p:q:r")
 
 
 # -- 6: Base's frames named like the server's ------------------------------------------------------
