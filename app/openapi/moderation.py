@@ -6,6 +6,11 @@ from typing import Any
 
 from app.openapi.builders import body, error, json_answer, operator, path, query, ref
 
+DM_OR_ROLE = (
+    "the token lacks role `operator` (or `admin`), or the channel is a direct-message channel: its members"
+    " are its two users and cannot change"
+)
+
 PATHS: dict[str, Any] = {
     "/api/channels/{channel}/members/{user}": {
         "parameters": [
@@ -17,6 +22,7 @@ PATHS: dict[str, Any] = {
             "add a user to a private channel",
             {
                 "200": json_answer(ref("Outcome")),
+                "403": error(DM_OR_ROLE),
                 "404": error("no such channel"),
                 "409": error("public channel, or a member already"),
             },
@@ -26,6 +32,7 @@ PATHS: dict[str, Any] = {
             "joining again is refused",
             {
                 "200": json_answer(ref("Outcome")),
+                "403": error(DM_OR_ROLE),
                 "404": error("no such channel, or not a member"),
                 "409": error("public channel"),
             },

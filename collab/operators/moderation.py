@@ -26,7 +26,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any, Protocol
 
-from collab.errors import Conflict, NotFound, ProtocolError
+from collab.errors import Conflict, Forbidden, NotFound, ProtocolError
 from collab.events import ChannelInfo, NewEvent, StoredEvent, utcnow
 from collab.naming import channel_kind, check_channel_name
 from collab.operators.audit import AUDIT, Actor, Outcome
@@ -40,6 +40,7 @@ from collab.store.revocations import Revocation, RevocationStore
 log = logging.getLogger(__name__)
 
 REFRESH_SECONDS = 5.0
+DM_MEMBERS = "the members of a direct-message channel are its two users: they cannot be added or removed"
 # The poll reads ids above (the highest seen - this window): ids come from a sequence, and a
 # transaction that took a lower id may commit after one that took a higher.
 ID_WINDOW = 100
@@ -219,6 +220,10 @@ class Moderation:
 
     async def _private_channel(self, channel: str) -> ChannelInfo:
         check_channel_name(channel)
+        if channel_kind(channel) == "dm":
+            # Its readers are the pair its name spells (collab.chat.dm_names): a member added here would
+            # read nothing, and one removed would read all the same. Said before anything is looked up.
+            raise Forbidden(DM_MEMBERS)
         info = await self.manager.store.get_channel(channel)
         if info is None:
             raise NotFound(f"no channel {channel!r}")

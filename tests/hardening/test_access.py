@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 from support.auth import token
-from support.operators import seed
+from support.operators import ADMIN, OPERATOR, seed
 from support.ws import Peer, connect
 
 from app.keys import ENGINE
@@ -56,6 +56,55 @@ async def everything(peer: Peer) -> list[dict[str, Any]]:
     """Every frame the peer has had, up to a ping's answer (frames of one socket come in order)."""
     await peer.barrier()
     return peer.frames
+
+
+# -- 4: operators and direct messages ---------------------------------------------------------------
+
+
+async def test_an_operator_cannot_make_themself_a_member_of_a_dm(start) -> None:
+    client = await start()
+    store = client.app[ENGINE].store
+    alice = await connect(client, token=as_user("alice"))
+    await alice.send(type="private", target="user:bob", content="psst", id="d1")
+    await alice.expect("private", id="d1")
+
+    for method in ("put", "delete"):
+        for who in (OPERATOR, ADMIN):
+            for user in ("op-1", "bob"):
+                response = await getattr(client, method)(f"/api/channels/dm:alice:bob/members/{user}", headers=who)
+                assert response.status == 403, (method, user, response.status, await response.text())
+                body = await response.json()
+                assert body["error"] == "forbidden" and "direct-message" in body["message"], body
+    assert (await store.get_channel("dm:alice:bob")).members == frozenset({"alice", "bob"})
+    # The members list of a DM is for admins, as its events are.
+    assert (await client.get("/api/channels/dm:alice:bob/members", headers=OPERATOR)).status == 403
+    assert (await client.get("/api/channels/dm:alice:bob/members", headers=ADMIN)).status == 200
+
+    operator = await connect(client, token=as_user("op-1", ["operator"]))
+    await operator.send(type="subscribe", channel="dm:alice:bob", since=0, id="peek")
+    assert (await operator.expect("error", id="peek"))["code"] == "forbidden"
+
+
+async def test_a_dm_is_read_by_its_pair_only_whatever_its_stored_members_say(start) -> None:
+    """A DM channel an operator was added to before this fix (the membership row persists)."""
+    client = await start()
+    store = client.app[ENGINE].store
+    alice = await connect(client, token=as_user("alice"))
+    await alice.send(type="private", target="user:bob", content="psst", id="d1")
+    await alice.expect("private", id="d1")
+    await store.add_member("dm:alice:bob", "op-1")
+
+    operator = await connect(client, token=as_user("op-1", ["operator"]))
+    await operator.send(type="subscribe", channel="dm:alice:bob", since=0, id="peek")
+    assert (await operator.expect("error", id="peek"))["code"] == "forbidden"
+    refused = await client.ws_connect("/ws", params={"channel": "dm:alice:bob", "since": "0", "token": as_user("op-1")})
+    frames = [msg.json() async for msg in refused]
+    assert refused.close_code == 1008 and [f["type"] for f in frames] == ["error"], frames
+    for reader, roles in (("bob", None), ("root", ["admin"])):
+        peer = await connect(client, token=as_user(reader, roles))
+        await peer.send(type="subscribe", channel="dm:alice:bob", since=0)
+        await peer.expect("subscribed", channel="dm:alice:bob")
+        assert (await peer.expect("private"))["content"] == "psst"
 
 
 # -- 5: DM names of ids with ':' --------------------------------------------------------------------
