@@ -26,6 +26,12 @@ def register_chat(manager: ChannelManager, rooms: Rooms) -> None:
         # created, and a private room must not look public because this process has not seen it yet.
         require_member(info, client)
 
+    async def create_missing(name: str, client: Session) -> ChannelInfo | None:
+        # Looked up at each join (not bound once): tests hold `rooms.ensure` to open a race.
+        return await rooms.ensure(name, client)
+
+    chat.ensure = create_missing
+
     @chat.on_message("message")
     async def message(channel: Channel, client: Session, frame: dict[str, Any]) -> None:
         content = field_str(frame, "content", max_length=MAX_CONTENT_LENGTH)

@@ -98,16 +98,22 @@ class Rooms:
                 name, created_by=session.user.id, private=private, members=member_set
             )
         except Conflict:
-            raise Conflict(f"room {name!r} exists already") from None
+            # A room exists once anyone has joined it (connecting or subscribing) or written to it, so
+            # a private room is never made over a name its followers would go on reading.
+            raise Conflict(f"room {name!r} is in use already (joined or written to): pick another name") from None
         self.infos[name] = info
         self.manager.broker.relay(ROOMS_RELAY, {"name": name})
         await self.announce_list()
         return info
 
-    async def ensure(self, name: str, session: Session) -> None:
-        """Joining a room that does not exist yet creates it (public), as chat users expect."""
-        if channel_kind(name) != "chat" or name in self.infos:
-            return
+    async def ensure(self, name: str, session: Session) -> ChannelInfo | None:
+        """Joining a room that does not exist yet creates it (public), as chat users expect. The room as
+        it is then: the joiner's (public) or, made meanwhile by someone else, theirs (maybe private)."""
+        if channel_kind(name) != "chat":
+            return None
+        known = self.infos.get(name)
+        if known is not None:
+            return known
         info = await self.manager.store.get_channel(name)
         if info is None:
             try:
@@ -119,6 +125,7 @@ class Rooms:
             # 1,000 lists): the next `heads` push names the new room, and clients ask for the list.
             self.infos[name] = info
             self._moved.setdefault(name, info.head)
+        return info
 
     def info(self, name: str) -> ChannelInfo | None:
         return self.infos.get(name)

@@ -245,17 +245,11 @@ class Moderation:
 
     async def _apply_removal(self, info: ChannelInfo, user_id: str, reason: str | None) -> list[str]:
         text = f"removed from {info.name!r} by an operator" + (f": {reason}" if reason else "")
-        self.rooms.update_members(replace(info, members=info.members - {user_id}))
-        closed = []
-        for session in self.manager.sessions_of(user_id):
-            if session.state is not State.OPEN or session.user.is_admin:
-                continue  # admins may read every private channel
-            if session.get_attr("home") == info.name:
-                self._close(session, text)
-                closed.append(session.id)
-            elif info.name in session.channels:
-                await self.manager.leave(session, info.name)
-                session.send({"type": "unsubscribed", "channel": info.name, "reason": text})
+        remaining = replace(info, members=info.members - {user_id})
+        self.rooms.update_members(remaining)
+        # Every socket in the channel is judged again (admins stay: they read every private channel),
+        # also one still joining, which `sessions_of` would not find yet.
+        closed = await self.manager.update_access(remaining, text)
         if channel_kind(info.name) == "chat":
             await self.rooms.announce_list()
         return closed

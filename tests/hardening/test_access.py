@@ -13,6 +13,7 @@ API of an in-process app, on every store:
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
@@ -56,6 +57,103 @@ async def everything(peer: Peer) -> list[dict[str, Any]]:
     """Every frame the peer has had, up to a ping's answer (frames of one socket come in order)."""
     await peer.barrier()
     return peer.frames
+
+
+# -- 3: private rooms over names in use -------------------------------------------------------------
+
+
+async def test_a_private_room_cannot_be_made_over_a_name_someone_follows(start) -> None:
+    client = await start()
+    store = client.app[ENGINE].store
+    eve = await connect(client, token=as_user("eve"))
+    await eve.send(type="subscribe", channel="hr-layoffs")
+    await eve.expect("subscribed", channel="hr-layoffs")
+
+    alice = await connect(client, token=as_user("alice"))
+    await alice.barrier()  # her first room list
+    await alice.send(type="create_room", name="hr-layoffs", private=True, id="make")
+    answer = await alice.expect(lambda f: f["type"] in ("error", "rooms"))
+    # Made, it would be private to alice while eve, subscribed, gets every message and may post.
+    assert (answer["type"], answer.get("code"), answer.get("id")) == ("error", "conflict", "make"), answer
+    assert "in use" in answer["message"], answer
+    info = await store.get_channel("hr-layoffs")
+    assert info is not None and not info.private, info  # the room eve's subscription made, public
+
+
+async def test_a_private_room_made_while_someone_is_joining_the_name_keeps_them_out(start) -> None:
+    """The race the name check alone cannot close: eve's subscription has read that no room exists, and
+    alice's private room is stored before eve's join makes the room. Eve must end up outside."""
+    client = await start()
+    engine = client.app[ENGINE]
+    eve = await connect(client, token=as_user("eve"))
+    alice = await connect(client, token=as_user("alice"))
+
+    # Eve's join makes room hr-layoffs only once alice's private room is stored.
+    release = asyncio.Event()
+    ensure = engine.rooms.ensure
+
+    async def late_ensure(name: str, session: Any) -> Any:
+        if name == "hr-layoffs":
+            await release.wait()
+        return await ensure(name, session)
+
+    engine.rooms.ensure = late_ensure
+    await alice.barrier()  # her first room list
+    await eve.send(type="subscribe", channel="hr-layoffs", id="s1")
+    # `subscribed` is sent after eve's join has read the store (no room yet), just before it makes the
+    # room: when eve has it, her join waits in the held creation.
+    await eve.expect("subscribed", channel="hr-layoffs")
+    await alice.send(type="create_room", name="hr-layoffs", private=True, id="make")
+    made = await alice.expect(lambda f: f["type"] in ("rooms", "error"))
+    assert made["type"] == "rooms", made
+    release.set()
+    assert (await engine.store.get_channel("hr-layoffs")).private
+
+    # Eve is told she is out, and gets nothing of the room afterwards; she cannot write to it.
+    out = await eve.expect("unsubscribed", channel="hr-layoffs")
+    assert "private" in out["reason"], out
+    await alice.send(type="subscribe", channel="hr-layoffs")
+    await alice.expect("subscribed", channel="hr-layoffs")
+    await alice.send(type="message", channel="hr-layoffs", content="cuts in Q3", id="m1")
+    await alice.expect("message", id="m1")
+    await eve.send(type="message", channel="hr-layoffs", content="eve was here", id="e1")
+    refused = await eve.expect("error", id="e1")
+    assert refused["code"] == "forbidden", refused
+    leaked = [f for f in of_channel(await everything(eve), "hr-layoffs") if "seq" in f and f["type"] == "message"]
+    assert leaked == [], leaked
+    assert [e.data["content"] for e in await engine.store.read("hr-layoffs")] == ["cuts in Q3"]
+
+
+async def test_a_member_removed_while_joining_is_put_out(start) -> None:
+    """Removal re-checks every socket in the channel, also one whose join is not finished."""
+    client = await start()
+    engine = client.app[ENGINE]
+    owner = await connect(client, token=as_user("olga"))
+    await owner.send(type="create_room", name="council", private=True, members=["fay"])
+    await owner.expect(lambda f: f["type"] == "rooms" and any(r["name"] == "council" for r in f["rooms"]))
+    release = asyncio.Event()
+    ensure = engine.rooms.ensure
+
+    async def late_ensure(name: str, session: Any) -> Any:
+        if name == "council":
+            await release.wait()
+        return await ensure(name, session)
+
+    engine.rooms.ensure = late_ensure
+    fay = await connect(client, token=as_user("fay"))
+    await fay.send(type="subscribe", channel="council", id="s1")
+    await fay.expect("subscribed", channel="council")
+    response = await client.delete("/api/channels/council/members/fay", headers=OPERATOR)
+    assert response.status == 200, await response.text()
+    release.set()
+    out = await fay.expect("unsubscribed", channel="council")
+    assert "removed" in out["reason"], out
+    await owner.send(type="subscribe", channel="council")
+    await owner.expect("subscribed", channel="council")
+    await owner.send(type="message", channel="council", content="fay is out", id="o1")
+    await owner.expect("message", id="o1")
+    assert [f for f in of_channel(await everything(fay), "council") if f["type"] == "message"] == []
+    assert "council" not in engine.manager.sessions[fay.client_id].channels
 
 
 # -- 4: operators and direct messages ---------------------------------------------------------------
