@@ -349,8 +349,8 @@ class ChannelManager:
         self.drop_if_idle(channel)
 
     async def update_access(self, info: ChannelInfo, reason: str | None = None) -> list[str]:
-        """Channel `info.name`'s record changed (made private, a member removed): every client here its
-        kind no longer admits leaves it, so that nothing more of it reaches them and they write nothing
+        """Channel `info.name`'s record changed (a member removed, say): every client here its kind no
+        longer admits leaves it, so that nothing more of it reaches them and they write nothing
         more to it. A socket whose own channel it is closes with 1008 after an `error`; one that had
         subscribed gets `unsubscribed` with the `reason`; one still joining is refused by its join.
         Returns the ids of the sockets closed."""
