@@ -152,10 +152,11 @@ def _reason(request: web.Request) -> str | None:
 
 
 async def members(request: web.Request) -> web.Response:
-    require_operator(request)
+    user = require_operator(request)
     channel = request.match_info["channel"]
     try:
         check_channel_name(channel)
+        request.app[ENGINE].history.check_reader(user, channel)  # a DM's members: admins only, as its events
         info = await request.app[ENGINE].store.get_channel(channel)
         if info is None:
             raise NotFound(f"no channel {channel!r}")

@@ -150,10 +150,11 @@ class Engine:
         """A `/ws` socket joins its own channel, in the one order that loses nothing: joined first (it
         is owed every message sent from now on; `announce(head)` sends its welcome), then registered
         (DMs and kicks find it once it has its welcome), then a new room is created (that waits for
-        the database's write lock), then it gets the room list. `CollabError` if it may not join."""
-        await self.manager.join(session, channel, since, announce=announce)
-        self.manager.add_session(session)
-        await self.rooms.ensure(channel, session)
+        the database's write lock; the join holds the room's events until then: `ChannelManager.join`),
+        then it gets the room list. `CollabError` if it may not join."""
+        await self.manager.join(
+            session, channel, since, announce=announce, joined=lambda: self.manager.add_session(session)
+        )
         await self.rooms.send_list(session)
 
     async def disconnect(self, session: Session) -> None:

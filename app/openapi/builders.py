@@ -36,8 +36,9 @@ def path(name: str, description: str) -> dict[str, Any]:
 
 
 def operator(summary: str, responses: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    """An endpoint for operators only: a bearer token with role `operator` or `admin`."""
-    return {"summary": summary, "security": BEARER, "responses": {**responses, **OPERATOR_ERRORS}, **extra}
+    """An endpoint for operators only: a bearer token with role `operator` or `admin`. An endpoint that
+    refuses more than a missing role says so in a 403 of its own."""
+    return {"summary": summary, "security": BEARER, "responses": {**OPERATOR_ERRORS, **responses}, **extra}
 
 
 def user(summary: str, responses: dict[str, Any], **extra: Any) -> dict[str, Any]:

@@ -52,7 +52,14 @@ PATHS: dict[str, Any] = {
     "/api/channels/{channel}/members": {
         "get": operator(
             "a channel's members",
-            {"200": json_answer(ref("Members")), "400": error("not a channel name"), "404": error("no such channel")},
+            {
+                "200": json_answer(ref("Members")),
+                "400": error("not a channel name"),
+                "403": error(
+                    "the token lacks role `operator` (or `admin`), or a direct-message channel and not `admin`"
+                ),
+                "404": error("no such channel"),
+            },
             parameters=[path("channel", "the channel's name")],
         )
     },

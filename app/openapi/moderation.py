@@ -6,6 +6,11 @@ from typing import Any
 
 from app.openapi.builders import body, error, json_answer, operator, path, query, ref
 
+DM_OR_ROLE = (
+    "the token lacks role `operator` (or `admin`), or the channel is a direct-message channel: its members"
+    " are its two users and cannot change"
+)
+
 PATHS: dict[str, Any] = {
     "/api/channels/{channel}/members/{user}": {
         "parameters": [
@@ -18,6 +23,7 @@ PATHS: dict[str, Any] = {
             {
                 "200": json_answer(ref("Outcome")),
                 "400": error("not a channel name"),
+                "403": error(DM_OR_ROLE),
                 "404": error("no such channel"),
                 "409": error("public channel, or a member already"),
             },
@@ -28,6 +34,7 @@ PATHS: dict[str, Any] = {
             {
                 "200": json_answer(ref("Outcome")),
                 "400": error("not a channel name"),
+                "403": error(DM_OR_ROLE),
                 "404": error("no such channel, or not a member"),
                 "409": error("public channel"),
             },

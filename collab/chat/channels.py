@@ -9,7 +9,7 @@ from collab.errors import ProtocolError
 from collab.events import ChannelInfo
 from collab.realtime.dispatch import require_writer
 from collab.realtime.hub import Channel, ChannelManager, require_member
-from collab.realtime.protocol import MAX_CONTENT_LENGTH, field_str, optional_id
+from collab.realtime.protocol import MAX_CONTENT_LENGTH, check_event_type, field_str, optional_id
 from collab.realtime.session import Session
 
 # Base's frames that are only passing motion: relayed, never stored.
@@ -26,6 +26,12 @@ def register_chat(manager: ChannelManager, rooms: Rooms) -> None:
         # created, and a private room must not look public because this process has not seen it yet.
         require_member(info, client)
 
+    async def create_missing(name: str, client: Session) -> ChannelInfo | None:
+        # Looked up at each join (not bound once): tests hold `rooms.ensure` to open a race.
+        return await rooms.ensure(name, client)
+
+    chat.ensure = create_missing
+
     @chat.on_message("message")
     async def message(channel: Channel, client: Session, frame: dict[str, Any]) -> None:
         content = field_str(frame, "content", max_length=MAX_CONTENT_LENGTH)
@@ -40,8 +46,10 @@ def register_chat(manager: ChannelManager, rooms: Rooms) -> None:
         frame_type = frame["type"]
         if not client.legacy_room:
             raise ProtocolError(f"unknown frame type {frame_type!r}")
-        if len(frame_type) > LEGACY_MAX_TYPE or frame_type in ("welcome", "error", "system", "presence"):
-            raise ProtocolError(f"frame type {frame_type!r} is not accepted")
+        if len(frame_type) > LEGACY_MAX_TYPE:
+            raise ProtocolError(f"frame type {frame_type!r} is longer than {LEGACY_MAX_TYPE} characters")
+        if frame_type not in TRANSIENT_TYPES:
+            check_event_type(frame_type)  # before the readonly check: refused for everyone, for its name
         require_writer(client)
         content = frame.get("content")
         if frame_type in TRANSIENT_TYPES:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from collab.chat.dm_names import dm_channel, dm_readers
 from collab.errors import Conflict, Forbidden
 from collab.events import ChannelInfo, StoredEvent
 from collab.naming import channel_kind
@@ -97,16 +98,22 @@ class Rooms:
                 name, created_by=session.user.id, private=private, members=member_set
             )
         except Conflict:
-            raise Conflict(f"room {name!r} exists already") from None
+            # A room exists once anyone has joined it (connecting or subscribing) or written to it, so
+            # a private room is never made over a name its followers would go on reading.
+            raise Conflict(f"room {name!r} is in use already (joined or written to): pick another name") from None
         self.infos[name] = info
         self.manager.broker.relay(ROOMS_RELAY, {"name": name})
         await self.announce_list()
         return info
 
-    async def ensure(self, name: str, session: Session) -> None:
-        """Joining a room that does not exist yet creates it (public), as chat users expect."""
-        if channel_kind(name) != "chat" or name in self.infos:
-            return
+    async def ensure(self, name: str, session: Session) -> ChannelInfo | None:
+        """Joining a room that does not exist yet creates it (public), as chat users expect. The room as
+        it is then: the joiner's (public) or, made meanwhile by someone else, theirs (maybe private)."""
+        if channel_kind(name) != "chat":
+            return None
+        known = self.infos.get(name)
+        if known is not None:
+            return known
         info = await self.manager.store.get_channel(name)
         if info is None:
             try:
@@ -118,6 +125,7 @@ class Rooms:
             # 1,000 lists): the next `heads` push names the new room, and clients ask for the list.
             self.infos[name] = info
             self._moved.setdefault(name, info.head)
+        return info
 
     def info(self, name: str) -> ChannelInfo | None:
         return self.infos.get(name)
@@ -182,15 +190,12 @@ class Rooms:
     # -- direct messages -----------------------------------------------------------------------
 
     @staticmethod
-    def dm_channel(user_a: str, user_b: str) -> str:
-        first, second = sorted((user_a, user_b))
-        return f"dm:{first}:{second}"
-
-    @staticmethod
     def dm_allowed(info: ChannelInfo | None, session: Session) -> bool:
-        """A DM channel's two users are recorded as its members when it is created: the name alone
-        cannot say who they are (user ids may contain ':')."""
-        return info is not None and (session.user.id in info.members or session.user.is_admin)
+        """Only the pair the channel's name spells reads it (and admins): not whoever else its stored
+        members name (collab.chat.dm_names), and nobody before the first message."""
+        if info is None:
+            return False
+        return session.user.is_admin or session.user.id in dm_readers(info.name, info.members)
 
     def check_dm_access(self, info: ChannelInfo | None, session: Session) -> None:
         if not self.dm_allowed(info, session):
@@ -199,7 +204,7 @@ class Rooms:
     async def dm_channel_for(self, user_a: str, user_b: str) -> str:
         """The DM channel of two users, created (private, the two as members) on first use. Concurrent
         first messages of one pair wait on the same creation, so they keep their order."""
-        name = self.dm_channel(user_a, user_b)
+        name = dm_channel(user_a, user_b)
         ready = self._dm_ready.get(name)
         if ready is None:
             ready = self._dm_ready[name] = asyncio.ensure_future(self._create_dm(name, {user_a, user_b}))

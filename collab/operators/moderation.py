@@ -26,7 +26,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any, Protocol
 
-from collab.errors import Conflict, NotFound, ProtocolError
+from collab.errors import Conflict, Forbidden, NotFound, ProtocolError
 from collab.events import ChannelInfo, NewEvent, StoredEvent, utcnow
 from collab.naming import channel_kind, check_channel_name
 from collab.operators.audit import AUDIT, Actor, Outcome
@@ -40,6 +40,7 @@ from collab.store.revocations import Revocation, RevocationStore
 log = logging.getLogger(__name__)
 
 REFRESH_SECONDS = 5.0
+DM_MEMBERS = "the members of a direct-message channel are its two users: they cannot be added or removed"
 # The poll reads ids above (the highest seen - this window): ids come from a sequence, and a
 # transaction that took a lower id may commit after one that took a higher.
 ID_WINDOW = 100
@@ -219,6 +220,10 @@ class Moderation:
 
     async def _private_channel(self, channel: str) -> ChannelInfo:
         check_channel_name(channel)
+        if channel_kind(channel) == "dm":
+            # Its readers are the pair its name spells (collab.chat.dm_names): a member added here would
+            # read nothing, and one removed would read all the same. Said before anything is looked up.
+            raise Forbidden(DM_MEMBERS)
         info = await self.manager.store.get_channel(channel)
         if info is None:
             raise NotFound(f"no channel {channel!r}")
@@ -240,17 +245,11 @@ class Moderation:
 
     async def _apply_removal(self, info: ChannelInfo, user_id: str, reason: str | None) -> list[str]:
         text = f"removed from {info.name!r} by an operator" + (f": {reason}" if reason else "")
-        self.rooms.update_members(replace(info, members=info.members - {user_id}))
-        closed = []
-        for session in self.manager.sessions_of(user_id):
-            if session.state is not State.OPEN or session.user.is_admin:
-                continue  # admins may read every private channel
-            if session.get_attr("home") == info.name:
-                self._close(session, text)
-                closed.append(session.id)
-            elif info.name in session.channels:
-                await self.manager.leave(session, info.name)
-                session.send({"type": "unsubscribed", "channel": info.name, "reason": text})
+        remaining = replace(info, members=info.members - {user_id})
+        self.rooms.update_members(remaining)
+        # Every socket in the channel is judged again (admins stay: they read every private channel),
+        # also one still joining, which `sessions_of` would not find yet.
+        closed = await self.manager.update_access(remaining, text)
         if channel_kind(info.name) == "chat":
             await self.rooms.announce_list()
         return closed

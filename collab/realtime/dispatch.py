@@ -81,10 +81,21 @@ class Dispatcher:
         if name in session.channels:
             raise ProtocolError(f"already subscribed to {name!r}")
 
+        announced = False
+
         def announce(head: int) -> None:
+            nonlocal announced
+            announced = True
             session.send({"type": "subscribed", "channel": name, "seq": head})
 
-        await self.manager.join(session, name, since, announce=announce)
+        try:
+            await self.manager.join(session, name, since, announce=announce)
+        except CollabError as refusal:
+            if not announced:
+                raise
+            # Refused after `subscribed` (the room was made private meanwhile, or could not be made):
+            # the socket is out again, and says so the way a removal does.
+            session.send({"type": "unsubscribed", "channel": name, "reason": str(refusal)})
 
     async def unsubscribe(self, session: Session, frame: dict[str, Any]) -> None:
         name = check_channel_name(frame.get("channel"))

@@ -25,8 +25,9 @@ from collab.naming import channel_kind, check_channel_name
 from collab.realtime import base_compat
 from collab.realtime.broker import Broker, InProcessBroker
 from collab.realtime.cluster_presence import PRESENCE_RELAY, ClusterPresence
+from collab.realtime.connection import CloseCode
 from collab.realtime.presence import Presence
-from collab.realtime.protocol import encode, event_frame
+from collab.realtime.protocol import check_event_type, encode, error_frame, event_frame
 from collab.realtime.recent import RecentEvents
 from collab.realtime.replay import replay
 from collab.realtime.session import Session
@@ -38,6 +39,7 @@ MessageHandler = Callable[["Channel", Session, dict[str, Any]], Awaitable[None]]
 ConnectHook = Callable[["Channel", Session], Awaitable[None]]
 Authorize = Callable[[ChannelInfo | None, Session], None]
 StateProvider = Callable[["Channel"], Awaitable[dict[str, Any]]]
+Ensure = Callable[[str, Session], Awaitable[ChannelInfo | None]]
 
 
 class ChannelKind:
@@ -52,6 +54,9 @@ class ChannelKind:
         self.disconnect_hooks: list[ConnectHook] = []
         self.authorize: Authorize | None = None
         self.state_provider: StateProvider | None = None
+        # `ensure(name, client)` makes a channel its joiner found missing exist (chat rooms are made by
+        # their first joiner) and returns its record as stored, which the joiner must pass too.
+        self.ensure: Ensure | None = None
         # Kinds whose channels announce who is there (presence, system notices).
         self.presence = True
         # Whether clients may `publish` events of their own here (no for channels the server writes).
@@ -100,6 +105,8 @@ class Channel:
         self.clients: dict[str, Session] = {}
         self.state: dict[str, Any] = {}  # for the kind's own use (a board's projection, …)
         self.presence = Presence(self, manager.drop_if_idle, manager.cluster)
+        # Why `update_access` put out a client still joining (by client id): its join says so.
+        self.put_out: dict[str, str] = {}
 
     def broadcast(self, data: dict[str, Any], exclude: str | None = None) -> None:
         """Send a frame that is not stored to every client here (encoded once)."""
@@ -137,7 +144,9 @@ class Channel:
         blob: bytes | None = None,
     ) -> Appended:
         """Store an event of this channel, then publish it to every process (and so to the clients).
-        A retried `op_id` is answered to its sender alone."""
+        A retried `op_id` is answered to its sender alone. `ProtocolError` for a type the server's own
+        frames have (every path that stores comes here, a channel module's too)."""
+        check_event_type(event_type)
         user = client.user if client is not None else None
         appended = await self.manager.store.append(
             NewEvent(
@@ -228,14 +237,27 @@ class ChannelManager:
                 del self.sessions_by_user[session.user.id]
 
     async def join(
-        self, session: Session, name: str, since: int | None, *, announce: Callable[[int], None] | None = None
+        self,
+        session: Session,
+        name: str,
+        since: int | None,
+        *,
+        announce: Callable[[int], None] | None = None,
+        joined: Callable[[], None] | None = None,
     ) -> Channel:
         """Add `session` to channel `name`; replay what it missed after `since`, then live events.
 
         The race between replay and live events: the session is registered as catching up *before* the
         store is read, so an event committed after a read is delivered live into a holding buffer; the
         buffer is released after the replay, and `Session.deliver` drops seqs sent already.
-        `announce(head)` runs before any replayed frame (it sends `welcome` or `subscribed`).
+        `announce(head)` runs before any replayed frame (it sends `welcome` or `subscribed`); `joined()`
+        once the client is in: at the end, or, for a kind with `ensure` (which may wait for the
+        database's write lock), after the replay and before that wait.
+
+        Access is settled before anything live is released: a channel that did not exist when its
+        record was read is made to exist (`ChannelKind.ensure`) and the joiner must pass the record it
+        has then — someone may have made it private meanwhile; and a joiner that `update_access` put out
+        meanwhile is refused. `Forbidden` (after `announce` in these two cases) when it may not join.
         """
         check_channel_name(name)
         kind = self.kind_of(name)
@@ -269,7 +291,17 @@ class ChannelManager:
             session.positions[name] = start
             if start < head:
                 await self._replay(session, channel, start, head)
+            if kind.ensure is not None:
+                if joined is not None:
+                    joined()
+                    joined = None
+                settled = await kind.ensure(name, session)
+                if info is None and settled is not None and kind.authorize is not None:
+                    kind.authorize(settled, session)
+            if channel.clients.get(session.id) is not session:
+                raise Forbidden(channel.put_out.pop(session.id, f"no longer admitted to {name!r}"))
         except BaseException:
+            channel.put_out.pop(session.id, None)
             channel.clients.pop(session.id, None)
             session.channels.discard(name)
             session.positions.pop(name, None)
@@ -283,6 +315,8 @@ class ChannelManager:
             channel.presence.join(session)
         for hook in kind.connect_hooks:
             await hook(channel, session)
+        if joined is not None:
+            joined()
         return channel
 
     async def _replay(self, session: Session, channel: Channel, since: int, head: int) -> None:
@@ -313,6 +347,37 @@ class ChannelManager:
             except Exception:
                 log.exception("on_disconnect hook of %s failed", name)
         self.drop_if_idle(channel)
+
+    async def update_access(self, info: ChannelInfo, reason: str | None = None) -> list[str]:
+        """Channel `info.name`'s record changed (a member removed, say): every client here its kind no
+        longer admits leaves it, so that nothing more of it reaches them and they write nothing
+        more to it. A socket whose own channel it is closes with 1008 after an `error`; one that had
+        subscribed gets `unsubscribed` with the `reason`; one still joining is refused by its join.
+        Returns the ids of the sockets closed."""
+        channel = self.channels.get(info.name)
+        authorize = channel.kind.authorize if channel is not None else None
+        if channel is None or authorize is None:
+            return []
+        closed = []
+        for session in list(channel.clients.values()):
+            try:
+                authorize(info, session)
+                continue
+            except Forbidden as refusal:
+                text = reason or str(refusal)
+            if info.name in session.holding:
+                channel.clients.pop(session.id, None)  # its join notices and refuses it
+                channel.put_out[session.id] = text
+                continue
+            await self.leave(session, info.name)
+            if session.get_attr("home") == info.name:
+                session.send(error_frame("forbidden", text))
+                session.close_soon(CloseCode.POLICY_VIOLATION, text)
+                closed.append(session.id)
+            else:
+                session.send({"type": "unsubscribed", "channel": info.name, "reason": text})
+            log.info("access: client=%s user=%s out of %s: %s", session.id, session.user.id, info.name, text)
+        return closed
 
     def drop_if_idle(self, channel: Channel) -> None:
         """Forget a channel nobody is in once its last presence change has gone out. The one place a

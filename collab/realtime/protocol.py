@@ -15,6 +15,39 @@ from collab.events import StoredEvent
 MAX_ID_LENGTH = 200
 MAX_CONTENT_LENGTH = 64 * 1024
 
+# Every frame type the server sends that is not a stored event (docs/protocol.md, "Stored events"):
+# clients take a frame of these types for the server's own, so no stored event may have one of them
+# (a Base page's frame named `rooms`, replayed to a chat page, would replace its room list).
+SERVER_FRAME_TYPES = frozenset(
+    {
+        "welcome",
+        "subscribed",
+        "unsubscribed",
+        "rooms",
+        "heads",
+        "presence",
+        "presence_diff",
+        "system",
+        "read",
+        "state",
+        "error",
+        "pong",
+        "users_update",
+        "metrics",
+        "metrics_history",
+        "stroke_points",
+        "cursor",
+        "cursor_left",
+    }
+)
+
+
+def check_event_type(event_type: str) -> str:
+    """`event_type` if an event may be stored under it; `ProtocolError` for the server's frame types."""
+    if event_type in SERVER_FRAME_TYPES:
+        raise ProtocolError(f"frame type {event_type!r} is the server's own: it cannot be sent or stored")
+    return event_type
+
 
 def decode_frame(text: str | bytes) -> dict[str, Any]:
     """A client frame as a dict with a string `type`, or `ProtocolError`."""

@@ -114,19 +114,21 @@ async def test_direct_messages_reach_both_users_only(client) -> None:
 
 
 async def test_direct_messages_of_user_ids_with_colons_stay_private(client) -> None:
-    """`dm:alice:bob:mallory` is the DM of `alice:bob` and `mallory`: user `alice` may not read it, though
-    its name starts with `dm:alice:`. And nobody may follow a DM channel that does not exist yet."""
+    """The DM of `alice:bob` and `mallory` is `dm:alice@3abob@@mallory` (an id with ':' is escaped:
+    docs/protocol.md): user `alice` may not read it. And nobody may follow a DM channel that does not
+    exist yet."""
+    name = "dm:alice@3abob@@mallory"
     pair = await connect(client, token=as_user("alice:bob"))
     alice = await connect(client, token=as_user("alice"))
-    await alice.send(type="subscribe", channel="dm:alice:bob:mallory")
+    await alice.send(type="subscribe", channel=name)
     assert (await alice.expect("error"))["code"] == "forbidden"
     await pair.send(type="private", target="user:mallory", content="secret", id="c1")
     sent = await pair.expect("private")
-    assert sent["channel"] == "dm:alice:bob:mallory"
-    await alice.send(type="subscribe", channel="dm:alice:bob:mallory", since=0)
+    assert sent["channel"] == name
+    await alice.send(type="subscribe", channel=name, since=0)
     assert (await alice.expect("error"))["code"] == "forbidden"
-    await pair.send(type="subscribe", channel="dm:alice:bob:mallory", since=0)
-    await pair.expect("subscribed", channel="dm:alice:bob:mallory")
+    await pair.send(type="subscribe", channel=name, since=0)
+    await pair.expect("subscribed", channel=name)
 
 
 async def test_direct_message_to_an_unknown_client_is_an_error(client) -> None:
