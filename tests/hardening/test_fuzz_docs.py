@@ -209,7 +209,12 @@ async def probe(url: str, frame: bytes) -> int | None:
 
 async def check_document_loads(url: str) -> None:
     headers = {"Authorization": f"Bearer {token('ops', roles=['operator'])}"}
+    # One well-formed edit after the fuzzing, so that the document exists even when no fuzzed frame was
+    # an update (the examples are random): what the fuzzing stored must not keep it from loading.
+    doc = Doc()
+    doc.get("content", type=Text).insert(0, "after the fuzzing")
     async with aiohttp.ClientSession() as http:
+        assert await send_and_probe(http, url, wire.update_message(doc.get_update())) is None
         async with http.get(f"{url}/api/docs/fuzzdoc", headers=headers) as response:
             assert response.status == 200, await response.text()
         assert await send_and_probe(http, url, STEP1_EMPTY) is None
