@@ -89,8 +89,10 @@ class Settings:
     allow_guests: bool = True
     allowed_origins: tuple[str, ...] = ()
     max_message_bytes: int = 1024 * 1024
-    # A connection's outbox: frames queued beyond this close it with 1013 (it resumes with `since`).
+    # A connection's outbox: frames queued beyond this, or bytes of frames beyond `send_queue_bytes`,
+    # close it with 1013 (it resumes with `since`).
     send_queue_limit: int = 4096
+    send_queue_bytes: int = 8 * 1024 * 1024
     # Per connection: frames per second on average, with bursts up to `rate_burst` (a flood guard; a
     # busy but honest client — a bot replaying a backlog — stays under it).
     rate_limit_per_second: float = 2000.0
@@ -135,6 +137,7 @@ class Settings:
             allowed_origins=_list(env, "COLLAB_ALLOWED_ORIGINS"),
             max_message_bytes=_int(env, "COLLAB_MAX_MESSAGE_BYTES", 1024 * 1024, minimum=1024),
             send_queue_limit=_int(env, "COLLAB_SEND_QUEUE_LIMIT", 4096, minimum=16),
+            send_queue_bytes=_int(env, "COLLAB_SEND_QUEUE_BYTES", 8 * 1024 * 1024, minimum=64 * 1024),
             rate_limit_per_second=_float(env, "COLLAB_RATE_LIMIT", 2000.0),
             rate_burst=_int(env, "COLLAB_RATE_BURST", 10000, minimum=1),
             heartbeat_seconds=_float(env, "COLLAB_HEARTBEAT_SECONDS", 30.0),
