@@ -112,6 +112,11 @@ class Settings:
     alert_resolve_samples: int = 5
     # The media library (docs/media.md): the largest upload accepted.
     media_max_bytes: int = 25 * 1024 * 1024
+    # Documents (docs/editor.md, "Limits"): the largest a document may grow (encoded as one update), and
+    # the awareness one connection may announce (client ids, bytes of one state).
+    doc_max_bytes: int = 4 * 1024 * 1024
+    awareness_clients: int = 4
+    awareness_state_bytes: int = 4096
     extra: dict[str, str] = field(default_factory=dict, compare=False)
 
     @classmethod
@@ -149,6 +154,9 @@ class Settings:
             alert_thresholds=_thresholds(env),
             alert_resolve_samples=_int(env, "COLLAB_ALERT_RESOLVE_SAMPLES", 5, minimum=1),
             media_max_bytes=_int(env, "COLLAB_MEDIA_MAX_BYTES", 25 * 1024 * 1024, minimum=1),
+            doc_max_bytes=_int(env, "COLLAB_DOC_MAX_BYTES", 4 * 1024 * 1024, minimum=1024),
+            awareness_clients=_int(env, "COLLAB_AWARENESS_CLIENTS", 4, minimum=1),
+            awareness_state_bytes=_int(env, "COLLAB_AWARENESS_STATE_BYTES", 4096, minimum=256),
         )
 
 

@@ -51,6 +51,9 @@ class CloseCode(enum.IntEnum):
     MESSAGE_TOO_BIG = 1009
     INTERNAL_ERROR = 1011  # the server could not store an update: reconnect and resync
     TRY_AGAIN_LATER = 1013  # overloaded, or too slow to keep up: resume with `since`
+    # An update would take its document past COLLAB_DOC_MAX_BYTES (/ws/doc only). In y-websocket's
+    # 4400-4499 range: its client does not reconnect to send the same update again.
+    DOCUMENT_TOO_LARGE = 4413
 
 
 class State(enum.Enum):
