@@ -89,8 +89,10 @@ class Settings:
     allow_guests: bool = True
     allowed_origins: tuple[str, ...] = ()
     max_message_bytes: int = 1024 * 1024
-    # A connection's outbox: frames queued beyond this close it with 1013 (it resumes with `since`).
+    # A connection's outbox: frames queued beyond this, or bytes of frames beyond `send_queue_bytes`,
+    # close it with 1013 (it resumes with `since`).
     send_queue_limit: int = 4096
+    send_queue_bytes: int = 8 * 1024 * 1024
     # Per connection: frames per second on average, with bursts up to `rate_burst` (a flood guard; a
     # busy but honest client — a bot replaying a backlog — stays under it).
     rate_limit_per_second: float = 2000.0
@@ -110,6 +112,11 @@ class Settings:
     alert_resolve_samples: int = 5
     # The media library (docs/media.md): the largest upload accepted.
     media_max_bytes: int = 25 * 1024 * 1024
+    # Documents (docs/editor.md, "Limits"): the largest a document may grow (encoded as one update), and
+    # the awareness one connection may announce (client ids, bytes of one state).
+    doc_max_bytes: int = 4 * 1024 * 1024
+    awareness_clients: int = 4
+    awareness_state_bytes: int = 4096
     extra: dict[str, str] = field(default_factory=dict, compare=False)
 
     @classmethod
@@ -135,6 +142,7 @@ class Settings:
             allowed_origins=_list(env, "COLLAB_ALLOWED_ORIGINS"),
             max_message_bytes=_int(env, "COLLAB_MAX_MESSAGE_BYTES", 1024 * 1024, minimum=1024),
             send_queue_limit=_int(env, "COLLAB_SEND_QUEUE_LIMIT", 4096, minimum=16),
+            send_queue_bytes=_int(env, "COLLAB_SEND_QUEUE_BYTES", 8 * 1024 * 1024, minimum=64 * 1024),
             rate_limit_per_second=_float(env, "COLLAB_RATE_LIMIT", 2000.0),
             rate_burst=_int(env, "COLLAB_RATE_BURST", 10000, minimum=1),
             heartbeat_seconds=_float(env, "COLLAB_HEARTBEAT_SECONDS", 30.0),
@@ -146,6 +154,9 @@ class Settings:
             alert_thresholds=_thresholds(env),
             alert_resolve_samples=_int(env, "COLLAB_ALERT_RESOLVE_SAMPLES", 5, minimum=1),
             media_max_bytes=_int(env, "COLLAB_MEDIA_MAX_BYTES", 25 * 1024 * 1024, minimum=1),
+            doc_max_bytes=_int(env, "COLLAB_DOC_MAX_BYTES", 4 * 1024 * 1024, minimum=1024),
+            awareness_clients=_int(env, "COLLAB_AWARENESS_CLIENTS", 4, minimum=1),
+            awareness_state_bytes=_int(env, "COLLAB_AWARENESS_STATE_BYTES", 4096, minimum=256),
         )
 
 

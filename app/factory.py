@@ -21,6 +21,7 @@ from app.metrics import setup as setup_metrics
 from app.moderation import setup as setup_moderation
 from app.openapi import setup as setup_openapi
 from app.ws import websocket_handler
+from collab.documents.limits import DocumentLimits
 from collab.engine import Engine
 from collab.errors import StoreError
 from collab.realtime.connection import CloseCode
@@ -45,6 +46,13 @@ async def _engine_ctx(app: web.Application) -> AsyncIterator[None]:
         monitor=monitor_config(settings),
         revoked=app[AUTH].revocations,
         broker=settings.broker,
+        queue_limit=settings.send_queue_limit,
+        queue_bytes=settings.send_queue_bytes,
+        document_limits=DocumentLimits(
+            max_bytes=settings.doc_max_bytes,
+            awareness_clients=settings.awareness_clients,
+            awareness_state_bytes=settings.awareness_state_bytes,
+        ),
     )
     app[ENGINE] = engine
     yield

@@ -51,7 +51,13 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
     except ProtocolError as error:
         return await _refuse(request, ws, CloseCode.POLICY_VIOLATION, error)
 
-    session = Session(AiohttpTransport(ws), user, queue_limit=settings.send_queue_limit, legacy_room=legacy)
+    session = Session(
+        AiohttpTransport(ws),
+        user,
+        queue_limit=settings.send_queue_limit,
+        queue_bytes=settings.send_queue_bytes,
+        legacy_room=legacy,
+    )
     session.set_attr("home", name)
     started = time.monotonic()
     inbox: Inbox | None = None

@@ -15,6 +15,7 @@ from collab.boards.kanban import KANBAN
 from collab.chat.channels import register_chat
 from collab.chat.frames import register_chat_frames
 from collab.chat.rooms import Rooms
+from collab.documents.limits import DEFAULT_LIMITS, DocumentLimits
 from collab.documents.projection import DOCUMENT
 from collab.documents.rooms import DocumentManager
 from collab.operators.audit import register_audit
@@ -25,6 +26,7 @@ from collab.operators.monitor import Monitor, MonitorConfig
 from collab.operators.revoked import RevocationList
 from collab.projections.registry import Projections
 from collab.realtime.broker import Broker, InProcessBroker
+from collab.realtime.connection import DEFAULT_QUEUE_BYTES, DEFAULT_QUEUE_LIMIT
 from collab.realtime.dispatch import Dispatcher
 from collab.realtime.hub import ChannelManager
 from collab.realtime.session import Session
@@ -71,6 +73,9 @@ class Engine:
         revoked: RevocationList | None = None,
         revocation_refresh: float = REFRESH_SECONDS,
         projections: Projections = PROJECTIONS,
+        queue_limit: int = DEFAULT_QUEUE_LIMIT,
+        queue_bytes: int = DEFAULT_QUEUE_BYTES,
+        document_limits: DocumentLimits = DEFAULT_LIMITS,
     ) -> Engine:
         """Open the store and register the built-in channel kinds, then each of `channel_modules`
         (a function that registers its kinds on the manager: see docs/channels.md).
@@ -84,6 +89,8 @@ class Engine:
         - `broker`: "memory" (this process only), "postgres" (LISTEN/NOTIFY between every process on
           the database), or a broker object (tests share one between engines).
         - `projections`: the boards' projections by kind (tests swap in other snapshot intervals).
+        - `queue_limit`, `queue_bytes`: the outbox of each document connection (frames, bytes; the shell
+          gives its `/ws` sessions theirs); `document_limits`: a document's size and its awareness.
         """
         store = await SqlEventStore.open(database_url)
         if broker == "postgres":
@@ -119,7 +126,9 @@ class Engine:
             register(manager)
         # Documents are the broker's second subscriber (after the hub); their final snapshots are taken
         # before the store closes.
-        documents = DocumentManager(store, broker)
+        documents = DocumentManager(
+            store, broker, queue_limit=queue_limit, queue_bytes=queue_bytes, limits=document_limits
+        )
         manager.shutdown_hooks.append(documents.close)
         dispatcher = Dispatcher(manager)
         register_chat_frames(dispatcher, manager, rooms)

@@ -13,7 +13,10 @@ was valid against the board exactly as the log has it before its events. The per
 only keeps this process's own commands from racing each other for the head.
 
 Every join (fresh or resumed) ends with a `state` frame: the board at a seq, sent after any replayed
-events; a client applies the stored events with a higher seq on top of it.
+events; a client applies the stored events with a higher seq on top of it. A `sync` that comes while
+the socket's last `state` of that board is still waiting to be written gets no second one: that frame
+and the events queued behind it bring the client up to date (a board is a large frame, and a tiny
+`sync` must not make the server hold hundreds of copies for a client that does not read).
 """
 
 from __future__ import annotations
@@ -41,6 +44,9 @@ RETRY_WINDOW_STORE = 64
 # How often a command is decided again when other processes keep moving the head before it is stored;
 # then the client gets a `conflict` and may send it again.
 ATTEMPTS = 16
+
+# The tag of a socket's latest `state` frame of a board (`Connection.tag_last`), before the board's name.
+_STATE_TAG = "state "
 
 Decide = Callable[[Any, Mapping[str, Any], Session], list[tuple[str, dict[str, Any]]]]
 
@@ -74,14 +80,19 @@ class Board:
         return {"type": "state", "channel": channel.name, "seq": live.seq, "board": live.state}
 
     async def _joined(self, channel: Channel, client: Session) -> None:
-        client.send(await self.state_frame(channel))
+        await self._send_state(channel, client)
 
     async def _left(self, channel: Channel, client: Session) -> None:
         if not channel.clients:
             await self.live.idle(channel.name)
 
     async def _sync(self, channel: Channel, client: Session, frame: dict[str, Any]) -> None:
+        if not client.still_sending(_STATE_TAG + channel.name):
+            await self._send_state(channel, client)
+
+    async def _send_state(self, channel: Channel, client: Session) -> None:
         client.send(await self.state_frame(channel))
+        client.tag_last(_STATE_TAG + channel.name)
 
     async def command(self, channel: Channel, client: Session, frame: dict[str, Any]) -> None:
         op_id = optional_id(frame)

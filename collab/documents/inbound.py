@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from collab.documents.limits import DocumentTooLarge
 from collab.documents.peer import Peer
 from collab.documents.room import Room
 from collab.documents.rooms import DocumentManager
@@ -44,6 +45,10 @@ class DocInbox:
         except ProtocolError as error:
             log.info("doc client %s (%s) sent a malformed frame: %s", peer.id, peer.user.id, error)
             await peer.close(CloseCode.INVALID_PAYLOAD, f"malformed frame: {error}")
+            return False
+        except DocumentTooLarge as error:
+            log.info("doc client %s (%s): %s", peer.id, peer.user.id, error)
+            await peer.close(CloseCode.DOCUMENT_TOO_LARGE, str(error))
             return False
         if appending is not None:
             inflight = self._inflight

@@ -29,6 +29,12 @@ class Room:
         self.snapshot_seq = 0
         self.snapshot_bytes = 0
         self.tail_bytes = 0
+        # For the size bound (collab.documents.limits): the document's size in bytes as measured at seq
+        # `measured_seq` (None: not measured yet) plus the updates folded since, and the bytes of the
+        # updates accepted by this process that are not folded in yet.
+        self.size: int | None = None
+        self.measured_seq = -1
+        self.incoming_bytes = 0
         self.peers: dict[str, Peer] = {}
         self.awareness = DocAwareness()
         # Committed updates not sent yet: (update, the frame it came in or None, the sender's peer id).

@@ -18,6 +18,11 @@ Awareness (cursors, names, colours) goes through the broker's `relay` and is nev
 to every connection of the document, its sender included: y-websocket drops a connection that has
 heard nothing for 30 s, and a lone client's own awareness renewals (every 15 s) are what it hears.
 When a connection closes, the clients it announced are announced gone.
+
+Bounds (collab.documents.limits): a document's size, and the awareness one connection may bring in.
+A request for a whole state (a sync step 1, a query for awareness) is not answered again while the
+connection's last answer to it is still waiting to be written (`Connection.tag_last`): that answer and
+the updates relayed after it bring the client up to date.
 """
 
 from __future__ import annotations
@@ -28,6 +33,13 @@ from typing import Any
 
 from collab.documents import wire as documents
 from collab.documents.appending import Append
+from collab.documents.limits import (
+    DEFAULT_LIMITS,
+    DocumentLimits,
+    DocumentTooLarge,
+    admit_awareness,
+    has_room_for,
+)
 from collab.documents.peer import Peer
 from collab.documents.projection import DOCUMENT, UPDATE
 from collab.documents.room import Room, channel_of
@@ -35,13 +47,16 @@ from collab.errors import CollabError, ProtocolError
 from collab.events import Appended, NewEvent, Snapshot, StoredEvent
 from collab.projections.base import load_state
 from collab.realtime.broker import Broker
-from collab.realtime.connection import CloseCode, Transport
+from collab.realtime.connection import DEFAULT_QUEUE_BYTES, DEFAULT_QUEUE_LIMIT, CloseCode, Transport
 from collab.store.base import EventStore
 from collab.users import User
 
 log = logging.getLogger(__name__)
 
 _AWARENESS = "y-awareness"
+# Tags of the whole states a connection asks for (`Connection.tag_last`).
+_STEP2_TAG = "sync step 2"
+_STATES_TAG = "awareness states"
 
 
 class DocumentManager:
@@ -54,7 +69,9 @@ class DocumentManager:
         *,
         snapshot_min: int = 500,
         snapshot_max: int = 10_000,
-        queue_limit: int = 4096,
+        queue_limit: int = DEFAULT_QUEUE_LIMIT,
+        queue_bytes: int = DEFAULT_QUEUE_BYTES,
+        limits: DocumentLimits = DEFAULT_LIMITS,
     ) -> None:
         self.store = store
         self.broker = broker
@@ -63,6 +80,8 @@ class DocumentManager:
         self.snapshot_min = snapshot_min
         self.snapshot_max = snapshot_max
         self.queue_limit = queue_limit
+        self.queue_bytes = queue_bytes
+        self.limits = limits
         self.rooms: dict[str, Room] = {}
         self.peers: dict[str, Peer] = {}
         self.closing = False
@@ -79,13 +98,14 @@ class DocumentManager:
         # Figures for the monitor.
         self.updates_stored = 0
         self.updates_refused = 0
+        self.awareness_refused = 0
         self.snapshots_saved = 0
         broker.subscribe(self._on_event, self._on_relay)
 
     # -- connections -------------------------------------------------------------------------------
 
     def new_peer(self, transport: Transport, user: User) -> Peer:
-        return Peer(transport, user, queue_limit=self.queue_limit)
+        return Peer(transport, user, queue_limit=self.queue_limit, queue_bytes=self.queue_bytes)
 
     async def join(self, name: str, peer: Peer) -> Room:
         """Load the document if needed, add `peer`, and send it the server's sync step 1 and the
@@ -114,28 +134,33 @@ class DocumentManager:
         room.peers[peer.id] = peer
         self.peers[peer.id] = peer
         peer.send(documents.sync_step1_message(room.doc))
-        states = room.awareness.states_message()
-        if states is not None:
-            peer.send(states)
+        self._send_states(room, peer)
         return room
 
     def receive(self, room: Room, peer: Peer, frame: bytes) -> asyncio.Future[None] | None:
         """Handle one frame from `peer`. Returns the append under way for an update (the caller bounds
-        how many it has in flight), else None. `ProtocolError` for a malformed frame: nothing of it
-        was applied, stored or relayed."""
+        how many it has in flight), else None. `ProtocolError` for a malformed frame, `DocumentTooLarge`
+        for an update the document has no room for: nothing of either was applied, stored or relayed."""
         message = documents.parse_message(frame)
         if message.type == documents.SYNC:
             if message.sync == documents.STEP1:
-                peer.send(documents.sync_step2_message(room.doc, message.payload))
+                if not peer.still_sending(_STEP2_TAG):
+                    peer.send(documents.sync_step2_message(room.doc, message.payload))
+                    peer.tag_last(_STEP2_TAG)
                 return None
             update = message.payload
             if update == documents.EMPTY_UPDATE:
                 return None
             if peer.read_only:
-                self._refuse(peer)
+                self._refuse(peer, "read-only: your changes are not saved")
                 return None
             # An update message is relayed as it came: the same bytes (a step 2 is relayed as an update).
             relay = frame if message.sync == documents.UPDATE else documents.update_message(update)
+            if message.inserts and not has_room_for(room, len(relay), self.limits.max_bytes):
+                reason = f"document full: this update would take it past {self.limits.max_bytes} bytes; not saved"
+                self._refuse(peer, reason)
+                raise DocumentTooLarge(reason)
+            room.incoming_bytes += len(relay)
             user = peer.user
             append = Append(
                 self.store.append(NewEvent(room.channel, UPDATE, None, update, user.id, user.name)),
@@ -150,15 +175,17 @@ class DocumentManager:
             append.step()
             return self._track(append.done)
         if message.type == documents.AWARENESS:
-            self.broker.relay(
-                room.channel, {"type": _AWARENESS, "update": message.payload, "frame": frame, "from": peer.id}
-            )
-        elif message.type == documents.QUERY_AWARENESS:
-            states = room.awareness.states_message()
-            if states is not None:
-                peer.send(states)
+            self._awareness(room, peer, message, frame)
+        elif message.type == documents.QUERY_AWARENESS and not peer.still_sending(_STATES_TAG):
+            self._send_states(room, peer)
         # Auth messages and types this server does not know are ignored, as y-websocket's server does.
         return None
+
+    def _send_states(self, room: Room, peer: Peer) -> None:
+        states = room.awareness.states_message()
+        if states is not None:
+            peer.send(states)
+            peer.tag_last(_STATES_TAG)
 
     async def leave(self, room: Room, peer: Peer) -> None:
         """`peer` is gone: announce its awareness clients gone; drop the document if it was the last."""
@@ -174,11 +201,13 @@ class DocumentManager:
             if room.doc is not None and room.seq > room.snapshot_seq:
                 self._snapshot(room)
 
-    def _refuse(self, peer: Peer) -> None:
+    def _refuse(self, peer: Peer, reason: str) -> None:
+        """An update not stored: counted, and said to the connection the first time (y-websocket logs
+        `auth: permission denied` messages)."""
         self.updates_refused += 1
         peer.refused += 1
         if peer.refused == 1:
-            peer.send(documents.permission_denied_message("read-only: your changes are not saved"))
+            peer.send(documents.permission_denied_message(reason))
 
     # -- storing and relaying ----------------------------------------------------------------------
 
@@ -186,6 +215,7 @@ class DocumentManager:
         """An append committed (in seq order, from `Append.step`): publish it, then send what this
         commit answered once the last of its appends is through."""
         self.updates_stored += 1
+        append.room.incoming_bytes -= len(append.relay)
         event = appended.event
         if appended.new:
             self._origin = (event.channel, event.seq, append.peer.id, append.relay)
@@ -205,6 +235,7 @@ class DocumentManager:
     def _failed(self, append: Append, error: BaseException) -> None:
         self._appending.pop(append, None)
         room, peer = append.room, append.peer
+        room.incoming_bytes -= len(append.relay)
         log.warning("%s: update from %s not stored (%r); closing its connection", room.channel, peer.id, error)
         peer.close_soon(CloseCode.INTERNAL_ERROR, "the update could not be stored; reconnect to resync")
         if self._dirty:
@@ -273,7 +304,10 @@ class DocumentManager:
             return
         DOCUMENT.apply(room.doc, event)
         room.seq = event.seq
-        room.tail_bytes += len(event.blob or b"")
+        size = len(event.blob or b"")
+        room.tail_bytes += size
+        if room.size is not None:
+            room.size += size
         tail = room.seq - room.snapshot_seq
         many = tail >= self.snapshot_min * room.jitter and room.tail_bytes >= room.snapshot_bytes
         if many or tail >= self.snapshot_max:
@@ -329,6 +363,7 @@ class DocumentManager:
     def _snapshot(self, room: Room) -> None:
         blob = DOCUMENT.dump(room.doc)
         room.snapshot_seq, room.snapshot_bytes, room.tail_bytes = room.seq, len(blob), 0
+        room.size, room.measured_seq = len(blob), room.seq
         self._track(asyncio.ensure_future(self._save(room.channel, room.seq, blob)))
 
     async def _save(self, channel: str, seq: int, blob: bytes) -> None:
@@ -348,6 +383,32 @@ class DocumentManager:
         return task
 
     # -- awareness ---------------------------------------------------------------------------------
+
+    def _awareness(self, room: Room, peer: Peer, message: documents.Message, frame: bytes) -> None:
+        """Pass on what the limits admit of a connection's awareness update (to every process)."""
+        entries = message.entries
+        kept, refused = admit_awareness(entries, room.awareness, peer.announced, self.limits)
+        if refused:
+            self.awareness_refused += refused
+            peer.awareness_refused += refused
+            if peer.awareness_refused == refused:  # the first time
+                log.info(
+                    "%s: awareness from %s (%s) over the limits (%d client ids, %d bytes a state): dropped",
+                    room.channel,
+                    peer.id,
+                    peer.user.id,
+                    self.limits.awareness_clients,
+                    self.limits.awareness_state_bytes,
+                )
+        if not kept:
+            if refused:
+                peer.send(documents.EMPTY_AWARENESS)  # what it says is dropped, but the socket is alive
+            return
+        update = message.payload
+        if len(kept) != len(entries):
+            update = documents.awareness_update(kept)
+            frame = documents.awareness_message(update)
+        self.broker.relay(room.channel, {"type": _AWARENESS, "update": update, "frame": frame, "from": peer.id})
 
     def _on_relay(self, channel: str, frame: dict[str, Any]) -> None:
         if frame.get("type") != _AWARENESS:

@@ -96,25 +96,34 @@ class _Reader:
         self.pos = end
         return chunk
 
-    def var_string(self) -> str:
-        try:
-            return self.var_bytes().decode("utf-8")
-        except UnicodeDecodeError:
-            raise ProtocolError("a string in the y-websocket message is not UTF-8") from None
-
     def finish(self) -> None:
         if self.pos != len(self.data):
             raise ProtocolError(f"{len(self.data) - self.pos} bytes after the end of the y-websocket message")
 
 
 @dataclass(frozen=True, slots=True)
+class AwarenessEntry:
+    """One client's state in an awareness update: `state` is its JSON text as sent, `size` that text's
+    length in bytes; `removal` when the state is `null` (the client is gone)."""
+
+    client: int
+    clock: int
+    state: str
+    size: int
+    removal: bool
+
+
+@dataclass(frozen=True, slots=True)
 class Message:
     """One parsed client message. `sync` is the sync message type (SYNC only); `payload` is the state
-    vector, update or awareness update (empty for the other types)."""
+    vector, update or awareness update (empty for the other types). An update says whether it
+    `inserts` anything (an update that only deletes does not); an awareness update has its `entries`."""
 
     type: int
     sync: int
     payload: bytes
+    inserts: bool = False
+    entries: tuple[AwarenessEntry, ...] = ()
 
 
 def parse_message(frame: bytes) -> Message:
@@ -129,14 +138,13 @@ def parse_message(frame: bytes) -> Message:
         reader.finish()
         if sync == STEP1:
             check_state_vector(payload)
-        else:
-            check_update(payload)
-        return Message(kind, sync, payload)
+            return Message(kind, sync, payload)
+        check_update(payload)
+        return Message(kind, sync, payload, inserts=inserts(payload))
     if kind == AWARENESS:
         payload = reader.var_bytes()
         reader.finish()
-        awareness_clients(payload)
-        return Message(kind, 0, payload)
+        return Message(kind, 0, payload, entries=tuple(awareness_entries(payload)))
     return Message(kind, 0, b"")
 
 
@@ -149,6 +157,12 @@ def check_update(update: bytes) -> None:
         raise ProtocolError("the update is not a Yjs update") from None
 
 
+def inserts(update: bytes) -> bool:
+    """Whether a (checked) update inserts anything: a Yjs v1 update starts with the number of clients
+    it has structs of, and one that only deletes has none."""
+    return update[:1] != b"\x00"
+
+
 def check_state_vector(state: bytes) -> None:
     reader = _Reader(state)
     for _ in range(reader.var_uint()):
@@ -157,22 +171,45 @@ def check_state_vector(state: bytes) -> None:
     reader.finish()
 
 
-def awareness_clients(update: bytes) -> list[int]:
-    """The client ids an awareness update speaks for; `ProtocolError` unless every entry is
-    (client, clock, JSON object or null)."""
+def awareness_entries(update: bytes) -> list[AwarenessEntry]:
+    """The entries of an awareness update; `ProtocolError` unless every entry is (client, clock, JSON
+    object or null)."""
     reader = _Reader(update)
-    clients = []
+    entries = []
     for _ in range(reader.var_uint()):
-        clients.append(reader.var_uint())
-        reader.var_uint()
+        client = reader.var_uint()
+        clock = reader.var_uint()
+        raw = reader.var_bytes()
         try:
-            state = orjson.loads(reader.var_string())
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ProtocolError("a string in the y-websocket message is not UTF-8") from None
+        try:
+            state = orjson.loads(text)
         except orjson.JSONDecodeError:
             raise ProtocolError("an awareness state is not JSON") from None
         if state is not None and not isinstance(state, dict):
             raise ProtocolError("an awareness state must be a JSON object or null")
+        entries.append(AwarenessEntry(client, clock, text, len(raw), state is None))
     reader.finish()
-    return clients
+    return entries
+
+
+def awareness_clients(update: bytes) -> list[int]:
+    """The client ids an awareness update speaks for (`ProtocolError` as `awareness_entries`)."""
+    return [entry.client for entry in awareness_entries(update)]
+
+
+def awareness_update(entries: Iterable[AwarenessEntry]) -> bytes:
+    """An awareness update of `entries` (those of a client's update that the server passes on)."""
+    chosen = list(entries)
+    encoder = Encoder()
+    encoder.write_var_uint(len(chosen))
+    for entry in chosen:
+        encoder.write_var_uint(entry.client)
+        encoder.write_var_uint(entry.clock)
+        encoder.write_var_string(entry.state)
+    return encoder.to_bytes()
 
 
 # -- messages the server sends ---------------------------------------------------------------------
@@ -295,6 +332,14 @@ class DocAwareness:
     def clients(self) -> list[int]:
         return list(self._awareness.states)
 
+    def has_state(self, client: int) -> bool:
+        return client in self._awareness.states
+
+    def clock_of(self, client: int) -> int:
+        """The clock of `client`'s latest state (0 when unknown): a state at or below it changes nothing."""
+        meta = self._awareness.meta.get(client)
+        return 0 if meta is None else meta["clock"]
+
     def states_message(self) -> bytes | None:
         """Every known state in one message (for a client that joins or asks), None when there is none."""
         clients = self.clients
@@ -326,8 +371,14 @@ def awareness_message(update: bytes) -> bytes:
     return create_awareness_message(update)
 
 
+# An awareness message with no states: it changes nothing, and tells a y-websocket client that the
+# connection is alive (it reconnects after 30 s of silence).
+EMPTY_AWARENESS = awareness_message(b"\x00")
+
+
 __all__ = [
     "AWARENESS",
+    "EMPTY_AWARENESS",
     "EMPTY_UPDATE",
     "QUERY_AWARENESS",
     "STEP1",
@@ -335,10 +386,13 @@ __all__ = [
     "SYNC",
     "TEXT_ROOT",
     "UPDATE",
+    "AwarenessEntry",
     "DocAwareness",
     "Message",
     "apply_update",
+    "awareness_entries",
     "awareness_message",
+    "awareness_update",
     "encode_doc",
     "merge_updates",
     "new_doc",

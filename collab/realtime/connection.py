@@ -8,8 +8,17 @@ closes and when a token expires are the same, and live here once.
 
 Sending: a frame is written to the socket at once when nothing is waiting; when the socket's buffer is
 full, the frame's write is finished by one drain task and later frames wait in the outbox behind it, in
-order (collab.realtime.writes). An outbox past `queue_limit` frames means the client cannot keep up: it
-is closed with 1013 so that it never slows the others (it comes back and misses nothing stored).
+order (collab.realtime.writes). An outbox past `queue_limit` frames, or past `queue_bytes` bytes of
+frames, means the client cannot keep up: it is closed with 1013 so that it never slows the others nor
+fills the server's memory (it comes back and misses nothing stored). Frames are queued encoded, so what
+is counted is what is held; one frame of any size may wait (a document or board bigger than the bound
+still reaches a client that reads).
+
+Whole states (a document's sync step 2, a board's `state`) are tagged (`tag_last`): whoever answers a
+request for one asks `still_sending(tag)` first, and a request that comes while the last answer has not
+been written yet gets none. That answer, and the live frames queued behind it, bring the client up to
+date, so a client that asks again loses nothing; one that asks 300 times without reading costs one
+state, not 300.
 """
 
 from __future__ import annotations
@@ -20,6 +29,7 @@ import enum
 import itertools
 import logging
 import os
+import sys
 import time
 from collections import deque
 from typing import Any, Protocol
@@ -41,6 +51,9 @@ class CloseCode(enum.IntEnum):
     MESSAGE_TOO_BIG = 1009
     INTERNAL_ERROR = 1011  # the server could not store an update: reconnect and resync
     TRY_AGAIN_LATER = 1013  # overloaded, or too slow to keep up: resume with `since`
+    # An update would take its document past COLLAB_DOC_MAX_BYTES (/ws/doc only). In y-websocket's
+    # 4400-4499 range: its client does not reconnect to send the same update again.
+    DOCUMENT_TOO_LARGE = 4413
 
 
 class State(enum.Enum):
@@ -65,6 +78,10 @@ class Transport(Protocol):
     async def close(self, code: int, reason: str) -> None: ...
 
 
+# What one connection may have waiting (COLLAB_SEND_QUEUE_LIMIT, COLLAB_SEND_QUEUE_BYTES).
+DEFAULT_QUEUE_LIMIT = 4096
+DEFAULT_QUEUE_BYTES = 8 * 1024 * 1024
+
 _ids = itertools.count(1)
 _PREFIX = os.urandom(3).hex()
 
@@ -83,10 +100,14 @@ class Connection:
         "_drainer",
         "_expiry",
         "_outbox",
+        "_queued_bytes",
+        "_tags",
         "_writable",
         "_write",
+        "_written",
         "connected_at",
         "id",
+        "queue_bytes",
         "queue_limit",
         "state",
         "transport",
@@ -98,7 +119,8 @@ class Connection:
         transport: Transport,
         user: User,
         *,
-        queue_limit: int = 4096,
+        queue_limit: int = DEFAULT_QUEUE_LIMIT,
+        queue_bytes: int = DEFAULT_QUEUE_BYTES,
         binary: bool = False,
         client_id: str | None = None,
     ) -> None:
@@ -106,10 +128,16 @@ class Connection:
         self.user = user
         self.transport = transport
         self.queue_limit = queue_limit
+        self.queue_bytes = queue_bytes
         self.state = State.OPEN
         self.connected_at = time.time()
         self._write = transport.send_bytes if binary else transport.send_text
         self._outbox: deque[Any] = deque()
+        self._queued_bytes = 0  # what the frames in `_outbox` hold (`frame_bytes`)
+        # Writes finished by the drain task (it counts; a write that completes at once is not counted:
+        # nothing is queued then), and per tag the count at which its frame will have been written.
+        self._written = 0
+        self._tags: dict[str, int] | None = None
         self._drainer: asyncio.Future[None] | None = None
         self._writable: asyncio.Event | None = None
         self._expiry: asyncio.TimerHandle | None = None
@@ -125,11 +153,39 @@ class Connection:
         if self._drainer is None:
             self._start_send(frame)
             return
-        if len(self._outbox) >= self.queue_limit:
-            log.warning("client %s (%s) too slow: %d frames queued, closing", self.id, self.user.id, len(self._outbox))
+        outbox = self._outbox
+        size = frame_bytes(frame)
+        if outbox and (len(outbox) >= self.queue_limit or self._queued_bytes + size > self.queue_bytes):
+            log.warning(
+                "client %s (%s) too slow: %d frames, %d bytes queued, closing",
+                self.id,
+                self.user.id,
+                len(outbox),
+                self._queued_bytes,
+            )
             self.close_soon(CloseCode.TRY_AGAIN_LATER, "too slow to keep up; resume with since")
             return
-        self._outbox.append(frame)
+        outbox.append(frame)
+        self._queued_bytes += size
+
+    def tag_last(self, tag: str) -> None:
+        """Remember the frame just sent as the latest under `tag` (a whole state): `still_sending(tag)`
+        is True until it has been written to the socket."""
+        if self._drainer is None:  # written at once (or the connection is gone): nothing waits
+            if self._tags is not None:
+                self._tags.pop(tag, None)
+            return
+        if self._tags is None:
+            self._tags = {}
+        # The write under way, then the outbox: this frame is the last of them.
+        self._tags[tag] = self._written + 1 + len(self._outbox)
+
+    def still_sending(self, tag: str) -> bool:
+        """Whether the latest frame sent under `tag` is still waiting to be written (see `tag_last`)."""
+        if self._tags is None:
+            return False
+        written_at = self._tags.get(tag)
+        return written_at is not None and self._written < written_at and self._drainer is not None
 
     def _start_send(self, frame: str | bytes) -> None:
         """Write now; a drain task takes over only if the socket makes the write wait."""
@@ -146,7 +202,7 @@ class Connection:
         try:
             await writes.drain(send, waiting_on, self._next_send)
         except (ConnectionError, RuntimeError):
-            self._outbox.clear()
+            self._clear_outbox()
         finally:
             self._drainer = None
             self._signal_writable()
@@ -154,22 +210,39 @@ class Connection:
                 await self._close_transport()
 
     def _next_send(self) -> Any:
+        """The drain task's next write (None: nothing left); called each time a write has finished."""
+        self._written += 1
         self._signal_writable()
         if not self._outbox or self.state is State.CLOSED:
             return None
-        return self._write(self._outbox.popleft())
+        frame = self._outbox.popleft()
+        self._queued_bytes -= frame_bytes(frame)
+        return self._write(frame)
+
+    def _clear_outbox(self) -> None:
+        self._outbox.clear()
+        self._queued_bytes = 0
 
     def _signal_writable(self) -> None:
-        if self._writable is not None and len(self._outbox) <= self.queue_limit // 2:
+        if self._writable is not None and not self.crowded:
             self._writable.set()
 
     @property
     def queued(self) -> int:
         return len(self._outbox)
 
+    @property
+    def queued_bytes(self) -> int:
+        return self._queued_bytes
+
+    @property
+    def crowded(self) -> bool:
+        """Whether the outbox is more than half full, in frames or in bytes."""
+        return len(self._outbox) > self.queue_limit // 2 or self._queued_bytes > self.queue_bytes // 2
+
     async def wait_writable(self) -> None:
         """Wait until the outbox is at most half full (a replay pauses here instead of overflowing)."""
-        while self.state is State.OPEN and len(self._outbox) > self.queue_limit // 2:
+        while self.state is State.OPEN and self.crowded:
             if self._writable is None:
                 self._writable = asyncio.Event()
             self._writable.clear()
@@ -204,7 +277,7 @@ class Connection:
         self._close_reason = reason
         self._stop_expiry()
         if not flush:
-            self._outbox.clear()
+            self._clear_outbox()
         if self._drainer is None:
             self._drainer = asyncio.ensure_future(self._close_transport())
         self._signal_writable()
@@ -229,7 +302,7 @@ class Connection:
         """The socket is gone (the peer left, or its handler ended): drop what is queued."""
         self.state = State.CLOSED
         self._stop_expiry()
-        self._outbox.clear()
+        self._clear_outbox()
         self._signal_writable()
         if self._drainer is not None and not self._drainer.done():
             self._drainer.cancel()
@@ -245,3 +318,9 @@ class Connection:
         if self._expiry is not None:
             self._expiry.cancel()
             self._expiry = None
+
+
+def frame_bytes(frame: str | bytes) -> int:
+    """What a queued frame holds in memory: its encoded bytes (text as Python keeps it: one byte a
+    character for ASCII, up to four otherwise) and the object's few dozen bytes of header."""
+    return sys.getsizeof(frame)

@@ -1,6 +1,7 @@
 """Sending a joining client what it missed: from recent memory when that reaches the head, else from
-the log in batches (pausing while its outbox is half full), or the channel's state when what it missed
-is no longer kept."""
+the log in batches, or the channel's state when what it missed is no longer kept. It pauses whenever the
+client's outbox is half full (in frames or in bytes), so a replay alone never makes its client too slow
+(1013), however large the events."""
 
 from __future__ import annotations
 
@@ -33,10 +34,10 @@ async def replay(
     if not session.legacy_room and recent.last_seq(channel) >= head:
         kept = recent.after(channel, since)
         if kept is not None:
-            for start in range(0, len(kept), batch):
-                for seq, text in kept[start : start + batch]:
-                    session.deliver(channel, seq, text)
-                await session.wait_writable()
+            for seq, text in kept:
+                if session.crowded:
+                    await session.wait_writable()
+                session.deliver(channel, seq, text)
             return
     first = await store.first_seq(channel)
     if first > since + 1:
@@ -51,8 +52,9 @@ async def replay(
     while session.state is State.OPEN:
         events = await store.read(channel, after=position, limit=batch)
         for event in events:
+            if session.crowded:
+                await session.wait_writable()
             session.deliver(channel, event.seq, encode(frame_for(session, event)))
         if len(events) < batch:
             return
         position = events[-1].seq
-        await session.wait_writable()

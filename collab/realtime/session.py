@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from collab.realtime import base_compat
-from collab.realtime.connection import Connection, Transport, new_client_id
+from collab.realtime.connection import DEFAULT_QUEUE_BYTES, DEFAULT_QUEUE_LIMIT, Connection, Transport, new_client_id
 from collab.realtime.protocol import encode
 from collab.users import User
 
@@ -23,11 +23,12 @@ class Session(Connection):
         transport: Transport,
         user: User,
         *,
-        queue_limit: int = 4096,
+        queue_limit: int = DEFAULT_QUEUE_LIMIT,
+        queue_bytes: int = DEFAULT_QUEUE_BYTES,
         legacy_room: bool = False,
         client_id: str | None = None,
     ) -> None:
-        super().__init__(transport, user, queue_limit=queue_limit, client_id=client_id)
+        super().__init__(transport, user, queue_limit=queue_limit, queue_bytes=queue_bytes, client_id=client_id)
         # Base's clients (connected with `room=`) want `room` on every frame (collab.realtime.base_compat).
         self.legacy_room = legacy_room
         self.channels: set[str] = set()

@@ -129,3 +129,27 @@ def test_documents_fold_snapshot_and_restore() -> None:
     assert documents.read_text(restored) == "one"
     assert documents.show_doc(restored) == {"text": "one", "texts": {"content": "one"}}
     assert documents.read_text(restored, "missing") == ""
+
+
+def test_an_update_says_whether_it_inserts() -> None:
+    """What the document size bound lets through: an update that only deletes inserts nothing, whether
+    it is a client's first update or a later one (whose structs start past clock 0)."""
+    doc = Doc()
+    updates: list[bytes] = []
+    doc.observe(lambda event: updates.append(event.update))
+    text = doc.get("content", type=Text)
+    text.insert(0, "first")
+    text.insert(0, "later")
+    del text[0:3]
+    parsed = [documents.parse_message(create_update_message(update)) for update in updates]
+    assert [message.inserts for message in parsed] == [True, True, False]
+    assert not documents.parse_message(create_update_message(documents.EMPTY_UPDATE)).inserts
+
+
+def test_awareness_entries_keep_each_state_as_sent() -> None:
+    update = awareness_update((1, 2, {"user": "é"}), (3, 4, None))
+    first, second = documents.parse_message(create_awareness_message(update)).entries
+    assert (first.client, first.clock, first.removal) == (1, 2, False)
+    assert first.size == len(json.dumps({"user": "é"}).encode())
+    assert (second.client, second.clock, second.removal) == (3, 4, True)
+    assert documents.awareness_update([first, second]) == update

@@ -83,6 +83,21 @@ class RawSocket:
                 if opcode == 0x1:
                     texts += 1
 
+    async def send(self, payload: str | bytes) -> None:
+        """Send one masked frame (text for `str`, binary for `bytes`) without reading anything: the
+        attacker who asks and never reads."""
+        opcode = 0x1 if isinstance(payload, str) else 0x2
+        data = payload.encode() if isinstance(payload, str) else payload
+        length = len(data)
+        if length < 126:
+            head = bytes([0x80 | opcode, 0x80 | length])
+        elif length < 1 << 16:
+            head = bytes([0x80 | opcode, 0x80 | 126]) + struct.pack("!H", length)
+        else:
+            head = bytes([0x80 | opcode, 0x80 | 127]) + struct.pack("!Q", length)
+        mask = os.urandom(4)
+        await asyncio.get_running_loop().sock_sendall(self.sock, head + mask + _mask(data, mask))
+
     async def _send_close(self, code: int) -> None:
         mask = os.urandom(4)
         body = bytes(b ^ mask[i % 4] for i, b in enumerate(struct.pack("!H", code)))
@@ -91,3 +106,9 @@ class RawSocket:
 
     def close(self) -> None:
         self.sock.close()
+
+
+def _mask(data: bytes, mask: bytes) -> bytes:
+    """XOR `data` with the 4-byte `mask`, fast for large payloads (one big-integer XOR)."""
+    repeated = (mask * (len(data) // 4 + 1))[: len(data)]
+    return (int.from_bytes(data, "big") ^ int.from_bytes(repeated, "big")).to_bytes(len(data), "big")
