@@ -152,10 +152,12 @@ async def flood_and_probe(http: aiohttp.ClientSession, base: str, port: int, pid
     peak = rss_mb(pid)
     body = "f" * 1000
     flood_started = time.monotonic()
+    # 2.5 times its allowance for 6 s: past the burst, so the limit bites, and long enough that what the
+    # flooder is allowed fills the stalled reader's outbox (COLLAB_SEND_QUEUE_LIMIT frames) several times.
     for n in range(FLOOD_FRAMES):
         await flooder.send_str(orjson.dumps({"type": "message", "content": body, "id": f"f{n}"}).decode())
-        if n % 50 == 0:
-            await asyncio.sleep(0)  # the probes keep their pace
+        if n % 50 == 49:
+            await asyncio.sleep(50 / (RATE * 2.5))  # the probes keep their pace too
         if n % 1000 == 0:
             peak = max(peak, rss_mb(pid))
     flood_seconds = time.monotonic() - flood_started
