@@ -3,6 +3,7 @@ per-row type processing happens in SQLAlchemy."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,8 +65,8 @@ class Statements:
     lock_heads: Any  # the channels' heads, their rows locked in name order
     find_ops: Any  # the stored events carrying one of the batch's op keys
     create_channels: Any  # the rows of channels not seen before
-    # PostgreSQL: the new heads and the batch's notifications (collab.store.notify) in one round trip.
-    set_head_and_notify_sql: str | None = None
+    # PostgreSQL: the whole write after the locks, in one round trip (see `statements_for`).
+    write_sql: str | None = None
 
 
 def statements_for(dialect: sa.Dialect) -> Statements:
@@ -105,11 +106,18 @@ def statements_for(dialect: sa.Dialect) -> Statements:
     find_ops = sa.select(*EVENT_COLUMNS, events.c.op_key).where(keys)
     dialect_insert = postgresql.insert if dialect.name == "postgresql" else sqlite.insert
     create_channels = dialect_insert(channels).on_conflict_do_nothing()
-    set_head_and_notify_sql = None
+    write_sql = None
     if dialect.name == "postgresql":
-        # A data-modifying WITH runs whether or not the query reads it; unnest hands the payloads to
-        # pg_notify in array order, which is the order the listeners hear them in.
-        set_head_and_notify_sql = (
-            f"WITH moved AS ({set_head_sql}) SELECT pg_notify('{notify.EVENTS}', p) FROM unnest($3::text[]) AS p"
+        # The rows, the new heads and the batch's notifications (collab.store.notify) in one statement,
+        # so the channels' row locks are held for one round trip and the commit. It answers how many
+        # rows went in: fewer than sent means an op-key conflict, and the caller rolls back (the
+        # notifications with it). Data-modifying WITHs run whether or not they are read; `notified` is
+        # read, and unnest hands the payloads to pg_notify in array order, the order listeners hear.
+        after_rows = len(ROW_COLUMNS)
+        heads_sql = re.sub(r"\$(\d+)", lambda m: f"${int(m.group(1)) + after_rows}", set_head_sql)
+        write_sql = (
+            f"WITH inserted AS ({insert_sql} RETURNING 1), moved AS ({heads_sql}),"
+            f" notified AS (SELECT pg_notify('{notify.EVENTS}', p) FROM unnest(${after_rows + 3}::text[]) AS p)"
+            " SELECT (SELECT count(*) FROM inserted), (SELECT count(*) FROM notified)"
         )
-    return Statements(insert_sql, set_head_sql, lock_heads, find_ops, create_channels, set_head_and_notify_sql)
+    return Statements(insert_sql, set_head_sql, lock_heads, find_ops, create_channels, write_sql)

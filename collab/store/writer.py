@@ -243,9 +243,11 @@ class BatchWriter:
         if rows:
             touched = {row[0] for row in rows}
             if self.dialect == "postgresql":
-                inserted = conn.exec_driver_sql(
-                    self._sql.insert_sql, tuple(map(list, zip(*rows, strict=True)))
-                ).rowcount
+                columns = tuple(map(list, zip(*rows, strict=True)))
+                moved = ([*touched], [heads[name] for name in touched])
+                node = self.notify_node
+                payloads = notify.commit_payloads(node, _new_events(results)) if node is not None else []
+                inserted, _ = conn.exec_driver_sql(self._sql.write_sql, (*columns, *moved, payloads)).one()
             else:
                 inserted = conn.exec_driver_sql(self._sql.insert_sql, rows).rowcount
             if inserted != len(rows):
@@ -253,14 +255,7 @@ class BatchWriter:
                 if look_up:
                     raise StoreError(f"{len(rows) - inserted} events conflicted although their op ids were looked up")
                 raise _RetryInBatch
-            if self.dialect == "postgresql":
-                moved = ([*touched], [heads[name] for name in touched])
-                if self.notify_node is None:
-                    conn.exec_driver_sql(self._sql.set_head_sql, moved)
-                else:
-                    payloads = notify.commit_payloads(self.notify_node, _new_events(results))
-                    conn.exec_driver_sql(self._sql.set_head_and_notify_sql, (*moved, payloads))
-            else:
+            if self.dialect != "postgresql":
                 conn.exec_driver_sql(self._sql.set_head_sql, [(heads[name], name) for name in touched])
         return results
 
