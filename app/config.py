@@ -108,8 +108,11 @@ class Settings:
     monitor_history_seconds: float = 600.0
     alert_thresholds: tuple[tuple[str, float], ...] = tuple(ALERT_DEFAULTS.items())
     alert_resolve_samples: int = 5
-    # The media library (docs/media.md): the largest upload accepted.
+    # The media library (docs/media.md): the largest upload accepted, the bytes one user's uploads may
+    # take in all (0: no quota), and the uploads one user may start a minute, in bursts of as many (0: any).
     media_max_bytes: int = 25 * 1024 * 1024
+    media_quota_bytes: int = 1024 * 1024 * 1024
+    media_uploads_per_minute: int = 30
     extra: dict[str, str] = field(default_factory=dict, compare=False)
 
     @classmethod
@@ -146,6 +149,8 @@ class Settings:
             alert_thresholds=_thresholds(env),
             alert_resolve_samples=_int(env, "COLLAB_ALERT_RESOLVE_SAMPLES", 5, minimum=1),
             media_max_bytes=_int(env, "COLLAB_MEDIA_MAX_BYTES", 25 * 1024 * 1024, minimum=1),
+            media_quota_bytes=_int(env, "COLLAB_MEDIA_QUOTA_BYTES", 1024 * 1024 * 1024),
+            media_uploads_per_minute=_int(env, "COLLAB_MEDIA_UPLOADS_PER_MINUTE", 30),
         )
 
 

@@ -22,6 +22,7 @@ from app.moderation import setup as setup_moderation
 from app.openapi import setup as setup_openapi
 from app.ws import websocket_handler
 from collab.engine import Engine
+from collab.operators.uploads import UploadLimits
 from collab.realtime.connection import CloseCode
 from collab.realtime.hub import ChannelManager
 from collab.store.migrate import check_schema_current
@@ -41,6 +42,7 @@ async def _engine_ctx(app: web.Application) -> AsyncIterator[None]:
         channel_modules=app[CHANNEL_MODULES],
         media_dir=settings.data_dir / "media",
         media_links=media_links,
+        upload_limits=UploadLimits(settings.media_quota_bytes, settings.media_uploads_per_minute),
         monitor=monitor_config(settings),
         revoked=app[AUTH].revocations,
         broker=settings.broker,

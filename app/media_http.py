@@ -15,10 +15,13 @@ Errors are JSON `{"error": code, "message": text}` like every HTTP error of this
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any
 from urllib.parse import quote
 
 from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from app.http_auth import json_error, json_response, request_user
 from app.keys import ENGINE, SETTINGS
@@ -26,12 +29,13 @@ from collab.errors import CollabError, Conflict, Forbidden, NotFound, ProtocolEr
 from collab.operators.media import (
     MediaItem,
     MediaLibrary,
+    QuotaExceeded,
     Received,
     TooLarge,
     UnsupportedType,
+    UploadRateLimited,
     check_changes,
     check_filename,
-    check_writer,
 )
 from collab.operators.mediatypes import IMAGE_TYPES
 
@@ -43,6 +47,8 @@ MAX_FIELD_BYTES = 16 * 1024
 FORM_OVERHEAD_BYTES = 4 * MAX_FIELD_BYTES
 # Served files run no script and load nothing, even when opened on their own in a tab.
 FILE_CSP = "default-src 'none'; img-src 'self'; media-src 'self'; style-src 'unsafe-inline'; sandbox"
+# What cannot go between the quotes of a header's file name (a quote becomes an apostrophe).
+_UNSENDABLE = re.compile(r"[\x00-\x1f\x7f\\]")
 
 
 class _ContentTooLarge(web.HTTPClientError):
@@ -53,6 +59,8 @@ class _ContentTooLarge(web.HTTPClientError):
 
 _STATUS: list[tuple[type[CollabError], type[web.HTTPException]]] = [
     (TooLarge, _ContentTooLarge),
+    (QuotaExceeded, _ContentTooLarge),
+    (UploadRateLimited, web.HTTPTooManyRequests),
     (UnsupportedType, web.HTTPUnsupportedMediaType),
     (ProtocolError, web.HTTPBadRequest),
     (NotFound, web.HTTPNotFound),
@@ -72,7 +80,8 @@ def _json_errors(handler: Handler) -> Handler:
             return await handler(request)
         except CollabError as error:
             status = next((status for kind, status in _STATUS if isinstance(error, kind)), web.HTTPBadRequest)
-            raise json_error(status, error.code, str(error)) from None
+            headers = {"Retry-After": str(error.retry_after)} if isinstance(error, UploadRateLimited) else {}
+            raise json_error(status, error.code, str(error), **headers) from None
 
     wrapped.__name__ = handler.__name__
     wrapped.__doc__ = handler.__doc__
@@ -96,6 +105,14 @@ async def _chunks(part: BodyPartReader) -> AsyncIterator[bytes]:
         yield chunk
 
 
+async def _next_part(reader: Any) -> Any:
+    """The next part of the form; `ProtocolError` when its headers are malformed (a raw CR in a name)."""
+    try:
+        return await reader.next()
+    except HttpProcessingError:
+        raise ProtocolError("the multipart body is malformed (a part's headers could not be read)") from None
+
+
 async def _field_text(part: BodyPartReader) -> str:
     data = b""
     while chunk := await part.read_chunk(CHUNK_BYTES):
@@ -112,26 +129,27 @@ async def _field_text(part: BodyPartReader) -> str:
 async def upload(request: web.Request) -> web.Response:
     """Stream the `file` part to disk (never whole in memory), then record it: 201 with the item."""
     user = request_user(request)
-    check_writer(user)  # before the file streams to disk
+    library = _library(request)
+    # Before the file streams to disk: who may write, how often, and how much room the user has left.
+    quota_left = await library.admit(user)
     limit = request.app[SETTINGS].media_max_bytes
     if request.content_length is not None and request.content_length > limit + FORM_OVERHEAD_BYTES:
         raise TooLarge(f"the file is larger than {limit} bytes")
     if request.content_type != "multipart/form-data":
         raise ProtocolError("send multipart/form-data with a 'file' field")
-    library = _library(request)
     reader = await request.multipart()
     received: Received | None = None
     fields: dict[str, str] = {}
     filename: str | None = None
     try:
-        while (part := await reader.next()) is not None:
+        while (part := await _next_part(reader)) is not None:
             if not isinstance(part, BodyPartReader):
                 raise ProtocolError("nested multipart bodies are not accepted")
             if part.name == "file":
                 if received is not None:
                     raise ProtocolError("one file per upload")
                 filename = check_filename(part.filename)
-                received = await library.receive(_chunks(part), max_bytes=limit)
+                received = await library.receive(_chunks(part), max_bytes=limit, quota_left=quota_left)
             elif part.name in ("title", "description", "tags") and part.name not in fields:
                 fields[part.name] = await _field_text(part)
             else:
@@ -204,7 +222,9 @@ async def media_file(request: web.Request) -> web.StreamResponse:
 def _disposition(item: MediaItem) -> str:
     if not item.filename:
         return "inline"
-    ascii_name = item.filename.encode("ascii", "replace").decode().replace('"', "'").replace("\\", "_")
+    # Control characters are refused in new names (media_checks.check_filename); one stored before that
+    # still must not break the header: the ASCII name gets "_" for them, the UTF-8 name is percent-encoded.
+    ascii_name = _UNSENDABLE.sub("_", item.filename.encode("ascii", "replace").decode()).replace('"', "'")
     return f"inline; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(item.filename, safe='')}"
 
 

@@ -40,7 +40,13 @@ PATHS: dict[str, Any] = {
         "post": user(
             "upload a file (multipart: `file`, optional `title`, `description`, `tags`); announced as "
             "`new_media` on channel `media`",
-            {"201": json_answer(ref("Media")), "400": error("no file, a bad field"), "413": error("too large")},
+            {
+                "201": json_answer(ref("Media")),
+                "400": error("no file, a bad field, a file name with a path or a control character"),
+                "413": error("too large (`too_large`), or over the user's quota (`quota_exceeded`)"),
+                "415": error("not an accepted type"),
+                "429": error("the user's uploads a minute (`rate_limited`; `Retry-After` says when)"),
+            },
             requestBody={"required": True, "content": {"multipart/form-data": {"schema": {"type": "object"}}}},
         ),
     },
