@@ -34,6 +34,9 @@ EXPORT_BATCH = 1000
 FORMATS = ("json", "jsonl", "csv")
 # The CSV columns; the frame's other fields go, as one JSON object, into `extra`.
 CSV_COLUMNS = ("seq", "ts", "channel", "type", "user_id", "nickname", "id", "content", "extra")
+# A cell starting with one of these is a formula to a spreadsheet (`=HYPERLINK(…)`, `+1+1`, `@SUM(…)`):
+# it gets a leading single quote, as OWASP's CSV-injection guidance says, and is otherwise kept.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _DURATION = re.compile(r"(\d+)([smhdw])")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
@@ -240,8 +243,18 @@ def csv_lines(events: Iterable[StoredEvent]) -> bytes:
         if content is not None and not isinstance(content, str):
             row[7] = orjson.dumps(content).decode()
         row.append(orjson.dumps(frame).decode() if frame else "")
-        rows.append(["" if value is None else value for value in row])
+        rows.append([csv_cell(value) for value in row])
     return _csv_rows(rows)
+
+
+def csv_cell(value: Any) -> Any:
+    """A cell as a spreadsheet will not run it: text that starts like a formula gets a leading `'`
+    (numbers stay numbers, None is empty)."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def _csv_rows(rows: list[list[Any]]) -> bytes:
@@ -326,6 +339,7 @@ __all__ = [
     "HistoryQuery",
     "Page",
     "channel_entry",
+    "csv_cell",
     "csv_header",
     "csv_lines",
     "decode_cursor",
