@@ -38,6 +38,7 @@ from collab.operators.media import (
     check_filename,
 )
 from collab.operators.mediatypes import IMAGE_TYPES
+from collab.values import whole_number
 
 log = logging.getLogger(__name__)
 
@@ -170,12 +171,9 @@ async def upload(request: web.Request) -> web.Response:
 
 def _int_query(request: web.Request, key: str, default: int) -> int:
     raw = request.query.get(key)
-    if raw in (None, ""):
+    if raw is None or raw == "":
         return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise ProtocolError(f"'{key}' must be a whole number") from None
+    return whole_number(raw, key, minimum=1)
 
 
 @_json_errors

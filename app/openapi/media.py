@@ -6,6 +6,7 @@ from typing import Any
 
 from app.openapi.builders import body, error, json_answer, path, query, ref, user
 from app.openapi.schemas import NULLABLE_STRING
+from collab.values import INT64_MAX
 
 
 def _media_id() -> list[dict[str, Any]]:
@@ -17,7 +18,7 @@ PATHS: dict[str, Any] = {
         "get": {
             "summary": "the media library, newest first (no token needed)",
             "parameters": [
-                query("limit", "page size", {"type": "integer", "minimum": 1}),
+                query("limit", "page size", {"type": "integer", "minimum": 1, "maximum": INT64_MAX}),
                 query("cursor", "`next` of the previous page"),
                 query("tag", "only items with this tag"),
                 query("uploader", "only items of this user id"),

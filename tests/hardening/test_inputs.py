@@ -5,11 +5,13 @@ PostgreSQL."""
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
+import json
 
 from support.operators import OPERATOR, seed
-from support.ws import connect
+from support.ws import connect, refused
 
 EVENTS = "/api/channels/{}/events"
 
@@ -39,3 +41,75 @@ async def test_the_csv_export_neutralises_formulas(start) -> None:
     assert {row[nickname] for row in said[:-1]} == {"'=cmd"}
     assert said[-1][user_id] == "'-u" and said[-1][op_id] == "'@op"
     assert all(row[0].isdigit() for row in rows[1:])  # numbers stay numbers
+
+
+# -- item 13: every bad number or duration a 400 that names it -------------------------------------------
+
+INT64_MAX = 2**63 - 1
+BAD_NUMBERS = ["²", "³", "٣", "1²", str(2**63), str(2**64), "9" * 5000, "-1", "+1", " 1", "1_000", "0x10", "1e3"]
+
+
+async def assert_bad_request(response, name: str) -> None:
+    assert response.status == 400, (name, response.status, await response.text())
+    body = await response.json()
+    assert body["error"] == "bad_request" and f"'{name}'" in body["message"], body
+
+
+async def test_bad_numbers_in_the_history_api_are_400s_that_name_them(start) -> None:
+    client = await start()
+    await seed(client, "room", [{"type": "message", "data": {"content": "hi"}, "user": "ann"}])
+    for name in ("after", "before", "limit"):
+        for value in BAD_NUMBERS:
+            response = await client.get(EVENTS.format("room"), params={name: value}, headers=OPERATOR)
+            await assert_bad_request(response, name)
+    for name in ("since", "until"):
+        for value in ("9999999999d", "99999999999999999999w", "²d", "٣h", "0001-01-01T00:00:00+01:00", "junk"):
+            response = await client.get(EVENTS.format("room"), params={name: value}, headers=OPERATOR)
+            await assert_bad_request(response, name)
+    # The largest values that fit are fine, and so is a century-old age.
+    for name, value in (("after", INT64_MAX), ("before", INT64_MAX), ("limit", INT64_MAX), ("since", "36500d")):
+        response = await client.get(EVENTS.format("room"), params={name: str(value)}, headers=OPERATOR)
+        assert response.status == 200, (name, await response.text())
+    response = await client.get(
+        EVENTS.format("room"), params={"format": "csv", "limit": str(INT64_MAX)}, headers=OPERATOR
+    )
+    assert response.status == 200
+
+
+async def test_a_crafted_cursor_out_of_range_is_a_400(start) -> None:
+    client = await start()
+    await seed(client, "room", [{"type": "message", "data": {"content": "hi"}, "user": "ann"}])
+    for seq, after, before in ((2**63, 0, None), (0, 2**64, None), (0, 0, 2**63), (-1, 0, None)):
+        body = {"v": 1, "c": "room", "s": seq, "a": after, "f": [before, None, None, [], [], None]}
+        cursor = base64.urlsafe_b64encode(json.dumps(body).encode()).decode().rstrip("=")  # orjson stops at 2**64
+        response = await client.get(EVENTS.format("room"), params={"cursor": cursor}, headers=OPERATOR)
+        await assert_bad_request(response, "cursor")
+
+
+async def test_bad_numbers_elsewhere_are_400s_that_name_them(start) -> None:
+    client = await start()
+    for value in BAD_NUMBERS:
+        await assert_bad_request(await client.get("/api/docs/notes", params={"at": value}, headers=OPERATOR), "at")
+        await assert_bad_request(await client.get("/api/media", params={"limit": value}), "limit")
+    assert (await client.get("/api/docs/notes", params={"at": str(INT64_MAX)}, headers=OPERATOR)).status == 404
+    assert (await client.get("/api/media", params={"limit": str(INT64_MAX)})).status == 200
+    # A revocation's `before` is a time or an age, like `since`.
+    for value in ("9999999999d", "0001-01-01T00:00:00+01:00"):
+        response = await client.post(
+            "/api/moderation/revoke", json={"user_id": "bob", "before": value}, headers=OPERATOR
+        )
+        await assert_bad_request(response, "before")
+
+
+async def test_bad_since_on_the_socket_is_refused_with_its_name(start) -> None:
+    client = await start()
+    for value in ("²", "٣", str(2**63), "9" * 5000):
+        code, frames = await refused(client, channel="room", since=value)
+        assert code == 1008, (value, code, frames)
+        assert frames[0]["code"] == "bad_request" and "'since'" in frames[0]["message"], frames
+    peer = await connect(client, channel="room")
+    await peer.send(type="subscribe", channel="other", since=2**63)
+    error = await peer.expect("error")
+    assert error["code"] == "bad_request" and "'since'" in error["message"], error
+    await peer.send(type="subscribe", channel="other", since=INT64_MAX)
+    assert (await peer.expect("subscribed"))["channel"] == "other"
