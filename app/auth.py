@@ -104,8 +104,10 @@ class Authenticator:
 
     def _user(self, claims: dict[str, Any], *, guest: bool) -> User:
         subject = claims.get("sub")
-        if not isinstance(subject, str) or not subject or len(subject) > 200:
-            raise AuthError("token claim 'sub' must be a non-empty string")
+        if not isinstance(subject, str) or not subject or len(subject) > 200 or "\x00" in subject:
+            raise AuthError("token claim 'sub' must be a non-empty string of at most 200 characters, without U+0000")
+        if "\x00" in str(claims.get("jti", "")):
+            raise AuthError("token claim 'jti' must not contain U+0000")  # it would be stored by a revocation
         if guest and not GUEST_ID.fullmatch(subject):
             raise AuthError("a guest token names a guest id")
         roles = claims.get("roles") or []

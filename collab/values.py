@@ -62,10 +62,10 @@ def check_text(value: str | None, key: str) -> str | None:
     return value
 
 
-def check_json_text(encoded: str | None, key: str) -> str | None:
+def check_json_text(encoded: str | None) -> str | None:
     """JSON text (as orjson writes it) unless a string or key in it holds U+0000."""
     if encoded is not None and "\\u0000" in encoded and _JSON_NUL.search(encoded):
-        raise ProtocolError(f"'{key}' must not contain the character U+0000 (NUL) in any text")
+        raise ProtocolError("text must not contain the character U+0000 (NUL)")
     return encoded
 
 

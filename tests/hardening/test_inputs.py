@@ -10,8 +10,15 @@ import csv
 import io
 import json
 
+from aiohttp import FormData
+from sqlalchemy import exc as sa_exc
+from support.auth import token
+from support.images import png
 from support.operators import OPERATOR, seed
 from support.ws import connect, refused
+
+from collab.errors import StoreError
+from collab.store.errors import translate
 
 EVENTS = "/api/channels/{}/events"
 
@@ -113,3 +120,84 @@ async def test_bad_since_on_the_socket_is_refused_with_its_name(start) -> None:
     assert error["code"] == "bad_request" and "'since'" in error["message"], error
     await peer.send(type="subscribe", channel="other", since=INT64_MAX)
     assert (await peer.expect("subscribed"))["channel"] == "other"
+
+
+# -- item 14: U+0000 refused the same way on both stores, and no database text in errors ---------------
+
+DATABASE_WORDS = ("asyncpg", "sqlite", "postgres", "unicode escape", "0x00", "invalid byte", "SQL", "character varying")
+
+
+def assert_no_database_text(message: str) -> None:
+    assert not any(word.lower() in message.lower() for word in DATABASE_WORDS), message
+
+
+async def test_nul_in_what_a_client_sends_is_refused_before_the_store(start) -> None:
+    client = await start()
+    peer = await connect(client, channel="room", nickname="ann")
+    head = peer.welcome["seq"]
+    frames = [
+        {"type": "message", "content": "a\x00b", "id": "m1"},
+        {"type": "publish", "event": "poke", "data": {"text": "x\x00"}, "id": "m2"},
+        {"type": "publish", "event": "poke", "data": {"k\x00": 1}, "id": "m3"},
+        {"type": "publish", "event": "po\x00ke", "data": {}, "id": "m4"},
+        {"type": "message", "content": "fine", "id": "m\x00"},
+        {"type": "create_room", "name": "secret", "private": True, "members": ["bob\x00"]},
+    ]
+    for frame in frames:
+        await peer.send(**frame)
+        error = await peer.expect("error")
+        assert error["code"] == "bad_request", (frame, error)
+        assert "U+0000" in error["message"], (frame, error)
+        assert_no_database_text(error["message"])
+    # Nothing was stored, and the socket still works; text that only looks like an escape is kept.
+    await peer.send(type="message", content="a\\u0000b", id="ok")
+    said = await peer.expect("message", id="ok")
+    assert said["seq"] == head + 1 and said["content"] == "a\\u0000b"
+    page = await (await client.get(EVENTS.format("room"), headers=OPERATOR)).json()
+    assert [event["content"] for event in page["events"]] == ["a\\u0000b"]
+    channels = await (await client.get("/api/channels", headers=OPERATOR)).json()
+    assert "secret" not in {channel["name"] for channel in channels["channels"]}
+
+
+async def test_nul_in_operator_and_media_input_is_refused_or_removed(start) -> None:
+    client = await start()
+    peer = await connect(client, channel="room", nickname="ann")
+    await peer.send(type="message", content="the room exists", id="first")
+    await peer.expect("message", id="first")
+    member = await client.put("/api/channels/room/members/bob%00x", headers=OPERATOR)
+    await assert_bad_request_without_database_text(member)
+    for body in ({"user_id": "bob\x00"}, {"user_id": "bob", "reason": "spam\x00"}):
+        await assert_bad_request_without_database_text(
+            await client.post("/api/moderation/kick", json=body, headers=OPERATOR)
+        )
+        await assert_bad_request_without_database_text(
+            await client.post("/api/moderation/revoke", json=body, headers=OPERATOR)
+        )
+    assert (await (await client.get("/api/moderation/revocations", headers=OPERATOR)).json())["revocations"] == []
+    # A token whose subject holds U+0000 names no user this server can store.
+    bad = {"Authorization": "Bearer " + token("ann\x00", roles=["operator"])}
+    response = await client.get("/api/channels", headers=bad)
+    assert response.status == 401, await response.text()
+    # Media metadata: control characters (U+0000 among them) are removed, on both stores alike.
+    data = FormData()
+    data.add_field("title", "sun\x00set")
+    data.add_field("file", io.BytesIO(png()), filename="a.png", content_type="image/png")
+    item = await (await client.post("/api/media", data=data, headers=OPERATOR)).json()
+    assert item["title"] == "sunset", item
+    changed = await client.put(f"/api/media/{item['id']}", json={"description": "x\x00y"}, headers=OPERATOR)
+    assert changed.status == 200 and (await changed.json())["description"] == "xy"
+
+
+async def assert_bad_request_without_database_text(response) -> None:
+    assert response.status == 400, (response.status, await response.text())
+    body = await response.json()
+    assert body["error"] == "bad_request", body
+    assert_no_database_text(body["message"])
+
+
+def test_a_database_error_reaches_clients_without_the_database_text() -> None:
+    driver = Exception('invalid byte sequence for encoding "UTF8": 0x00 (asyncpg UntranslatableCharacterError)')
+    error = translate(sa_exc.DBAPIError("INSERT INTO events ...", {}, driver))
+    assert isinstance(error, StoreError)
+    assert_no_database_text(str(error))
+    assert "INSERT" not in str(error)
