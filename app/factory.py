@@ -20,6 +20,7 @@ from app.metrics import monitor_config
 from app.metrics import setup as setup_metrics
 from app.moderation import setup as setup_moderation
 from app.openapi import setup as setup_openapi
+from app.security_headers import setup as setup_security_headers
 from app.ws import websocket_handler
 from collab.engine import Engine
 from collab.operators.uploads import UploadLimits
@@ -86,6 +87,7 @@ def create_app(settings: Settings | None = None, *, channel_modules: Sequence[Ch
     app[CHANNEL_MODULES] = tuple(channel_modules)
     app[AUTH] = Authenticator(settings)
     app.cleanup_ctx.append(_engine_ctx)
+    setup_security_headers(app)
     app.on_shutdown.append(_close_sockets)
     app.on_shutdown.append(close_document_sockets)
     app.router.add_get("/healthz", healthz)

@@ -37,7 +37,6 @@ from collab.operators.media import (
     check_changes,
     check_filename,
 )
-from collab.operators.mediatypes import IMAGE_TYPES
 from collab.values import whole_number
 
 log = logging.getLogger(__name__)
@@ -46,8 +45,13 @@ CHUNK_BYTES = 64 * 1024
 MAX_FIELD_BYTES = 16 * 1024
 # A multipart body is the file plus boundaries, part headers and the small text fields.
 FORM_OVERHEAD_BYTES = 4 * MAX_FIELD_BYTES
-# Served files run no script and load nothing, even when opened on their own in a tab.
-FILE_CSP = "default-src 'none'; img-src 'self'; media-src 'self'; style-src 'unsafe-inline'; sandbox"
+# Served files run no script, load nothing and are not framed, even when opened on their own in a tab.
+FILE_CSP = (
+    "default-src 'none'; img-src 'self'; media-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'none'; sandbox"
+)
+# Types served as a download rather than shown: Chromium's PDF viewer does not run in a sandboxed
+# document, so shown inline a PDF would go without the sandbox, active content in this server's origin.
+ATTACHMENT_TYPES = frozenset({"application/pdf"})
 # What cannot go between the quotes of a header's file name (a quote becomes an apostrophe).
 _UNSENDABLE = re.compile(r"[\x00-\x1f\x7f\\]")
 
@@ -208,9 +212,9 @@ async def media_file(request: web.Request) -> web.StreamResponse:
         # Revalidated every time (cheaply: 304 on the ETag): a deleted item stops showing at once.
         "Cache-Control": "no-cache",
         "Content-Disposition": _disposition(item),
+        # Every type, PDFs too (downloaded, but sandboxed should a browser show one anyway).
+        "Content-Security-Policy": FILE_CSP,
     }
-    if item.mime in IMAGE_TYPES or item.mime.startswith("video/"):
-        headers["Content-Security-Policy"] = FILE_CSP
     if not path.is_file():
         log.warning("media %s: its file %s is missing", item.id, path)
         raise NotFound(f"the file of media {item.id!r} is missing")
@@ -218,12 +222,13 @@ async def media_file(request: web.Request) -> web.StreamResponse:
 
 
 def _disposition(item: MediaItem) -> str:
+    kind = "attachment" if item.mime in ATTACHMENT_TYPES else "inline"
     if not item.filename:
-        return "inline"
+        return kind
     # Control characters are refused in new names (media_checks.check_filename); one stored before that
     # still must not break the header: the ASCII name gets "_" for them, the UTF-8 name is percent-encoded.
     ascii_name = _UNSENDABLE.sub("_", item.filename.encode("ascii", "replace").decode()).replace('"', "'")
-    return f"inline; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(item.filename, safe='')}"
+    return f"{kind}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(item.filename, safe='')}"
 
 
 async def _json_body(request: web.Request) -> dict[str, object]:
