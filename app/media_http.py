@@ -138,8 +138,14 @@ async def upload(request: web.Request) -> web.Response:
     # Before the file streams to disk: who may write, how often, and how much room the user has left.
     quota_left = await library.admit(user)
     limit = request.app[SETTINGS].media_max_bytes
-    if request.content_length is not None and request.content_length > limit + FORM_OVERHEAD_BYTES:
+    announced = request.content_length  # refused before a byte is read when it is too much already
+    if announced is not None and announced > limit + FORM_OVERHEAD_BYTES:
         raise TooLarge(f"the file is larger than {limit} bytes")
+    if announced is not None and quota_left is not None and announced > quota_left + FORM_OVERHEAD_BYTES:
+        raise QuotaExceeded(
+            f"the upload quota is per user: this body of {announced} bytes is larger than the "
+            f"{quota_left} bytes left of it"
+        )
     if request.content_type != "multipart/form-data":
         raise ProtocolError("send multipart/form-data with a 'file' field")
     reader = await request.multipart()

@@ -108,11 +108,22 @@ async def test_a_user_cannot_store_more_than_the_quota(start, tmp_path) -> None:
 
 
 async def test_a_file_larger_than_what_is_left_of_the_quota_is_cut_off(start, tmp_path) -> None:
-    client = await start(media_quota_bytes=20_000)
-    assert (await upload(client, png(pad=15_000))).status == 201
+    client = await start(media_quota_bytes=200_000)
+    assert (await upload(client, png(pad=150_000))).status == 201
     kept = stored_files(tmp_path / "data")
+    # Announced (Content-Length): refused before a byte is read.
     refused = await upload(client, png(pad=400_000))
     assert refused.status == 413 and (await refused.json())["error"] == "quota_exceeded"
+    # Streamed without a length (chunked): cut off as soon as it passes what is left.
+    body, content_type = raw_form('filename="big.png"', png(pad=400_000))
+
+    async def chunks():
+        for at in range(0, len(body), 16_384):
+            yield body[at : at + 16_384]
+
+    headers = {**bearer("alice"), "Content-Type": content_type}
+    streamed = await client.post("/api/media", data=chunks(), headers=headers)
+    assert streamed.status == 413 and (await streamed.json())["error"] == "quota_exceeded"
     assert stored_files(tmp_path / "data") == kept
 
 
