@@ -7,6 +7,7 @@ import secrets
 import time
 import unicodedata
 from typing import Any
+from urllib.parse import urlsplit
 
 import jwt
 
@@ -104,8 +105,10 @@ class Authenticator:
 
     def _user(self, claims: dict[str, Any], *, guest: bool) -> User:
         subject = claims.get("sub")
-        if not isinstance(subject, str) or not subject or len(subject) > 200:
-            raise AuthError("token claim 'sub' must be a non-empty string")
+        if not isinstance(subject, str) or not subject or len(subject) > 200 or "\x00" in subject:
+            raise AuthError("token claim 'sub' must be a non-empty string of at most 200 characters, without U+0000")
+        if "\x00" in str(claims.get("jti", "")):
+            raise AuthError("token claim 'jti' must not contain U+0000")  # it would be stored by a revocation
         if guest and not GUEST_ID.fullmatch(subject):
             raise AuthError("a guest token names a guest id")
         roles = claims.get("roles") or []
@@ -190,3 +193,27 @@ def origin_allowed(origin: str | None, host: str, scheme: str, allowed: tuple[st
     if origin in (f"{scheme}://{host}", f"http://{host}", f"https://{host}"):
         return True
     return origin in {o.rstrip("/") for o in allowed}
+
+
+def _name_and_port(netloc: str) -> tuple[str, int | None]:
+    parts = urlsplit("//" + netloc.strip())
+    try:
+        return parts.hostname or "", parts.port
+    except ValueError:  # a port that is not a number
+        return "", None
+
+
+def host_allowed(host: str, public_origins: tuple[str, ...]) -> bool:
+    """The request's Host names this server: one of `public_origins` (any Host when there are none; a Host
+    without a port means the origin's default port). The same-origin rule of `origin_allowed` trusts the
+    Host; a page on a rebound name (evil.example resolving to this server) sends its own name as Host
+    and Origin alike, so only this check stops it."""
+    if not public_origins:
+        return True
+    name, port = _name_and_port(host)
+    for origin in public_origins:
+        parts = urlsplit(origin)
+        default = 443 if parts.scheme == "https" else 80
+        if name and name == parts.hostname and (port or default) == (parts.port or default):
+            return True
+    return False

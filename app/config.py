@@ -4,9 +4,11 @@ A bad value fails loudly and names its variable."""
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from collab.operators.monitor import ALERT_DEFAULTS, ALERT_METRICS
 from collab.store.engine import DEFAULT_DATA_DIR, default_database_url
@@ -75,6 +77,22 @@ def _list(env: Mapping[str, str], key: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in env.get(key, "").split(",") if item.strip())
 
 
+_ORIGIN = re.compile(r"https?://[^/?#\s@]+")
+
+
+def _origins(env: Mapping[str, str], key: str) -> tuple[str, ...]:
+    """Origins (`scheme://host[:port]`, no path), comma-separated, lower-cased."""
+    origins = tuple(item.rstrip("/").lower() for item in _list(env, key))
+    for origin in origins:
+        try:
+            valid = _ORIGIN.fullmatch(origin) is not None and urlsplit(origin).port != 0
+        except ValueError:  # a port that is not a number, or out of range
+            valid = False
+        if not valid:
+            raise ConfigError(f"{key} must be origins like https://chat.example.com (no path), not {origin!r}")
+    return origins
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str
@@ -88,6 +106,9 @@ class Settings:
     jwt_leeway_seconds: float = 30.0
     allow_guests: bool = True
     allowed_origins: tuple[str, ...] = ()
+    # Where browsers reach this server (scheme://host[:port]). Set: a socket whose Host names another
+    # server is refused (a DNS-rebinding page's Host follows its Origin). Unset: any Host (loopback use).
+    public_origins: tuple[str, ...] = ()
     max_message_bytes: int = 1024 * 1024
     # A connection's outbox: frames queued beyond this, or bytes of frames beyond `send_queue_bytes`,
     # close it with 1013 (it resumes with `since`).
@@ -110,13 +131,16 @@ class Settings:
     monitor_history_seconds: float = 600.0
     alert_thresholds: tuple[tuple[str, float], ...] = tuple(ALERT_DEFAULTS.items())
     alert_resolve_samples: int = 5
-    # The media library (docs/media.md): the largest upload accepted.
+    # The media library (docs/media.md): the largest upload accepted, the bytes one user's uploads may
+    # take in all (0: no quota), and the uploads one user may start a minute, in bursts of as many (0: any).
     media_max_bytes: int = 25 * 1024 * 1024
     # Documents (docs/editor.md, "Limits"): the largest a document may grow (encoded as one update), and
     # the awareness one connection may announce (client ids, bytes of one state).
     doc_max_bytes: int = 4 * 1024 * 1024
     awareness_clients: int = 4
     awareness_state_bytes: int = 4096
+    media_quota_bytes: int = 1024 * 1024 * 1024
+    media_uploads_per_minute: int = 30
     extra: dict[str, str] = field(default_factory=dict, compare=False)
 
     @classmethod
@@ -140,6 +164,7 @@ class Settings:
             jwt_leeway_seconds=_float(env, "COLLAB_JWT_LEEWAY_SECONDS", 30.0),
             allow_guests=_bool(env, "COLLAB_ALLOW_GUESTS", True),
             allowed_origins=_list(env, "COLLAB_ALLOWED_ORIGINS"),
+            public_origins=_origins(env, "COLLAB_PUBLIC_ORIGIN"),
             max_message_bytes=_int(env, "COLLAB_MAX_MESSAGE_BYTES", 1024 * 1024, minimum=1024),
             send_queue_limit=_int(env, "COLLAB_SEND_QUEUE_LIMIT", 4096, minimum=16),
             send_queue_bytes=_int(env, "COLLAB_SEND_QUEUE_BYTES", 8 * 1024 * 1024, minimum=64 * 1024),
@@ -157,6 +182,8 @@ class Settings:
             doc_max_bytes=_int(env, "COLLAB_DOC_MAX_BYTES", 4 * 1024 * 1024, minimum=1024),
             awareness_clients=_int(env, "COLLAB_AWARENESS_CLIENTS", 4, minimum=1),
             awareness_state_bytes=_int(env, "COLLAB_AWARENESS_STATE_BYTES", 4096, minimum=256),
+            media_quota_bytes=_int(env, "COLLAB_MEDIA_QUOTA_BYTES", 1024 * 1024 * 1024),
+            media_uploads_per_minute=_int(env, "COLLAB_MEDIA_UPLOADS_PER_MINUTE", 30),
         )
 
 

@@ -16,6 +16,7 @@ from collab.documents.history import document_at
 from collab.documents.wire import TEXT_ROOT
 from collab.errors import ProtocolError
 from collab.users import User
+from collab.values import whole_number
 
 
 def _error(status: type[web.HTTPException], code: str, message: str, **headers: str) -> web.HTTPException:
@@ -45,9 +46,10 @@ def _whole_number(request: web.Request, key: str) -> int | None:
     raw = request.query.get(key)
     if raw is None or raw == "":
         return None
-    if not raw.isdigit():
-        raise _error(web.HTTPBadRequest, "bad_request", f"'{key}' must be a whole number >= 0")
-    return int(raw)
+    try:
+        return whole_number(raw, key)
+    except ProtocolError as error:
+        raise _error(web.HTTPBadRequest, "bad_request", str(error)) from None
 
 
 async def document_text(request: web.Request) -> web.Response:

@@ -20,10 +20,12 @@ from app.metrics import monitor_config
 from app.metrics import setup as setup_metrics
 from app.moderation import setup as setup_moderation
 from app.openapi import setup as setup_openapi
+from app.security_headers import setup as setup_security_headers
 from app.ws import websocket_handler
 from collab.documents.limits import DocumentLimits
 from collab.engine import Engine
 from collab.errors import StoreError
+from collab.operators.uploads import UploadLimits
 from collab.realtime.connection import CloseCode
 from collab.realtime.hub import ChannelManager
 from collab.store.migrate import check_schema_current
@@ -43,6 +45,7 @@ async def _engine_ctx(app: web.Application) -> AsyncIterator[None]:
         channel_modules=app[CHANNEL_MODULES],
         media_dir=settings.data_dir / "media",
         media_links=media_links,
+        upload_limits=UploadLimits(settings.media_quota_bytes, settings.media_uploads_per_minute),
         monitor=monitor_config(settings),
         revoked=app[AUTH].revocations,
         broker=settings.broker,
@@ -100,6 +103,7 @@ def create_app(settings: Settings | None = None, *, channel_modules: Sequence[Ch
     app[CHANNEL_MODULES] = tuple(channel_modules)
     app[AUTH] = Authenticator(settings)
     app.cleanup_ctx.append(_engine_ctx)
+    setup_security_headers(app)
     app.on_shutdown.append(_close_sockets)
     app.on_shutdown.append(close_document_sockets)
     app.router.add_get("/healthz", healthz)

@@ -15,12 +15,13 @@ Errors are JSON `{"error": code, "message": text}` like every HTTP error of this
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 from urllib.parse import quote
 
 from aiohttp import BodyPartReader, MultipartReader, web
-from aiohttp.http_exceptions import BadHttpMessage
+from aiohttp.http_exceptions import BadHttpMessage, HttpProcessingError
 
 from app.http_auth import json_error, json_response, request_user
 from app.keys import ENGINE, SETTINGS
@@ -28,14 +29,15 @@ from collab.errors import CollabError, Conflict, Forbidden, NotFound, ProtocolEr
 from collab.operators.media import (
     MediaItem,
     MediaLibrary,
+    QuotaExceeded,
     Received,
     TooLarge,
     UnsupportedType,
+    UploadRateLimited,
     check_changes,
     check_filename,
-    check_writer,
 )
-from collab.operators.mediatypes import IMAGE_TYPES
+from collab.values import whole_number
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +45,15 @@ CHUNK_BYTES = 64 * 1024
 MAX_FIELD_BYTES = 16 * 1024
 # A multipart body is the file plus boundaries, part headers and the small text fields.
 FORM_OVERHEAD_BYTES = 4 * MAX_FIELD_BYTES
-# Served files run no script and load nothing, even when opened on their own in a tab.
-FILE_CSP = "default-src 'none'; img-src 'self'; media-src 'self'; style-src 'unsafe-inline'; sandbox"
+# Served files run no script, load nothing and are not framed, even when opened on their own in a tab.
+FILE_CSP = (
+    "default-src 'none'; img-src 'self'; media-src 'self'; style-src 'unsafe-inline'; frame-ancestors 'none'; sandbox"
+)
+# Types served as a download rather than shown: Chromium's PDF viewer does not run in a sandboxed
+# document, so shown inline a PDF would go without the sandbox, active content in this server's origin.
+ATTACHMENT_TYPES = frozenset({"application/pdf"})
+# What cannot go between the quotes of a header's file name (a quote becomes an apostrophe).
+_UNSENDABLE = re.compile(r"[\x00-\x1f\x7f\\]")
 
 
 class _ContentTooLarge(web.HTTPClientError):
@@ -55,6 +64,8 @@ class _ContentTooLarge(web.HTTPClientError):
 
 _STATUS: list[tuple[type[CollabError], type[web.HTTPException]]] = [
     (TooLarge, _ContentTooLarge),
+    (QuotaExceeded, _ContentTooLarge),
+    (UploadRateLimited, web.HTTPTooManyRequests),
     (UnsupportedType, web.HTTPUnsupportedMediaType),
     (ProtocolError, web.HTTPBadRequest),
     (NotFound, web.HTTPNotFound),
@@ -74,7 +85,8 @@ def _json_errors(handler: Handler) -> Handler:
             return await handler(request)
         except CollabError as error:
             status = next((status for kind, status in _STATUS if isinstance(error, kind)), web.HTTPBadRequest)
-            raise json_error(status, error.code, str(error)) from None
+            headers = {"Retry-After": str(error.retry_after)} if isinstance(error, UploadRateLimited) else {}
+            raise json_error(status, error.code, str(error), **headers) from None
 
     wrapped.__name__ = handler.__name__
     wrapped.__doc__ = handler.__doc__
@@ -98,6 +110,14 @@ async def _chunks(part: BodyPartReader) -> AsyncIterator[bytes]:
         yield chunk
 
 
+async def _next_part(reader: Any) -> Any:
+    """The next part of the form; `ProtocolError` when its headers are malformed (a raw CR in a name)."""
+    try:
+        return await reader.next()
+    except HttpProcessingError:
+        raise ProtocolError("the multipart body is malformed (a part's headers could not be read)") from None
+
+
 async def _field_text(part: BodyPartReader) -> str:
     data = b""
     while chunk := await part.read_chunk(CHUNK_BYTES):
@@ -114,13 +134,20 @@ async def _field_text(part: BodyPartReader) -> str:
 async def upload(request: web.Request) -> web.Response:
     """Stream the `file` part to disk (never whole in memory), then record it: 201 with the item."""
     user = request_user(request)
-    check_writer(user)  # before the file streams to disk
+    library = _library(request)
+    # Before the file streams to disk: who may write, how often, and how much room the user has left.
+    quota_left = await library.admit(user)
     limit = request.app[SETTINGS].media_max_bytes
-    if request.content_length is not None and request.content_length > limit + FORM_OVERHEAD_BYTES:
+    announced = request.content_length  # refused before a byte is read when it is too much already
+    if announced is not None and announced > limit + FORM_OVERHEAD_BYTES:
         raise TooLarge(f"the file is larger than {limit} bytes")
+    if announced is not None and quota_left is not None and announced > quota_left + FORM_OVERHEAD_BYTES:
+        raise QuotaExceeded(
+            f"the upload quota is per user: this body of {announced} bytes is larger than the "
+            f"{quota_left} bytes left of it"
+        )
     if request.content_type != "multipart/form-data":
         raise ProtocolError("send multipart/form-data with a 'file' field")
-    library = _library(request)
     try:
         reader = await request.multipart()
     except ValueError as error:  # no boundary, or one aiohttp refuses
@@ -136,7 +163,7 @@ async def upload(request: web.Request) -> web.Response:
                 if received is not None:
                     raise ProtocolError("one file per upload")
                 filename = check_filename(part.filename)
-                received = await library.receive(_chunks(part), max_bytes=limit)
+                received = await library.receive(_chunks(part), max_bytes=limit, quota_left=quota_left)
             elif part.name in ("title", "description", "tags") and part.name not in fields:
                 fields[part.name] = await _field_text(part)
             else:
@@ -165,12 +192,9 @@ async def _next_part(reader: MultipartReader) -> Any:
 
 def _int_query(request: web.Request, key: str, default: int) -> int:
     raw = request.query.get(key)
-    if raw in (None, ""):
+    if raw is None or raw == "":
         return default
-    try:
-        return int(raw)
-    except ValueError:
-        raise ProtocolError(f"'{key}' must be a whole number") from None
+    return whole_number(raw, key, minimum=1)
 
 
 @_json_errors
@@ -205,9 +229,9 @@ async def media_file(request: web.Request) -> web.StreamResponse:
         # Revalidated every time (cheaply: 304 on the ETag): a deleted item stops showing at once.
         "Cache-Control": "no-cache",
         "Content-Disposition": _disposition(item),
+        # Every type, PDFs too (downloaded, but sandboxed should a browser show one anyway).
+        "Content-Security-Policy": FILE_CSP,
     }
-    if item.mime in IMAGE_TYPES or item.mime.startswith("video/"):
-        headers["Content-Security-Policy"] = FILE_CSP
     if not path.is_file():
         log.warning("media %s: its file %s is missing", item.id, path)
         raise NotFound(f"the file of media {item.id!r} is missing")
@@ -215,10 +239,13 @@ async def media_file(request: web.Request) -> web.StreamResponse:
 
 
 def _disposition(item: MediaItem) -> str:
+    kind = "attachment" if item.mime in ATTACHMENT_TYPES else "inline"
     if not item.filename:
-        return "inline"
-    ascii_name = item.filename.encode("ascii", "replace").decode().replace('"', "'").replace("\\", "_")
-    return f"inline; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(item.filename, safe='')}"
+        return kind
+    # Control characters are refused in new names (media_checks.check_filename); one stored before that
+    # still must not break the header: the ASCII name gets "_" for them, the UTF-8 name is percent-encoded.
+    ascii_name = _UNSENDABLE.sub("_", item.filename.encode("ascii", "replace").decode()).replace('"', "'")
+    return f"{kind}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(item.filename, safe='')}"
 
 
 async def _json_body(request: web.Request) -> dict[str, object]:

@@ -27,6 +27,7 @@ from collab.operators.audit import Actor, revocation_entry
 from collab.operators.history import parse_time
 from collab.realtime.protocol import timestamp
 from collab.realtime.session import Session
+from collab.values import check_text
 
 MAX_REASON = 500
 
@@ -54,6 +55,15 @@ def _text(body: dict[str, Any], key: str, *, max_length: int = 200) -> str | Non
     if not isinstance(value, str) or not value or len(value) > max_length:
         message = f"field '{key}' must be a string of 1-{max_length} characters"
         raise json_error(web.HTTPBadRequest, "bad_request", message)
+    return _no_nul(value, key)
+
+
+def _no_nul(value: str, key: str) -> str:
+    """What is stored (revocations, members, the audit channel's events) holds no U+0000 (collab.values)."""
+    try:
+        check_text(value, key)
+    except ProtocolError as error:
+        raise http_error(error) from None
     return value
 
 
@@ -141,14 +151,14 @@ def _member_target(request: web.Request) -> tuple[str, str]:
         raise http_error(error) from None
     if not user_id or len(user_id) > 200:
         raise json_error(web.HTTPBadRequest, "bad_request", "a user id is 1-200 characters")
-    return channel, user_id
+    return channel, _no_nul(user_id, "user")
 
 
 def _reason(request: web.Request) -> str | None:
     reason = request.query.get("reason") or None
     if reason is not None and len(reason) > MAX_REASON:
         raise json_error(web.HTTPBadRequest, "bad_request", f"'reason' is longer than {MAX_REASON} characters")
-    return reason
+    return reason if reason is None else _no_nul(reason, "reason")
 
 
 async def members(request: web.Request) -> web.Response:

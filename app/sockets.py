@@ -7,7 +7,7 @@ import logging
 
 from aiohttp import web
 
-from app.auth import origin_allowed
+from app.auth import host_allowed, origin_allowed
 from app.keys import AUTH, SETTINGS
 from collab.users import User
 
@@ -33,9 +33,14 @@ class AiohttpTransport:
 
 
 async def open_socket(request: web.Request) -> web.WebSocketResponse:
-    """Check the Origin (403 before the upgrade), then upgrade with the settings both sockets share."""
+    """Check the Host and the Origin (403 before the upgrade), then upgrade with the settings both sockets
+    share."""
     settings = request.app[SETTINGS]
-    if not origin_allowed(request.headers.get("Origin"), request.host, request.scheme, settings.allowed_origins):
+    if not host_allowed(request.host, settings.public_origins):
+        log.info("ws refused %s: host %s is not a public origin of this server", request.remote, request.host)
+        raise web.HTTPForbidden(text="host not allowed (COLLAB_PUBLIC_ORIGIN)")
+    origins = settings.allowed_origins + settings.public_origins
+    if not origin_allowed(request.headers.get("Origin"), request.host, request.scheme, origins):
         log.info("ws refused %s: origin %s not allowed", request.remote, request.headers.get("Origin"))
         raise web.HTTPForbidden(text="origin not allowed")
     ws = web.WebSocketResponse(

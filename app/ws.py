@@ -17,6 +17,7 @@ from collab.realtime.inbound import Inbox
 from collab.realtime.limits import TokenBucket
 from collab.realtime.protocol import error_frame
 from collab.realtime.session import Session
+from collab.values import whole_number
 
 log = logging.getLogger("collab.ws")
 
@@ -41,13 +42,7 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
         return await _refuse(request, ws, CloseCode.POLICY_VIOLATION, error)
     try:
         name = check_channel_name(query.get("channel") or query.get("room") or "general")
-        since = int(query["since"]) if query.get("since") not in (None, "") else None
-        if since is not None and since < 0:
-            raise ValueError
-    except ValueError:
-        return await _refuse(
-            request, ws, CloseCode.POLICY_VIOLATION, ProtocolError("'since' must be a whole number ≥ 0")
-        )
+        since = whole_number(query["since"], "since") if query.get("since") not in (None, "") else None
     except ProtocolError as error:
         return await _refuse(request, ws, CloseCode.POLICY_VIOLATION, error)
 

@@ -24,6 +24,7 @@ from collab.operators.media import Links, MediaLibrary, no_links, register_media
 from collab.operators.moderation import REFRESH_SECONDS, Moderation
 from collab.operators.monitor import Monitor, MonitorConfig
 from collab.operators.revoked import RevocationList
+from collab.operators.uploads import UploadLimits
 from collab.projections.registry import Projections
 from collab.realtime.broker import Broker, InProcessBroker
 from collab.realtime.connection import DEFAULT_QUEUE_BYTES, DEFAULT_QUEUE_LIMIT
@@ -69,6 +70,7 @@ class Engine:
         channel_modules: Sequence[Callable[[ChannelManager], None]] = (),
         media_dir: str | Path = Path(DEFAULT_DATA_DIR) / "media",
         media_links: Links = no_links,
+        upload_limits: UploadLimits | None = None,
         monitor: MonitorConfig | None = None,
         revoked: RevocationList | None = None,
         revocation_refresh: float = REFRESH_SECONDS,
@@ -81,7 +83,8 @@ class Engine:
         (a function that registers its kinds on the manager: see docs/channels.md).
 
         - `media_dir`: where the media library keeps its files; `media_links`: the links the HTTP layer
-          gives an item (added to the library's entries and events).
+          gives an item (added to the library's entries and events); `upload_limits`: what one user may
+          upload (a byte quota, a rate; None: no limit but the HTTP layer's size limit).
         - `monitor`: sample with this configuration from now on; None leaves the monitor idle (a test
           then calls `engine.monitor.start()` or `tick()` itself).
         - `revoked`: the revocation list the caller checks tokens against (the authenticator's); the
@@ -135,7 +138,9 @@ class Engine:
         sampler = Monitor(manager, dispatcher, store, DatabaseStats(store.engine), documents.peers)
         sampler.register()
         manager.shutdown_hooks.insert(0, sampler.stop)  # its last alerts are stored before the store closes
-        media = MediaLibrary(MediaStore(store.engine), manager, Path(media_dir), links=media_links)
+        media = MediaLibrary(
+            MediaStore(store.engine), manager, Path(media_dir), links=media_links, limits=upload_limits
+        )
         moderation = Moderation(
             manager,
             documents,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.openapi.builders import error, json_answer, operator, path, query, ref
+from collab.values import INT64_MAX
 
 PATHS: dict[str, Any] = {
     "/api/docs/{name}": {
@@ -17,7 +18,7 @@ PATHS: dict[str, Any] = {
             },
             parameters=[
                 path("name", "the document"),
-                query("at", "the seq (default: the head)", {"type": "integer", "minimum": 0}),
+                query("at", "the seq (default: the head)", {"type": "integer", "minimum": 0, "maximum": INT64_MAX}),
                 query("text", "the shared text's root name"),
             ],
         )

@@ -5,10 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from app.openapi.builders import JSON, error, json_answer, operator, path, query, ref
+from collab.values import INT64_MAX
 
 _EVENT_FILTERS = [
-    query("after", "only events with a seq above this", {"type": "integer", "minimum": 0}),
-    query("before", "only events with a seq below this", {"type": "integer", "minimum": 0}),
+    query("after", "only events with a seq above this", {"type": "integer", "minimum": 0, "maximum": INT64_MAX}),
+    query("before", "only events with a seq below this", {"type": "integer", "minimum": 0, "maximum": INT64_MAX}),
     query("since", "stored at or after: ISO 8601 (no zone: UTC) or an age such as `24h`, `7d`"),
     query("until", "stored before: ISO 8601 or an age"),
     query("type", "event types (repeat, or comma-separate)", explode=True),
@@ -43,7 +44,11 @@ PATHS: dict[str, Any] = {
             parameters=[
                 path("channel", "the channel's name"),
                 *_EVENT_FILTERS,
-                query("limit", "page size (default 100, at most 1000); caps an export", {"type": "integer"}),
+                query(
+                    "limit",
+                    "page size (default 100, at most 1000); caps an export",
+                    {"type": "integer", "minimum": 1, "maximum": INT64_MAX},
+                ),
                 query("cursor", "`next` of the previous page"),
                 query("format", "json (a page), jsonl or csv (streamed)", {"enum": ["json", "jsonl", "csv"]}),
             ],

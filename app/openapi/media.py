@@ -6,6 +6,7 @@ from typing import Any
 
 from app.openapi.builders import body, error, json_answer, path, query, ref, user
 from app.openapi.schemas import NULLABLE_STRING
+from collab.values import INT64_MAX
 
 
 def _media_id() -> list[dict[str, Any]]:
@@ -17,7 +18,7 @@ PATHS: dict[str, Any] = {
         "get": {
             "summary": "the media library, newest first (no token needed)",
             "parameters": [
-                query("limit", "page size", {"type": "integer", "minimum": 1}),
+                query("limit", "page size", {"type": "integer", "minimum": 1, "maximum": INT64_MAX}),
                 query("cursor", "`next` of the previous page"),
                 query("tag", "only items with this tag"),
                 query("uploader", "only items of this user id"),
@@ -40,7 +41,13 @@ PATHS: dict[str, Any] = {
         "post": user(
             "upload a file (multipart: `file`, optional `title`, `description`, `tags`); announced as "
             "`new_media` on channel `media`",
-            {"201": json_answer(ref("Media")), "400": error("no file, a bad field"), "413": error("too large")},
+            {
+                "201": json_answer(ref("Media")),
+                "400": error("no file, a bad field, a file name with a path or a control character"),
+                "413": error("too large (`too_large`), or over the user's quota (`quota_exceeded`)"),
+                "415": error("not an accepted type"),
+                "429": error("the user's uploads a minute (`rate_limited`; `Retry-After` says when)"),
+            },
             requestBody={"required": True, "content": {"multipart/form-data": {"schema": {"type": "object"}}}},
         ),
     },

@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from app.openapi.builders import json_answer, path, query
+from collab.values import INT64_MAX
 
 _SOCKET_QUERY = [
     query("channel", "the socket's own channel (default `general`)"),
     query("token", "a JWT or a guest token"),
     query("nickname", "a guest's display name"),
-    query("since", "the last seq the client has", {"type": "integer", "minimum": 0}),
+    query("since", "the last seq the client has", {"type": "integer", "minimum": 0, "maximum": INT64_MAX}),
     query("room", "Base's clients: the channel, with Base's frames"),
 ]
 

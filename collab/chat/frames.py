@@ -12,6 +12,7 @@ from collab.realtime.dispatch import Dispatcher, require_writer
 from collab.realtime.hub import ChannelManager
 from collab.realtime.protocol import MAX_CONTENT_LENGTH, field_str, optional_id
 from collab.realtime.session import Session
+from collab.values import check_text
 
 
 class ChatFrames:
@@ -48,8 +49,10 @@ class ChatFrames:
         if not isinstance(private, bool):
             raise ProtocolError("field 'private' must be true or false")
         members = frame.get("members", [])
-        if not isinstance(members, list) or not all(isinstance(m, str) for m in members):
-            raise ProtocolError("field 'members' must be a list of user ids")
+        if not isinstance(members, list) or not all(isinstance(m, str) and 0 < len(m) <= 200 for m in members):
+            raise ProtocolError("field 'members' must be a list of user ids (1-200 characters each)")
+        for member in members:
+            check_text(member, "members")  # stored as rows of their own, not in an event
         require_writer(session)
         await self.rooms.create(session, name, private=private, members=members)
 

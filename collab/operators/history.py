@@ -27,6 +27,7 @@ from collab.realtime.protocol import event_frame, timestamp
 from collab.store.history import ChannelStats, EventFilter, HistoryQueries
 from collab.store.sql import SqlEventStore
 from collab.users import User
+from collab.values import age_seconds, in_range, whole_number
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
@@ -34,38 +35,33 @@ EXPORT_BATCH = 1000
 FORMATS = ("json", "jsonl", "csv")
 # The CSV columns; the frame's other fields go, as one JSON object, into `extra`.
 CSV_COLUMNS = ("seq", "ts", "channel", "type", "user_id", "nickname", "id", "content", "extra")
-_DURATION = re.compile(r"(\d+)([smhdw])")
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+# A cell starting with one of these is a formula to a spreadsheet (`=HYPERLINK(…)`, `+1+1`, `@SUM(…)`):
+# it gets a leading single quote, as OWASP's CSV-injection guidance says, and is otherwise kept.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# An age: ASCII digits and a unit (a bare number is no age here: `since=5` is not 5 seconds ago).
+_DURATION = re.compile(r"[0-9]+[smhdw]")
 
 
 # -- parsing -------------------------------------------------------------------------------------------
 
 
-def parse_duration(text: str) -> timedelta:
-    """`90s`, `15m`, `24h`, `90d`, `2w` (a bare number is seconds)."""
-    match = _DURATION.fullmatch(text.strip()) or re.fullmatch(r"(\d+)()", text.strip())
-    if not match:
-        raise ProtocolError(f"{text!r} is not a duration like 15m, 24h or 90d")
-    return timedelta(seconds=int(match.group(1)) * _UNITS.get(match.group(2) or "s", 1))
+def parse_duration(text: str, *, key: str = "duration") -> timedelta:
+    """`90s`, `15m`, `24h`, `90d`, `2w` (a bare number is seconds), at most a century
+    (collab.values: ASCII digits only, and no age `datetime` cannot subtract)."""
+    return timedelta(seconds=age_seconds(text, key))
 
 
 def parse_time(text: str, *, key: str = "time", now: datetime | None = None) -> datetime:
     """ISO 8601 (`2026-11-28`, `2026-11-28T09:30:00Z`, with an offset; no zone means UTC), or a
-    duration meaning that long ago (`15m`, `24h`, `7d`)."""
+    duration meaning that long ago (`15m`, `24h`, `7d`). `ProtocolError` names `key`."""
     raw = text.strip()
     if _DURATION.fullmatch(raw):
-        return (now or utcnow()) - parse_duration(raw)
+        return (now or utcnow()) - parse_duration(raw, key=key)
     try:
         moment = datetime.fromisoformat(raw)
-    except ValueError:
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except (ValueError, OverflowError):  # OverflowError: an offset that moves year 1 out of range
         raise ProtocolError(f"'{key}' must be an ISO 8601 time (2026-11-28T09:30:00Z) or an age (24h)") from None
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
-
-
-def _whole(raw: str, key: str, minimum: int = 0) -> int:
-    if not raw.isdigit() or int(raw) < minimum:
-        raise ProtocolError(f"'{key}' must be a whole number ≥ {minimum}")
-    return int(raw)
 
 
 def _listed(values: Iterable[str]) -> tuple[str, ...]:
@@ -110,13 +106,14 @@ def decode_cursor(text: str) -> Cursor:
         key = list(body["f"])
         if (
             len(key) != 6
-            or not (key[0] is None or (isinstance(key[0], int) and not isinstance(key[0], bool)))
             or not all(isinstance(key[i], list) and all(isinstance(v, str) for v in key[i]) for i in (3, 4))
             or not (key[5] is None or isinstance(key[5], str))
         ):
             raise ValueError
+        if key[0] is not None:
+            in_range(key[0], "cursor")  # seqs are what the databases' BIGINT holds
         _filter_from_key(0, key)  # every part must make a filter
-        return Cursor(str(body["c"]), int(body["s"]), int(body["a"]), key)
+        return Cursor(str(body["c"]), in_range(body["s"], "cursor"), in_range(body["a"], "cursor"), key)
     except (ValueError, TypeError, KeyError, AttributeError, binascii.Error, orjson.JSONDecodeError, ProtocolError):
         raise ProtocolError("'cursor' is not a cursor this server gave out") from None
 
@@ -154,14 +151,14 @@ class HistoryQuery:
         if fmt not in FORMATS:
             raise ProtocolError(f"'format' must be one of {', '.join(FORMATS)}")
         limit_text = one("limit")
-        limit = _whole(limit_text, "limit", 1) if limit_text is not None else None
+        limit = whole_number(limit_text, "limit", minimum=1) if limit_text is not None else None
         if fmt == "json":
             limit = min(limit or DEFAULT_LIMIT, MAX_LIMIT)
         since, until = one("since"), one("until")
         after, before = one("after"), one("before")
         where = EventFilter(
-            after=_whole(after, "after") if after is not None else 0,
-            before=_whole(before, "before") if before is not None else None,
+            after=whole_number(after, "after") if after is not None else 0,
+            before=whole_number(before, "before") if before is not None else None,
             since=parse_time(since, key="since", now=now) if since else None,
             until=parse_time(until, key="until", now=now) if until else None,
             types=_listed(params.get("type") or ()),
@@ -240,8 +237,18 @@ def csv_lines(events: Iterable[StoredEvent]) -> bytes:
         if content is not None and not isinstance(content, str):
             row[7] = orjson.dumps(content).decode()
         row.append(orjson.dumps(frame).decode() if frame else "")
-        rows.append(["" if value is None else value for value in row])
+        rows.append([csv_cell(value) for value in row])
     return _csv_rows(rows)
+
+
+def csv_cell(value: Any) -> Any:
+    """A cell as a spreadsheet will not run it: text that starts like a formula gets a leading `'`
+    (numbers stay numbers, None is empty)."""
+    if value is None:
+        return ""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def _csv_rows(rows: list[list[Any]]) -> bytes:
@@ -326,6 +333,7 @@ __all__ = [
     "HistoryQuery",
     "Page",
     "channel_entry",
+    "csv_cell",
     "csv_header",
     "csv_lines",
     "decode_cursor",

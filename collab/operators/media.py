@@ -1,10 +1,12 @@
 """The media library: files stored on disk by content (sha256), metadata in SQL, every change an event
 on channel `media` (`new_media`, `media_updated`, `media_deleted`), sent after the metadata commits.
 
-An upload takes two steps, so that the HTTP layer can stream it and still read form fields that come
-after the file: `receive(chunks, max_bytes=…)` writes the bytes to a temporary file while hashing and
-checking them (size, type from the content), then `add(user, received, …)` moves the file into place
-and records the metadata. A refused or abandoned upload is `received.discard()`ed: nothing stays.
+An upload takes three steps, so that the HTTP layer can stream it and still read form fields that come
+after the file: `admit(user)` counts it against the user's rate and says how much of their quota is
+left, `receive(chunks, max_bytes=…, quota_left=…)` writes the bytes to a temporary file while hashing
+and checking them (size, quota, type from the content), then `add(user, received, …)` moves the file
+into place and records the metadata (checking the quota again, under the lock that orders uploads).
+A refused or abandoned upload is `received.discard()`ed: nothing stays.
 
 On disk: `<root>/<first two hex digits>/<sha256>`, temporary files in `<root>/tmp`. No path is ever
 made from anything a client sent: file names are metadata only, ids are checked against `ID_PATTERN`.
@@ -38,14 +40,19 @@ from collab.operators.media_checks import (
 )
 from collab.operators.mediatypes import SNIFF_BYTES, NotAccepted, dimensions
 from collab.operators.uploads import (
+    QuotaExceeded,
     Received,
     TooLarge,
     UnsupportedType,
+    UploadLimits,
+    UploadRate,
+    UploadRateLimited,
     _abandon,
     _accepted,
     _flush,
     _sweep,
     _write,
+    over_quota,
 )
 from collab.realtime.hub import ChannelKind, ChannelManager
 from collab.realtime.protocol import timestamp
@@ -99,13 +106,24 @@ def register_media(manager: ChannelManager) -> ChannelKind:
 class MediaLibrary:
     """The items: their rows in `store`, their files under `root`, their events on channel `media`.
     `links` gives the links of an item (the HTTP layer's URLs), added to every entry the library shows,
-    in its events too, so that a page can show an item it learnt of on the channel."""
+    in its events too, so that a page can show an item it learnt of on the channel. `limits` is what
+    one user may upload (a byte quota, a rate)."""
 
-    def __init__(self, store: MediaStore, manager: ChannelManager, root: Path, *, links: Links = no_links) -> None:
+    def __init__(
+        self,
+        store: MediaStore,
+        manager: ChannelManager,
+        root: Path,
+        *,
+        links: Links = no_links,
+        limits: UploadLimits | None = None,
+    ) -> None:
         self.store = store
         self.manager = manager
         self.root = Path(root)
         self.links = links
+        self.limits = limits or UploadLimits()
+        self._rate = UploadRate(self.limits.per_minute)
         # Placing a blob and inserting its row, or deleting a row and removing its blob when no other
         # row names it, happen under this lock: otherwise an upload of the same bytes racing a delete
         # could find its blob removed under it. (Across server processes that race remains possible;
@@ -122,9 +140,23 @@ class MediaLibrary:
 
     # -- upload --------------------------------------------------------------------------------------
 
-    async def receive(self, chunks: AsyncIterable[bytes], *, max_bytes: int) -> Received:
-        """Stream `chunks` to a temporary file, hashing them; refuse more than `max_bytes` (`TooLarge`)
-        and content of a type not accepted (`UnsupportedType`) as soon as they show, keeping nothing."""
+    async def admit(self, user: User) -> int | None:
+        """Before an upload streams: `Forbidden` for a read-only user, `UploadRateLimited` past the
+        user's rate, `QuotaExceeded` when their quota is full; else the bytes left of it (None: no quota)."""
+        check_writer(user)
+        self._rate.take(user.id)
+        quota = self.limits.quota_bytes
+        if quota <= 0:
+            return None
+        used = await self.store.bytes_of(user.id)
+        if used >= quota:
+            raise over_quota(quota, used)
+        return quota - used
+
+    async def receive(self, chunks: AsyncIterable[bytes], *, max_bytes: int, quota_left: int | None = None) -> Received:
+        """Stream `chunks` to a temporary file, hashing them; refuse more than `max_bytes` (`TooLarge`),
+        more than `quota_left` (`QuotaExceeded`) and content of a type not accepted (`UnsupportedType`)
+        as soon as they show, keeping nothing."""
         tmp = self.root / "tmp"
         await asyncio.to_thread(tmp.mkdir, parents=True, exist_ok=True)
         if not self._swept:
@@ -144,6 +176,12 @@ class MediaLibrary:
                 size += len(chunk)
                 if size > max_bytes:
                     raise TooLarge(f"the file is larger than {max_bytes} bytes")
+                if quota_left is not None and size > quota_left:
+                    quota = self.limits.quota_bytes
+                    raise QuotaExceeded(
+                        f"the upload quota is {quota} bytes per user: this file is larger than the "
+                        f"{quota_left} bytes left of it"
+                    )
                 if mime is None:
                     head += chunk[: SNIFF_BYTES - len(head)]
                     if len(head) >= SNIFF_BYTES:
@@ -202,6 +240,7 @@ class MediaLibrary:
         )
         try:
             async with self._blobs:
+                await self._check_quota(user, received.size)
                 await asyncio.to_thread(self._place, received)
                 try:
                     await self.store.insert(item)
@@ -216,6 +255,15 @@ class MediaLibrary:
             await self._undo_add(item)
             raise
         return item
+
+    async def _check_quota(self, user: User, size: int) -> None:
+        """Under `_blobs`: uploads of one user racing each other in this process cannot together pass
+        the quota (processes sharing a database may overshoot it by the uploads under way at once)."""
+        quota = self.limits.quota_bytes
+        if quota > 0:
+            used = await self.store.bytes_of(user.id)
+            if used + size > quota:
+                raise over_quota(quota, used, size)
 
     def _place(self, received: Received) -> None:
         final = self.root / received.sha256[:2] / received.sha256
@@ -351,9 +399,12 @@ __all__ = [
     "MEDIA_CHANNEL",
     "MediaItem",
     "MediaLibrary",
+    "QuotaExceeded",
     "Received",
     "TooLarge",
     "UnsupportedType",
+    "UploadLimits",
+    "UploadRateLimited",
     "check_changes",
     "check_filename",
     "check_id",

@@ -18,6 +18,9 @@ MAX_TAGS = 20
 MAX_TAG = 40
 MAX_FILENAME = 255
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")  # control characters but tab and newline
+# In a file name, every control character (C0, DEL, C1) and the Unicode line and paragraph separators:
+# the name goes back out in a Content-Disposition header, where a line break cannot be sent.
+_NAME_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def check_id(media_id: str) -> str:
@@ -28,13 +31,17 @@ def check_id(media_id: str) -> str:
 
 
 def check_filename(raw: str | None) -> str | None:
-    """A plain file name (kept as metadata only), or None; a name with a path in it is refused."""
+    """A plain file name (kept as metadata only), or None. A name with a path in it is refused, and so is
+    one with a control character (a line feed, a tab…): refused rather than cleaned, since no browser
+    sends one and a name quietly changed would not be the name the user sees on their disk."""
     if raw is None or raw == "":
         return None
     for name in (raw, unquote(raw)):  # some clients percent-encode the name in the header
         if "/" in name or "\\" in name or "\x00" in name or name.strip() in (".", "..") or len(name) > MAX_FILENAME:
             raise ProtocolError("the file name must be a plain name of at most 255 characters, without a path")
-    return _CONTROL.sub("", unicodedata.normalize("NFC", raw)).strip() or None
+        if _NAME_CONTROL.search(name):
+            raise ProtocolError("the file name must not contain control characters (line feeds, tabs…)")
+    return unicodedata.normalize("NFC", raw).strip() or None
 
 
 def _text(value: Any, field: str, limit: int, *, multiline: bool) -> str:

@@ -2,8 +2,9 @@
 and an image's width and height, read from its header.
 
 Accepted: PNG, JPEG, GIF, WebP, PDF and MP4. SVG and HTML are not: a browser runs their scripts.
-Parsing stays within the headers (a JPEG's segments up to its frame header), reading the file on disk
-a few bytes at a time: nothing here holds a whole upload in memory.
+Parsing stays within the headers (a JPEG's segments up to its frame header, a bounded number of them),
+reading the file on disk a few bytes at a time: nothing here holds a whole upload in memory, and no
+crafted header costs more than a few thousand short reads.
 """
 
 from __future__ import annotations
@@ -15,6 +16,11 @@ from typing import BinaryIO
 SNIFF_BYTES = 16
 # A JPEG may carry megabytes of metadata before its frame header; past this we give up on it.
 JPEG_SCAN_LIMIT = 16 * 1024 * 1024
+# Segments before the frame header: a camera's JPEG has a dozen or two (an ICC profile split into 64 KiB
+# APP2 chunks adds up to 255). Past this many the file is not an image someone took.
+JPEG_MAX_SEGMENTS = 1024
+# 0xFF fill bytes allowed before one marker (encoders write none or a few).
+JPEG_MAX_FILL = 64
 
 IMAGE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
 ACCEPTED_TYPES = (*sorted(IMAGE_TYPES), "application/pdf", "video/mp4")
@@ -97,33 +103,36 @@ _SOF = frozenset({0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC6, 0xC7, 0xC9, 0xCA, 0xCB, 0x
 
 
 def _jpeg(file: BinaryIO) -> tuple[int, int] | None:
-    """Walk the segments after SOI to the first start-of-frame, seeking over each segment's body."""
-    file.seek(2)
-    while file.tell() < JPEG_SCAN_LIMIT:
-        byte = file.read(1)
-        if byte != b"\xff":
+    """Walk the segments after SOI to the first start-of-frame: one seek and one short read per segment,
+    jumping over each segment's body by its length. At most `JPEG_MAX_SEGMENTS` segments, each marker
+    after at most `JPEG_MAX_FILL` fill bytes, within the first `JPEG_SCAN_LIMIT` bytes: a file built of
+    millions of tiny segments costs no more than a real one."""
+    position = 2
+    for _ in range(JPEG_MAX_SEGMENTS):
+        if position >= JPEG_SCAN_LIMIT:
             return None
-        marker = file.read(1)
-        while marker == b"\xff":  # fill bytes
-            marker = file.read(1)
-        if not marker:
+        file.seek(position)
+        # The marker's 0xFF, its fill bytes, the marker code, the length and a frame header's first 5 bytes.
+        window = file.read(JPEG_MAX_FILL + 8)
+        if window[:1] != b"\xff":
             return None
-        code = marker[0]
+        rest = window.lstrip(b"\xff")
+        prefix = len(window) - len(rest)  # the 0xFF and its fill bytes
+        if not rest or prefix > JPEG_MAX_FILL:
+            return None
+        code = rest[0]
         if code == 0xD8 or 0xD0 <= code <= 0xD7 or code == 0x01:  # markers without a length
+            position += prefix + 1
             continue
-        if code in (0xD9, 0xDA):  # end of image, start of scan: no frame header before them
+        if code in (0xD9, 0xDA) or len(rest) < 3:  # end of image, start of scan: no frame header before them
             return None
-        length_bytes = file.read(2)
-        if len(length_bytes) < 2:
-            return None
-        (length,) = struct.unpack(">H", length_bytes)
+        (length,) = struct.unpack(">H", rest[1:3])
         if length < 2:
             return None
         if code in _SOF:
-            body = file.read(5)
-            if len(body) < 5:
+            if len(rest) < 8:
                 return None
-            height, width = struct.unpack(">HH", body[1:5])
+            height, width = struct.unpack(">HH", rest[4:8])
             return width, height
-        file.seek(length - 2, 1)
+        position += prefix + 1 + length
     return None

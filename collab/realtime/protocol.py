@@ -11,6 +11,7 @@ import orjson
 
 from collab.errors import ProtocolError
 from collab.events import StoredEvent
+from collab.values import in_range
 
 MAX_ID_LENGTH = 200
 MAX_CONTENT_LENGTH = 64 * 1024
@@ -102,9 +103,7 @@ def optional_since(frame: dict[str, Any], key: str = "since") -> int | None:
     value = frame.get(key)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ProtocolError(f"field '{key}' must be a whole number ≥ 0")
-    return value
+    return in_range(value, key)
 
 
 def timestamp(moment: datetime) -> str:

@@ -12,6 +12,7 @@ its timeout, a full disk, PostgreSQL shutting down or out of connections) become
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -28,6 +29,8 @@ _SQLITE_UNAVAILABLE = frozenset(
 # PostgreSQL's SQLSTATE classes of the same meaning: 08 connection exception, 53 insufficient resources
 # (disk full, out of memory, too many connections), 57P operator intervention (shutting down, starting).
 _POSTGRES_UNAVAILABLE = ("08", "53", "57P")
+
+log = logging.getLogger(__name__)
 
 
 def _detail(error: sa_exc.SQLAlchemyError) -> object:
@@ -56,16 +59,20 @@ def unreachable(error: BaseException) -> bool:
 def translate(error: BaseException, *, conflict: str | None = None) -> Exception:
     """`error` as the engine's error. With `conflict` (what a duplicate means to the caller, e.g.
     "channel 'x' exists already") an integrity error becomes `Conflict`; a database out of reach is
-    `StoreUnavailable`; every other database error is `StoreError`."""
+    `StoreUnavailable`; every other database error is `StoreError`. Its message is the engine's own
+    words: clients see it (an `error` frame, a 503), and the database's text — a table, a column, a
+    value, the driver's name — is for the log alone, written here with the error's class."""
     if isinstance(error, CollabError):
         return error
     if isinstance(error, sa_exc.IntegrityError) and conflict is not None:
         return Conflict(conflict)
+    detail = _detail(error) if isinstance(error, sa_exc.SQLAlchemyError) else error
     if unreachable(error):
-        detail = _detail(error) if isinstance(error, sa_exc.SQLAlchemyError) else error
-        return StoreUnavailable(f"the database is unavailable: {detail or type(error).__name__}")
+        log.warning("database out of reach: %s: %s", type(error).__name__, detail)
+        return StoreUnavailable("the database is unavailable (nothing was changed); try again")
     if isinstance(error, sa_exc.SQLAlchemyError):
-        return StoreError(f"the database refused: {_detail(error)}")
+        log.warning("database error (clients see only that it failed): %s: %s", type(error).__name__, detail)
+        return StoreError("the database refused the operation (nothing was changed)")
     return error if isinstance(error, Exception) else StoreError(str(error))
 
 

@@ -103,6 +103,12 @@ class MediaStore:
         rows = await self._fetch(sa.select(sa.func.count()).select_from(media).where(media.c.sha256 == sha256))
         return int(rows[0][0])
 
+    async def bytes_of(self, uploader_id: str) -> int:
+        """The bytes of every item `uploader_id` uploaded (an upload quota counts them)."""
+        total = sa.func.coalesce(sa.func.sum(media.c.size), 0)
+        rows = await self._fetch(sa.select(total).where(media.c.uploader_id == uploader_id))
+        return int(rows[0][0])
+
     async def _fetch(self, statement: Any) -> list[Any]:
         with translated():
             async with self.engine.connect() as conn:

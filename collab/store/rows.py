@@ -14,6 +14,7 @@ import orjson
 from collab.errors import StoreError
 from collab.events import Appended, NewEvent, StoredEvent
 from collab.store.schema import events
+from collab.values import check_json_text, check_text
 
 EVENT_COLUMNS = (
     events.c.channel,
@@ -70,6 +71,13 @@ class Pending:
             encoded = None if data is None else orjson.dumps(data).decode()
         except orjson.JSONEncodeError as error:
             raise StoreError(f"the event's data is not JSON: {error}") from error
+        # PostgreSQL refuses U+0000 where SQLite keeps it: refused here, before either sees it, the same
+        # way on both (collab.values).
+        check_json_text(encoded)
+        check_text(event.type, "type")
+        check_text(event.user_id, "user_id")
+        check_text(event.nickname, "nickname")
+        check_text(event.op_id, "id")
         key = None if event.op_id is None else op_key(event.channel, event.user_id, event.op_id)
         self.event = event
         self.future = future

@@ -9,6 +9,7 @@ from collections.abc import Callable
 
 import pytest
 from playwright.sync_api import Page, WebSocketRoute
+from support.browser import wait_for
 
 SOCKET = re.compile(r"/ws\?")
 
@@ -36,7 +37,7 @@ def open_blank(new_context, watch) -> Page:
 
 
 def wait_open(page: Page, count: int = 1) -> None:
-    page.wait_for_function("n => window.states.filter(s => s === 'open').length >= n", arg=count)
+    wait_for(page, "n => window.states.filter(s => s === 'open').length >= n", arg=count)
 
 
 def cut_first_socket_at_a_message(sockets: list[WebSocketRoute], *, echo: bool) -> Callable[[WebSocketRoute], None]:
@@ -113,7 +114,7 @@ def test_a_message_whose_echo_was_lost_is_resent_and_stored_once(new_context, wa
     page.evaluate(START_CLIENT, [room, {"backoff": {"base": 50, "cap": 200}}])
     wait_open(page)
     page.evaluate("window.op = window.client.message('only once'); window.op.ack.then((f) => window.acked = f)")
-    page.wait_for_function("window.acked !== undefined")
+    wait_for(page, "window.acked !== undefined")
     acked = page.evaluate("[window.acked.seq, window.acked.id === window.op.id]")
     assert acked == [1, True]
     assert page.evaluate("window.client.pending.size") == 0
@@ -126,7 +127,7 @@ def test_a_message_whose_echo_was_lost_is_resent_and_stored_once(new_context, wa
     other.evaluate(START_CLIENT, [room, {}])
     wait_open(other)
     other.evaluate("window.client.message('after')")
-    other.wait_for_function("window.seen.length >= 2")
+    wait_for(other, "window.seen.length >= 2")
     assert [content for _, content, _ in other.evaluate("window.seen")] == ["only once", "after"]
 
 
@@ -139,7 +140,7 @@ def test_a_message_that_never_left_is_sent_after_the_reconnect(new_context, watc
     page.evaluate(START_CLIENT, [fresh_room(), {"backoff": {"base": 50, "cap": 200}}])
     wait_open(page)
     page.evaluate("window.client.message('lost then found').ack.then((f) => window.acked = f)")
-    page.wait_for_function("window.acked !== undefined")
+    wait_for(page, "window.acked !== undefined")
     assert [content for _, content, _ in page.evaluate("window.seen")] == ["lost then found"]
     assert len(sockets) == 2
 
@@ -158,17 +159,17 @@ def test_extra_subscriptions_resume_after_a_reconnect(new_context, watch):
     page.evaluate(START_CLIENT, [home, {"backoff": {"base": 50, "cap": 200}}])
     wait_open(page)
     page.evaluate(f"window.client.subscribe({extra!r}, {{since: 0}})")
-    page.wait_for_function(f"window.client._ready.has({extra!r})")
+    wait_for(page, f"window.client._ready.has({extra!r})")
 
     writer = open_blank(new_context, watch)
     writer.evaluate(START_CLIENT, [extra, {}])
     wait_open(writer)
     writer.evaluate("window.client.message('e1')")
-    page.wait_for_function("window.seen.length === 1")
+    wait_for(page, "window.seen.length === 1")
     sockets[0].close(code=4000, reason="cut")
     writer.evaluate("window.client.message('e2'); window.client.message('e3')")
     wait_open(page, 2)
-    page.wait_for_function("window.seen.length >= 3")
+    wait_for(page, "window.seen.length >= 3")
     assert page.evaluate("window.seen.map(([seq, content]) => [seq, content])") == [[1, "e1"], [2, "e2"], [3, "e3"]]
 
 
@@ -184,7 +185,7 @@ def test_a_refused_channel_is_fatal_but_another_channel_opens(new_context, watch
             window.client.createRoom({secret!r}, {{private: true}});
         }}"""
     )
-    owner.wait_for_function(f"window.rooms?.includes({secret!r})")
+    wait_for(owner, f"window.rooms?.includes({secret!r})")
 
     page = open_blank(new_context, watch)
     page.evaluate(START_CLIENT, [lobby, {}])
@@ -198,7 +199,7 @@ def test_a_refused_channel_is_fatal_but_another_channel_opens(new_context, watch
         }"""
     )
     page.evaluate(f"window.client.switchChannel({secret!r})")
-    page.wait_for_function("window.fatal !== undefined")
+    wait_for(page, "window.fatal !== undefined")
     assert page.evaluate("[window.client.state, window.fatal.code, window.fatal.error.code, window.refreshed]") == [
         "closed",
         1008,

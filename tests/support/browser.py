@@ -9,6 +9,7 @@ tests next to it run. (Registered globally, a package-scoped fixture would live 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Dialog, Page, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, ConsoleMessage, Dialog, Page, expect, sync_playwright
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -53,15 +54,38 @@ def browser() -> Iterator[Browser]:
         yield launched
 
 
+def wait_for(page: Page, expression: str, *, arg: Any = None, timeout: float = 30_000) -> Any:
+    """`page.wait_for_function` for pages under the server's Content-Security-Policy: Playwright's own
+    compiles the predicate with `eval` inside the page, which the policy (no `'unsafe-eval'`) refuses,
+    while `page.evaluate` goes through the DevTools protocol, which the policy does not govern. Polls
+    `expression` (with `arg`) every 50 ms until it is truthy, for at most `timeout` ms; its value."""
+    deadline = time.monotonic() + timeout / 1000
+    while True:
+        value = page.evaluate(expression, arg)
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true after {timeout:g} ms: {expression[:120]}")
+        page.wait_for_timeout(50)
+
+
 @dataclass
 class PageWatch:
-    """What went wrong in a page: uncaught exceptions and dialogs (`alert(1)` from injected markup)."""
+    """What went wrong in a page: uncaught exceptions, dialogs (`alert(1)` from injected markup), and
+    anything the server's Content-Security-Policy blocked (a page that needs more than the policy allows)."""
 
     errors: list[str] = field(default_factory=list)
     dialogs: list[str] = field(default_factory=list)
+    blocked: list[str] = field(default_factory=list)
 
     def attach(self, page: Page) -> Page:
         page.on("pageerror", lambda error: self.errors.append(str(error)))
+
+        def on_console(message: ConsoleMessage) -> None:
+            if message.type == "error" and "Content Security Policy" in message.text:
+                self.blocked.append(message.text)
+
+        page.on("console", on_console)
 
         def on_dialog(dialog: Dialog) -> None:
             self.dialogs.append(dialog.message)
@@ -78,6 +102,7 @@ def watch() -> Iterator[PageWatch]:
     yield watched
     assert not watched.errors, f"uncaught errors in the page: {watched.errors}"
     assert not watched.dialogs, f"the page opened dialogs: {watched.dialogs}"
+    assert not watched.blocked, f"the Content-Security-Policy blocked: {watched.blocked}"
 
 
 @contextmanager

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 from playwright.sync_api import Page, expect
+from support.browser import wait_for
 from support.images import png
 
 XSS = "<img src=x onerror=alert(1)>"
@@ -37,7 +38,7 @@ def test_an_upload_in_one_page_appears_in_another(open_media):
         expect(item.locator(".item-meta")).to_contain_text("alice")
         expect(item.locator(".item-meta")).to_contain_text("64\u00d748")  # "64 by 48"
         # The picture itself loads (from /api/media/<id>/file, served as image/png).
-        page.wait_for_function("() => document.querySelector('article.item .thumb img')?.naturalWidth === 64")
+        wait_for(page, "() => document.querySelector('article.item .thumb img')?.naturalWidth === 64")
         assert page.locator("article.item .item-title img").count() == 0
     # Only the uploader may change it.
     expect(alice.locator("article.item .edit")).to_have_count(1)

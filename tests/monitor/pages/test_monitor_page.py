@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from playwright.sync_api import Page, expect
-from support.browser import open_connected
+from support.browser import open_connected, wait_for
 
 # Pixels of a chart's canvas in the colour of its first series (the accent, #4f46e5 in the light scheme):
 # the lines themselves, not the grid or the labels (greys).
@@ -41,12 +41,12 @@ def test_the_monitor_draws_charts_and_alerts_and_draws_them_again_after_a_reload
     expect(page.locator("#charts figure")).to_have_count(10)
     # A few samples arrive, one a second; in the 10-minute window a chart shows its newest value (a
     # dot at the end of a line a few pixels long), in the 1-minute window the line itself.
-    page.wait_for_function("() => Number(document.getElementById('charts').dataset.samples) >= 3", timeout=15_000)
-    page.wait_for_function(f"() => ({SERIES_PIXELS})('chart-connections') > 15", timeout=5_000)
+    wait_for(page, "() => Number(document.getElementById('charts').dataset.samples) >= 3", timeout=15_000)
+    wait_for(page, f"() => ({SERIES_PIXELS})('chart-connections') > 15", timeout=5_000)
     one_minute(page)
     # (the line grows by about 4 pixels a second)
-    page.wait_for_function(f"() => ({SERIES_PIXELS})('chart-connections') > 40", timeout=10_000)
-    page.wait_for_function(f"() => ({SERIES_PIXELS})('chart-memory') > 40", timeout=10_000)
+    wait_for(page, f"() => ({SERIES_PIXELS})('chart-connections') > 40", timeout=10_000)
+    wait_for(page, f"() => ({SERIES_PIXELS})('chart-memory') > 40", timeout=10_000)
     expect(page.locator("#tiles .tile")).to_have_count(10)
 
     # The page's own socket is one connection, and the threshold is 1: the alert fires, is stored and
@@ -61,10 +61,8 @@ def test_the_monitor_draws_charts_and_alerts_and_draws_them_again_after_a_reload
     # After a reload the history comes back at once: the charts are drawn from it, the alert is there.
     page.reload()
     expect(page.locator("#conn")).to_have_attribute("data-state", "open")
-    page.wait_for_function(
-        f"() => Number(document.getElementById('charts').dataset.samples) >= {before}", timeout=5_000
-    )
+    wait_for(page, f"() => Number(document.getElementById('charts').dataset.samples) >= {before}", timeout=5_000)
     one_minute(page)
-    page.wait_for_function(f"() => ({SERIES_PIXELS})('chart-connections') > 40", timeout=5_000)
-    page.wait_for_function(f"() => ({SERIES_PIXELS})('chart-cpu') > 40", timeout=5_000)
+    wait_for(page, f"() => ({SERIES_PIXELS})('chart-connections') > 40", timeout=5_000)
+    wait_for(page, f"() => ({SERIES_PIXELS})('chart-cpu') > 40", timeout=5_000)
     expect(page.locator("#alerts li.alert[data-state=firing] .alert-metric")).to_have_text(["connections"])
