@@ -57,6 +57,8 @@ async def _engine_ctx(app: web.Application) -> AsyncIterator[None]:
             awareness_clients=settings.awareness_clients,
             awareness_state_bytes=settings.awareness_state_bytes,
         ),
+        max_subscriptions=settings.max_subscriptions,
+        max_rooms_per_user=settings.max_rooms_per_user,
     )
     app[ENGINE] = engine
     yield

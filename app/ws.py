@@ -60,6 +60,8 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
         legacy_room=legacy,
     )
     session.set_attr("home", name)
+    # A client that takes `room_added` instead of a whole `rooms` list when a room is created.
+    session.set_attr("room_changes", query.get("room_changes") == "1")
     started = time.monotonic()
     inbox: Inbox | None = None
     log.info(
