@@ -118,6 +118,16 @@ class Settings:
     # busy but honest client — a bot replaying a backlog — stays under it).
     rate_limit_per_second: float = 2000.0
     rate_burst: int = 10000
+    # Per user, across all of the user's `/ws` connections to this process: the same kind of budget
+    # (frames cost what they cost the server: collab.realtime.limits.FRAME_COSTS), so that opening
+    # more connections buys no more; and how many such connections one user may have open.
+    user_rate_limit_per_second: float = 2000.0
+    user_rate_burst: int = 10000
+    max_connections_per_user: int = 50
+    # Channels one `/ws` socket may subscribe to besides its own; chat rooms one user may make
+    # (create_room, or joining a name nobody used).
+    max_subscriptions: int = 1000
+    max_rooms_per_user: int = 100
     heartbeat_seconds: float = 30.0
     replay_batch_size: int = 1000
     log_level: str = "INFO"
@@ -170,6 +180,11 @@ class Settings:
             send_queue_bytes=_int(env, "COLLAB_SEND_QUEUE_BYTES", 8 * 1024 * 1024, minimum=64 * 1024),
             rate_limit_per_second=_float(env, "COLLAB_RATE_LIMIT", 2000.0),
             rate_burst=_int(env, "COLLAB_RATE_BURST", 10000, minimum=1),
+            user_rate_limit_per_second=_float(env, "COLLAB_USER_RATE_LIMIT", 2000.0),
+            user_rate_burst=_int(env, "COLLAB_USER_RATE_BURST", 10000, minimum=1),
+            max_connections_per_user=_int(env, "COLLAB_MAX_CONNECTIONS_PER_USER", 50, minimum=1),
+            max_subscriptions=_int(env, "COLLAB_MAX_SUBSCRIPTIONS", 1000, minimum=0),
+            max_rooms_per_user=_int(env, "COLLAB_MAX_ROOMS_PER_USER", 100, minimum=0),
             heartbeat_seconds=_float(env, "COLLAB_HEARTBEAT_SECONDS", 30.0),
             replay_batch_size=_int(env, "COLLAB_REPLAY_BATCH", 1000, minimum=1),
             log_level=(env.get("COLLAB_LOG_LEVEL") or "INFO").upper(),

@@ -13,7 +13,7 @@ from app.config import Settings
 from app.docs_http import document_text
 from app.docs_ws import close_document_sockets, document_socket
 from app.history import setup as setup_history
-from app.keys import AUTH, ENGINE, SETTINGS
+from app.keys import AUTH, ENGINE, SETTINGS, USER_BUDGETS
 from app.media_http import media_links
 from app.media_http import setup as setup_media
 from app.metrics import monitor_config
@@ -28,6 +28,7 @@ from collab.errors import StoreError
 from collab.operators.uploads import UploadLimits
 from collab.realtime.connection import CloseCode
 from collab.realtime.hub import ChannelManager
+from collab.realtime.limits import UserBudgets
 from collab.store.migrate import check_schema_current
 
 log = logging.getLogger(__name__)
@@ -56,6 +57,8 @@ async def _engine_ctx(app: web.Application) -> AsyncIterator[None]:
             awareness_clients=settings.awareness_clients,
             awareness_state_bytes=settings.awareness_state_bytes,
         ),
+        max_subscriptions=settings.max_subscriptions,
+        max_rooms_per_user=settings.max_rooms_per_user,
     )
     app[ENGINE] = engine
     yield
@@ -102,6 +105,9 @@ def create_app(settings: Settings | None = None, *, channel_modules: Sequence[Ch
     app[SETTINGS] = settings
     app[CHANNEL_MODULES] = tuple(channel_modules)
     app[AUTH] = Authenticator(settings)
+    app[USER_BUDGETS] = UserBudgets(
+        settings.user_rate_limit_per_second, settings.user_rate_burst, settings.max_connections_per_user
+    )
     app.cleanup_ctx.append(_engine_ctx)
     setup_security_headers(app)
     app.on_shutdown.append(_close_sockets)

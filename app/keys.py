@@ -5,7 +5,9 @@ from aiohttp import web
 from app.auth import Authenticator
 from app.config import Settings
 from collab.engine import Engine
+from collab.realtime.limits import UserBudgets
 
 SETTINGS = web.AppKey("settings", Settings)
 ENGINE = web.AppKey("engine", Engine)
 AUTH = web.AppKey("auth", Authenticator)
+USER_BUDGETS = web.AppKey("user_budgets", UserBudgets)

@@ -8,9 +8,9 @@ import time
 from aiohttp import WSMsgType, web
 
 from app.auth import AuthError
-from app.keys import ENGINE, SETTINGS
+from app.keys import ENGINE, SETTINGS, USER_BUDGETS
 from app.sockets import AiohttpTransport, authenticate, close_refused, open_socket
-from collab.errors import CollabError, ProtocolError, StoreUnavailable
+from collab.errors import CollabError, LimitExceeded, ProtocolError, StoreUnavailable
 from collab.naming import check_channel_name
 from collab.realtime.connection import CloseCode
 from collab.realtime.inbound import Inbox
@@ -46,6 +46,12 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
     except ProtocolError as error:
         return await _refuse(request, ws, CloseCode.POLICY_VIOLATION, error)
 
+    budgets = request.app[USER_BUDGETS]
+    user_bucket = budgets.open(user.id)
+    if user_bucket is None:
+        limit = LimitExceeded(f"this user has {budgets.max_connections} connections open already")
+        return await _refuse(request, ws, CloseCode.POLICY_VIOLATION, limit)
+
     session = Session(
         AiohttpTransport(ws),
         user,
@@ -54,6 +60,8 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
         legacy_room=legacy,
     )
     session.set_attr("home", name)
+    # A client that takes `room_added` instead of a whole `rooms` list when a room is created.
+    session.set_attr("room_changes", query.get("room_changes") == "1")
     started = time.monotonic()
     inbox: Inbox | None = None
     log.info(
@@ -77,7 +85,8 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
             await _refuse(request, ws, CloseCode.TRY_AGAIN_LATER if unavailable else CloseCode.POLICY_VIOLATION, error)
             return ws
         session.expire_with_token(settings.jwt_leeway_seconds)
-        inbox = Inbox(session, engine.dispatcher, TokenBucket(settings.rate_limit_per_second, settings.rate_burst))
+        bucket = TokenBucket(settings.rate_limit_per_second, settings.rate_burst)
+        inbox = Inbox(session, engine.dispatcher, bucket, user_bucket=user_bucket)
         async for msg in ws:
             if msg.type is WSMsgType.TEXT:
                 await inbox.text(msg.data)
@@ -86,6 +95,7 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
             elif msg.type is WSMsgType.ERROR:
                 break
     finally:
+        budgets.close(user.id)
         await engine.disconnect(session)
         log.info(
             "ws close client=%s user=%s code=%s frames_in=%d seconds=%.1f",

@@ -14,7 +14,7 @@ from collab.boards.drawing import DRAWING
 from collab.boards.kanban import KANBAN
 from collab.chat.channels import register_chat
 from collab.chat.frames import register_chat_frames
-from collab.chat.rooms import Rooms
+from collab.chat.rooms import MAX_ROOMS_PER_USER, Rooms
 from collab.documents.limits import DEFAULT_LIMITS, DocumentLimits
 from collab.documents.projection import DOCUMENT
 from collab.documents.rooms import DocumentManager
@@ -28,7 +28,7 @@ from collab.operators.uploads import UploadLimits
 from collab.projections.registry import Projections
 from collab.realtime.broker import Broker, InProcessBroker
 from collab.realtime.connection import DEFAULT_QUEUE_BYTES, DEFAULT_QUEUE_LIMIT
-from collab.realtime.dispatch import Dispatcher
+from collab.realtime.dispatch import MAX_SUBSCRIPTIONS, Dispatcher
 from collab.realtime.hub import ChannelManager
 from collab.realtime.session import Session
 from collab.store.base import EventStore
@@ -78,6 +78,8 @@ class Engine:
         queue_limit: int = DEFAULT_QUEUE_LIMIT,
         queue_bytes: int = DEFAULT_QUEUE_BYTES,
         document_limits: DocumentLimits = DEFAULT_LIMITS,
+        max_subscriptions: int = MAX_SUBSCRIPTIONS,
+        max_rooms_per_user: int = MAX_ROOMS_PER_USER,
     ) -> Engine:
         """Open the store and register the built-in channel kinds, then each of `channel_modules`
         (a function that registers its kinds on the manager: see docs/channels.md).
@@ -94,6 +96,8 @@ class Engine:
         - `projections`: the boards' projections by kind (tests swap in other snapshot intervals).
         - `queue_limit`, `queue_bytes`: the outbox of each document connection (frames, bytes; the shell
           gives its `/ws` sessions theirs); `document_limits`: a document's size and its awareness.
+        - `max_subscriptions`: channels one socket may subscribe to besides its own;
+          `max_rooms_per_user`: chat rooms one user may create (`limit_exceeded` beyond either).
         """
         store = await SqlEventStore.open(database_url)
         if broker == "postgres":
@@ -104,7 +108,7 @@ class Engine:
         elif isinstance(broker, str):
             raise ValueError(f"unknown broker {broker!r}")
         manager = ChannelManager(store, broker, replay_batch=replay_batch)
-        rooms = Rooms(manager, ReadPositions(store.engine))
+        rooms = Rooms(manager, ReadPositions(store.engine), max_per_user=max_rooms_per_user)
         await rooms.load()
         register_chat(manager, rooms)
         manager.event_listeners.append(rooms.on_event)
@@ -133,7 +137,7 @@ class Engine:
             store, broker, queue_limit=queue_limit, queue_bytes=queue_bytes, limits=document_limits
         )
         manager.shutdown_hooks.append(documents.close)
-        dispatcher = Dispatcher(manager)
+        dispatcher = Dispatcher(manager, max_subscriptions=max_subscriptions)
         register_chat_frames(dispatcher, manager, rooms)
         sampler = Monitor(manager, dispatcher, store, DatabaseStats(store.engine), documents.peers)
         sampler.register()

@@ -41,3 +41,10 @@ class StoreUnavailable(StoreError):
 
 class SchemaBehind(StoreError):
     """The database schema is older than the code; `collab migrate` brings it up to date."""
+
+
+class LimitExceeded(CollabError):
+    """A per-user or per-socket cap is reached (rooms created, subscriptions, connections): nothing was
+    done; the same request stays refused until the user has less of it."""
+
+    code = "limit_exceeded"

@@ -4,28 +4,46 @@ channels, read positions and receipts."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
+from collections import Counter
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from collab.chat.dm_names import dm_channel, dm_readers
-from collab.errors import Conflict, Forbidden
+from collab.errors import Conflict, Forbidden, LimitExceeded
 from collab.events import ChannelInfo, StoredEvent
 from collab.naming import channel_kind
 from collab.realtime.hub import Channel, ChannelManager
 from collab.realtime.session import Session
 from collab.store.positions import ReadPositions
 
+log = logging.getLogger(__name__)
+
+# How often clients hear of rooms that moved (`heads`) and get the room lists they are owed: one list
+# per socket per interval at most, however many rooms were created meanwhile.
 HEADS_INTERVAL = 1.0
 # Rooms created on one server process are announced to the others on this relay channel.
 ROOMS_RELAY = "_rooms"
 # A `rooms` list names at most this many rooms (the user's own first, then the most active).
 MAX_LISTED = 200
+# Chat rooms one user may make: with `create_room`, or by joining a name nobody used.
+MAX_ROOMS_PER_USER = 100
 
 
 class Rooms:
-    def __init__(self, manager: ChannelManager, positions: ReadPositions) -> None:
+    def __init__(
+        self, manager: ChannelManager, positions: ReadPositions, *, max_per_user: int = MAX_ROOMS_PER_USER
+    ) -> None:
         self.manager = manager
         self.positions = positions
+        self.max_per_user = max_per_user
         self.infos: dict[str, ChannelInfo] = {}
+        # Rooms per user id that made them, as this process knows the rooms; and those being made.
+        self._created: Counter[str] = Counter()
+        self._making: Counter[str] = Counter()
+        # Sockets owed a fresh `rooms` list, sent at the next tick of `run_heads`.
+        self._owed: dict[str, Session] = {}
         self._moved: dict[str, int] = {}
         self._dm_ready: dict[str, asyncio.Future[None]] = {}
         self._learning: dict[str, asyncio.Task[None]] = {}  # rooms another process made, being read
@@ -34,14 +52,56 @@ class Rooms:
     async def load(self) -> None:
         for info in await self.manager.store.list_channels():
             if info.kind == "chat":
-                self.infos[info.name] = info
+                self._remember(info)
                 self.manager.heads[info.name] = max(self.manager.heads.get(info.name, 0), info.head)
 
     # -- rooms ---------------------------------------------------------------------------------
 
+    def _remember(self, info: ChannelInfo) -> None:
+        """A room this process did not know: listed from now on, and counted for its creator."""
+        if info.name not in self.infos and info.created_by is not None:
+            self._created[info.created_by] += 1
+        self.infos[info.name] = info
+
+    @contextlib.contextmanager
+    def _one_more_room(self, user_id: str) -> Iterator[None]:
+        """Around the making of a room by `user_id`: `limit_exceeded` when they have made `max_per_user`
+        rooms (counting those being made: concurrent creations cannot slip past the cap)."""
+        made = self._created[user_id] + self._making[user_id]
+        if made >= self.max_per_user:
+            raise LimitExceeded(
+                f"a user may make {self.max_per_user} rooms (create_room, or joining a name nobody used);"
+                f" {user_id!r} has made {made}"
+            )
+        self._making[user_id] += 1
+        try:
+            yield
+        finally:
+            self._making[user_id] -= 1
+            if not self._making[user_id]:
+                del self._making[user_id]
+
+    @staticmethod
+    def _can_see(info: ChannelInfo, session: Session) -> bool:
+        user = session.user
+        return not info.private or user.id in info.members or user.is_admin
+
     def visible_to(self, session: Session) -> list[ChannelInfo]:
         user = session.user
         return [info for info in self.infos.values() if not info.private or user.id in info.members or user.is_admin]
+
+    def _entry(self, info: ChannelInfo, read: dict[str, int]) -> dict[str, Any]:
+        """One room as a `rooms` list (and `room_added`) shows it to a user with read positions `read`."""
+        head = max(self.manager.heads.get(info.name, 0), info.head)
+        channel = self.manager.channels.get(info.name)
+        return {
+            "name": info.name,
+            "private": info.private,
+            "seq": head,
+            "unread": max(0, head - read.get(info.name, 0)),
+            "last_read": read.get(info.name, 0),
+            "online": len(channel.presence.users) if channel is not None else 0,
+        }
 
     async def room_list(self, session: Session, read: dict[str, int] | None = None) -> list[dict[str, Any]]:
         """The rooms `session`'s user can see, at most `MAX_LISTED`: those the user has read in first,
@@ -56,21 +116,7 @@ class Rooms:
             # What `push_heads` reports to this client; kept only when the list is cut (a set per
             # socket costs ~2 KB).
             session.set_attr("listed_rooms", frozenset(info.name for info in visible))
-        rooms = []
-        for info in sorted(visible, key=lambda i: i.name):
-            head = max(heads.get(info.name, 0), info.head)
-            channel = self.manager.channels.get(info.name)
-            rooms.append(
-                {
-                    "name": info.name,
-                    "private": info.private,
-                    "seq": head,
-                    "unread": max(0, head - read.get(info.name, 0)),
-                    "last_read": read.get(info.name, 0),
-                    "online": len(channel.presence.users) if channel is not None else 0,
-                }
-            )
-        return rooms
+        return [self._entry(info, read) for info in sorted(visible, key=lambda i: i.name)]
 
     async def send_list(self, session: Session) -> None:
         session.send({"type": "rooms", "rooms": await self.room_list(session), "total": len(self.visible_to(session))})
@@ -81,34 +127,71 @@ class Rooms:
             self.infos[info.name] = info
 
     async def announce_list(self) -> None:
-        """The list changed: everyone gets theirs again (each user's differs: private rooms, unread).
-        One query for everyone's read positions, however many are connected."""
-        sessions = list(self.manager.sessions.values())
-        positions = await self.positions.of_users({session.user.id for session in sessions})
+        """The list changed (an operator changed a room's members): everyone gets theirs again, at the
+        next tick (each user's differs: private rooms, unread)."""
+        self.owe_list(self.manager.sessions.values())
+
+    def owe_list(self, sessions: Iterable[Session]) -> None:
+        """These sockets get their list at the next tick: once, however many changes came meanwhile."""
+        for session in sessions:
+            self._owed[session.id] = session
+
+    async def push_lists(self) -> None:
+        """Send every socket owed a list its list. One query for everyone's read positions."""
+        if not self._owed:
+            return
+        owed, self._owed = self._owed, {}
+        sessions = [session for session in owed.values() if self.manager.sessions.get(session.id) is session]
+        try:
+            positions = await self.positions.of_users({session.user.id for session in sessions})
+        except Exception:
+            self.owe_list(sessions)  # the next tick tries again
+            raise
         for session in sessions:
             rooms = await self.room_list(session, positions.get(session.user.id, {}))
             session.send({"type": "rooms", "rooms": rooms, "total": len(self.visible_to(session))})
 
+    def _announce_room(self, info: ChannelInfo, creator: Session | None = None) -> None:
+        """A room came to exist. A socket that can see it gets `room_added` now if it takes changes
+        (`room_changes`), else its whole list at the next tick, so that creating rooms costs every
+        other socket a small frame, or one list per tick, not a list per room."""
+        for session in list(self.manager.sessions.values()):
+            if session is creator or not self._can_see(info, session):
+                continue
+            if not session.get_attr("room_changes"):
+                self._owed[session.id] = session
+                continue
+            listed = session.get_attr("listed_rooms")
+            if listed is not None:  # its list is cut at MAX_LISTED: `push_heads` reports this room too
+                session.set_attr("listed_rooms", listed | {info.name})
+            session.send({"type": "room_added", "room": self._entry(info, {})})
+
     async def create(
         self, session: Session, name: str, *, private: bool = False, members: list[str] | tuple[str, ...] = ()
     ) -> ChannelInfo:
-        member_set = set(members) | {session.user.id} if private else set()
-        try:
-            info = await self.manager.store.create_channel(
-                name, created_by=session.user.id, private=private, members=member_set
-            )
-        except Conflict:
-            # A room exists once anyone has joined it (connecting or subscribing) or written to it, so
-            # a private room is never made over a name its followers would go on reading.
-            raise Conflict(f"room {name!r} is in use already (joined or written to): pick another name") from None
-        self.infos[name] = info
+        """Store a new room; its creator gets their list at once, everyone else hears of it (see
+        `_announce_room`). A user who has made `max_per_user` rooms is refused (`limit_exceeded`)."""
+        user_id = session.user.id
+        member_set = set(members) | {user_id} if private else set()
+        with self._one_more_room(user_id):
+            try:
+                info = await self.manager.store.create_channel(
+                    name, created_by=user_id, private=private, members=member_set
+                )
+            except Conflict:
+                # A room exists once anyone has joined it (connecting or subscribing) or written to it, so
+                # a private room is never made over a name its followers would go on reading.
+                raise Conflict(f"room {name!r} is in use already (joined or written to): pick another name") from None
+        self._remember(info)
         self.manager.broker.relay(ROOMS_RELAY, {"name": name})
-        await self.announce_list()
+        await self.send_list(session)
+        self._announce_room(info, creator=session)
         return info
 
     async def ensure(self, name: str, session: Session) -> ChannelInfo | None:
         """Joining a room that does not exist yet creates it (public), as chat users expect. The room as
-        it is then: the joiner's (public) or, made meanwhile by someone else, theirs (maybe private)."""
+        it is then: the joiner's (public) or, made meanwhile by someone else, theirs (maybe private).
+        A joiner who has made `max_per_user` rooms makes no more (`limit_exceeded`: the join fails)."""
         if channel_kind(name) != "chat":
             return None
         known = self.infos.get(name)
@@ -116,14 +199,15 @@ class Rooms:
             return known
         info = await self.manager.store.get_channel(name)
         if info is None:
-            try:
-                info = await self.manager.store.create_channel(name, created_by=session.user.id)
-            except Conflict:
-                info = await self.manager.store.get_channel(name)
+            with self._one_more_room(session.user.id):
+                try:
+                    info = await self.manager.store.create_channel(name, created_by=session.user.id)
+                except Conflict:
+                    info = await self.manager.store.get_channel(name)
         if info is not None:
             # Not announced to everyone at once (10,000 sockets joining 1,000 rooms would each get
             # 1,000 lists): the next `heads` push names the new room, and clients ask for the list.
-            self.infos[name] = info
+            self._remember(info)
             self._moved.setdefault(name, info.head)
         return info
 
@@ -156,10 +240,10 @@ class Rooms:
         info = await self.manager.store.get_channel(name)
         if info is None or name in self.infos:
             return
-        self.infos[name] = info
+        self._remember(info)
         self._moved[name] = info.head
         if announce:
-            await self.announce_list()
+            self._announce_room(info)
 
     def push_heads(self) -> None:
         """Tell every client the new heads of the rooms it can see (at most once per `HEADS_INTERVAL`),
@@ -183,8 +267,14 @@ class Rooms:
                 session.send({"type": "heads", "heads": heads})
 
     async def run_heads(self) -> None:
+        """Every `HEADS_INTERVAL`: the lists owed (first, so that a room they add is known when `heads`
+        names it), then the heads that moved."""
         while True:
             await asyncio.sleep(HEADS_INTERVAL)
+            try:
+                await self.push_lists()
+            except Exception:
+                log.exception("room lists could not be sent; trying again at the next tick")
             self.push_heads()
 
     # -- direct messages -----------------------------------------------------------------------
@@ -252,5 +342,6 @@ class Rooms:
                 "seq": position,
             },
         )
-        for own in self.manager.sessions_of(session.user.id):
-            await self.send_list(own)
+        # Its unread counts changed: the user's sockets get their lists at the next tick (a flood of
+        # `read` frames costs a list per socket per tick, not one per frame).
+        self.owe_list(self.manager.sessions_of(session.user.id))

@@ -7,7 +7,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from collab.errors import CollabError, Forbidden, ProtocolError
+from collab.errors import CollabError, Forbidden, LimitExceeded, ProtocolError
 from collab.naming import check_channel_name
 from collab.realtime.hub import Channel, ChannelManager
 from collab.realtime.protocol import error_frame, field_str, optional_id, optional_since
@@ -18,13 +18,17 @@ log = logging.getLogger(__name__)
 
 FrameHandler = Callable[[Session, dict[str, Any]], Awaitable[None]]
 
+# Channels one socket may follow besides its own (each costs memory per socket and per channel).
+MAX_SUBSCRIPTIONS = 1000
+
 
 class Dispatcher:
     """Frames that are not for one channel kind: the core's own (`ping`, `subscribe`, `unsubscribe`,
     `publish`) and those a wing adds with `on_frame` (chat adds rooms, receipts and direct messages)."""
 
-    def __init__(self, manager: ChannelManager) -> None:
+    def __init__(self, manager: ChannelManager, *, max_subscriptions: int = MAX_SUBSCRIPTIONS) -> None:
         self.manager = manager
+        self.max_subscriptions = max_subscriptions
         self.core: dict[str, FrameHandler] = {
             "ping": self.ping,
             "subscribe": self.subscribe,
@@ -80,6 +84,11 @@ class Dispatcher:
         since = optional_since(frame)
         if name in session.channels:
             raise ProtocolError(f"already subscribed to {name!r}")
+        subscribed = len(session.channels) - (session.get_attr("home") in session.channels)  # not its own
+        if subscribed >= self.max_subscriptions:
+            raise LimitExceeded(
+                f"a socket may subscribe to {self.max_subscriptions} channels; unsubscribe from one first"
+            )
 
         announced = False
 

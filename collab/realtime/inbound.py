@@ -4,10 +4,11 @@ and hands every frame here)."""
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from collab.errors import ProtocolError
 from collab.realtime.dispatch import Dispatcher
-from collab.realtime.limits import TokenBucket
+from collab.realtime.limits import TokenBucket, frame_cost, take_all
 from collab.realtime.protocol import decode_frame, error_frame, optional_id
 from collab.realtime.session import Session
 
@@ -19,19 +20,29 @@ MAX_INFLIGHT = 256
 class Inbox:
     """One client's incoming frames: rate-limited, parsed, then handled in order.
 
+    Every frame, text or binary, malformed or not, takes its cost (`collab.realtime.limits.FRAME_COSTS`)
+    from the connection's bucket and from the bucket its user's connections share (`user_bucket`); a
+    frame one of them cannot pay is dropped and answered with `rate_limited`.
+
     Appends are pipelined: each is validated and queued for the store as it arrives, in frame order (seqs
     follow it), and only its commit is awaited, in a task of its own, so that one client can have up to
     `max_inflight` appends in flight. Any other frame waits for the appends before it to take their places
     in the store's queue first."""
 
-    __slots__ = ("_inflight", "_loop", "bucket", "dispatcher", "frames_in", "max_inflight", "session")
+    __slots__ = ("_inflight", "_loop", "buckets", "dispatcher", "frames_in", "max_inflight", "session")
 
     def __init__(
-        self, session: Session, dispatcher: Dispatcher, bucket: TokenBucket, *, max_inflight: int = MAX_INFLIGHT
+        self,
+        session: Session,
+        dispatcher: Dispatcher,
+        bucket: TokenBucket,
+        *,
+        user_bucket: TokenBucket | None = None,
+        max_inflight: int = MAX_INFLIGHT,
     ) -> None:
         self.session = session
         self.dispatcher = dispatcher
-        self.bucket = bucket
+        self.buckets = (bucket,) if user_bucket is None else (bucket, user_bucket)
         self.max_inflight = max_inflight
         self.frames_in = 0
         self._inflight: set[asyncio.Task[None]] = set()
@@ -41,15 +52,13 @@ class Inbox:
         """A text frame: handled, or answered with an `error` frame (nothing is stored then)."""
         self.frames_in += 1
         session = self.session
-        if not self.bucket.take():
-            # With appends pipelined, this error can overtake earlier frames' acks: its `id` is how the
-            # client knows which frame was dropped.
-            session.send(error_frame("rate_limited", "too many frames; slow down", _frame_id(data)))
-            return
         try:
             frame = decode_frame(data)
         except ProtocolError as error:
-            session.send(error_frame(error.code, str(error)))
+            if self._pay(1):
+                session.send(error_frame(error.code, str(error)))
+            return
+        if not self._pay(frame_cost(frame["type"]), frame):
             return
         inflight = self._inflight
         if frame["type"] in PIPELINED:
@@ -65,12 +74,24 @@ class Inbox:
 
     def binary(self) -> None:
         self.frames_in += 1
-        self.session.send(error_frame("bad_request", "binary frames are not accepted on this socket"))
+        if self._pay(1):
+            self.session.send(error_frame("bad_request", "binary frames are not accepted on this socket"))
+
+    def _pay(self, cost: int, frame: dict[str, Any] | None = None) -> bool:
+        """Take `cost` from the buckets; when they cannot pay it, answer `rate_limited` instead."""
+        if take_all(cost, self.buckets):
+            return True
+        # With appends pipelined, this error can overtake earlier frames' acks: its `id` is how the
+        # client knows which frame was dropped.
+        self.session.send(error_frame("rate_limited", "too many frames; slow down", _frame_id(frame)))
+        return False
 
 
-def _frame_id(text: str) -> str | None:
+def _frame_id(frame: dict[str, Any] | None) -> str | None:
     """The `id` of a frame that is refused without being handled, when it has a readable one."""
+    if frame is None:
+        return None
     try:
-        return optional_id(decode_frame(text))
+        return optional_id(frame)
     except ProtocolError:
         return None

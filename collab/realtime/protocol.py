@@ -25,6 +25,7 @@ SERVER_FRAME_TYPES = frozenset(
         "subscribed",
         "unsubscribed",
         "rooms",
+        "room_added",
         "heads",
         "presence",
         "presence_diff",

@@ -267,6 +267,11 @@ function start() {
     for (const info of frame.rooms) rooms.set(info.name, info);
     renderRooms();
   });
+  // A room someone created (the server sends it alone rather than the whole list again).
+  client.on("room_added", (frame) => {
+    rooms.set(frame.room.name, frame.room);
+    renderRooms();
+  });
   // Rooms this socket is not in move too: the server pushes their new heads (at most once a second).
   client.on("heads", (frame) => {
     let unknown = false;

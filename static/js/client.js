@@ -115,9 +115,9 @@ export function defaultSocketUrl(path = "/ws") {
  * Events (use `on(type, handler)`; the handler gets the frame or the detail object):
  * - `statechange` `{state, previous, delay?, reason?}` — see {@link ConnectionState}; `delay` is the
  *   backoff before the next attempt when `state` is `reconnecting`;
- * - one event per server frame type (`welcome`, `message`, `event`, `private`, `rooms`, `presence`,
- *   `presence_diff`, `system`, `read`, `subscribed`, `unsubscribed`, `state`, `error`, `pong`, …),
- *   stored events only once and in seq order per channel;
+ * - one event per server frame type (`welcome`, `message`, `event`, `private`, `rooms`, `room_added`,
+ *   `presence`, `presence_diff`, `system`, `read`, `subscribed`, `unsubscribed`, `state`, `error`,
+ *   `pong`, …), stored events only once and in seq order per channel;
  * - `frame` — every frame that got through, whatever its type;
  * - `fatal` `{code, reason, error}` — the server refused us for good; the state is `closed`;
  * - `gap` `{channel, expected, got}` — a stored event skipped a seq (the client resyncs by reconnecting).
@@ -284,6 +284,8 @@ export class CollabClient {
   _socketUrl() {
     const url = new URL(this.url, typeof location !== "undefined" ? location.href : undefined);
     url.searchParams.set("channel", this.channel);
+    // A room someone creates arrives as one `room_added` frame, not as a whole new `rooms` list.
+    url.searchParams.set("room_changes", "1");
     if (this.nickname) url.searchParams.set("nickname", this.nickname);
     if (this.token) url.searchParams.set("token", this.token);
     const since = this.positions.get(this.channel);
@@ -663,7 +665,7 @@ export class CollabClient {
   }
 
   /**
-   * Create a chat room (everyone then gets a new `rooms` list).
+   * Create a chat room (this socket then gets a new `rooms` list, the others `room_added`).
    * @param {string} name
    * @param {{private?: boolean, members?: string[]}} [options]
    * @returns {boolean} whether it was sent

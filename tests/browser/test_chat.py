@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import pytest
@@ -118,6 +119,27 @@ def test_rooms_switch_and_count_unread(join_chat):
     expect(bob.page.locator("#page-title")).to_have_text(f"#{first}")
     expect(bob.messages).to_have_text(["one", "two", "three"])
     expect(badge).to_have_count(0)
+
+
+@pytest.mark.browser
+def test_a_room_someone_creates_comes_alone_to_the_others_list(join_chat):
+    first, second, created = fresh_room(), fresh_room(), fresh_room()
+    alice = join_chat("alice", first)
+    bob = join_chat("bob", first)
+    # Alice's next socket (she opens another room): every frame it receives.
+    received: list[dict] = []
+    alice.page.on("websocket", lambda ws: ws.on("framereceived", lambda data: received.append(json.loads(data))))
+    alice.page.goto(f"/static/chat.html#{second}")
+    alice.expect_state("open")
+    expect(alice.page.locator(f'#rooms a[data-room="{second}"]')).to_be_visible()
+
+    bob.page.locator("#new-room-name").fill(created)
+    bob.page.locator("#new-room button").click()
+    expect(alice.page.locator(f'#rooms a[data-room="{created}"]')).to_be_visible()
+    added = [f for f in received if f["type"] == "room_added"]
+    assert [f["room"]["name"] for f in added] == [created], received
+    # The room came alone: the only `rooms` list is the one that came with the socket.
+    assert len([f for f in received if f["type"] == "rooms"]) == 1, received
 
 
 @pytest.mark.browser
