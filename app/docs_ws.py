@@ -14,7 +14,7 @@ import time
 from aiohttp import WSMsgType, web
 
 from app.auth import AuthError
-from app.keys import ENGINE, SETTINGS
+from app.keys import DOC_BUDGETS, ENGINE, SETTINGS
 from app.sockets import AiohttpTransport, authenticate, close_refused, open_socket
 from collab.documents.inbound import DocInbox
 from collab.documents.room import channel_of
@@ -22,12 +22,12 @@ from collab.documents.rooms import DocumentManager
 from collab.errors import ProtocolError
 from collab.realtime.connection import CloseCode
 from collab.realtime.limits import TokenBucket
+from collab.users import User
 
 log = logging.getLogger("collab.docs")
 
 
 async def document_socket(request: web.Request) -> web.StreamResponse:
-    settings = request.app[SETTINGS]
     documents: DocumentManager = request.app[ENGINE].documents
     ws = await open_socket(request)
     name = request.match_info["name"]
@@ -36,6 +36,26 @@ async def document_socket(request: web.Request) -> web.StreamResponse:
         channel_of(name)
     except (AuthError, ProtocolError) as error:
         return await close_refused(request, ws, CloseCode.POLICY_VIOLATION, str(error))
+    budgets = request.app[DOC_BUDGETS]
+    user_bucket = budgets.open(user.id)
+    if user_bucket is None:
+        reason = f"this user has {budgets.max_connections} document connections open already"
+        return await close_refused(request, ws, CloseCode.POLICY_VIOLATION, reason)
+    try:
+        return await _serve(request, ws, documents, name, user, user_bucket)
+    finally:
+        budgets.close(user.id)
+
+
+async def _serve(
+    request: web.Request,
+    ws: web.WebSocketResponse,
+    documents: DocumentManager,
+    name: str,
+    user: User,
+    user_bucket: TokenBucket,
+) -> web.StreamResponse:
+    settings = request.app[SETTINGS]
     peer = documents.new_peer(AiohttpTransport(ws), user)
     try:
         room = await documents.join(name, peer)
@@ -47,7 +67,8 @@ async def document_socket(request: web.Request) -> web.StreamResponse:
     log.info("doc open client=%s user=%s doc=%s%s", peer.id, user.id, name, " read-only" if peer.read_only else "")
     started = time.monotonic()
     peer.expire_with_token(settings.jwt_leeway_seconds)
-    inbox = DocInbox(documents, room, peer, TokenBucket(settings.rate_limit_per_second, settings.rate_burst))
+    bucket = TokenBucket(settings.rate_limit_per_second, settings.rate_burst)
+    inbox = DocInbox(documents, room, peer, bucket, user_bucket=user_bucket)
     try:
         async for msg in ws:
             if msg.type is WSMsgType.BINARY:

@@ -13,7 +13,7 @@ from app.config import Settings
 from app.docs_http import document_text
 from app.docs_ws import close_document_sockets, document_socket
 from app.history import setup as setup_history
-from app.keys import AUTH, ENGINE, SETTINGS, USER_BUDGETS
+from app.keys import AUTH, DOC_BUDGETS, ENGINE, SETTINGS, USER_BUDGETS
 from app.media_http import media_links
 from app.media_http import setup as setup_media
 from app.metrics import monitor_config
@@ -105,9 +105,10 @@ def create_app(settings: Settings | None = None, *, channel_modules: Sequence[Ch
     app[SETTINGS] = settings
     app[CHANNEL_MODULES] = tuple(channel_modules)
     app[AUTH] = Authenticator(settings)
-    app[USER_BUDGETS] = UserBudgets(
-        settings.user_rate_limit_per_second, settings.user_rate_burst, settings.max_connections_per_user
-    )
+    for key in (USER_BUDGETS, DOC_BUDGETS):
+        app[key] = UserBudgets(
+            settings.user_rate_limit_per_second, settings.user_rate_burst, settings.max_connections_per_user
+        )
     app.cleanup_ctx.append(_engine_ctx)
     setup_security_headers(app)
     app.on_shutdown.append(_close_sockets)

@@ -11,3 +11,5 @@ SETTINGS = web.AppKey("settings", Settings)
 ENGINE = web.AppKey("engine", Engine)
 AUTH = web.AppKey("auth", Authenticator)
 USER_BUDGETS = web.AppKey("user_budgets", UserBudgets)
+# The same budgets for `/ws/doc`: a user's document connections, counted and rate-limited together.
+DOC_BUDGETS = web.AppKey("doc_budgets", UserBudgets)

@@ -24,21 +24,31 @@ class DocInbox:
     """One document connection's incoming frames. `binary` and `text` return False once the connection
     is closed for what it sent: the shell stops reading then."""
 
-    __slots__ = ("_inflight", "bucket", "documents", "frames_in", "peer", "room")
+    __slots__ = ("_inflight", "buckets", "documents", "frames_in", "peer", "room")
 
-    def __init__(self, documents: DocumentManager, room: Room, peer: Peer, bucket: TokenBucket) -> None:
-        self.documents, self.room, self.peer, self.bucket = documents, room, peer, bucket
+    def __init__(
+        self,
+        documents: DocumentManager,
+        room: Room,
+        peer: Peer,
+        bucket: TokenBucket,
+        user_bucket: TokenBucket | None = None,
+    ) -> None:
+        """`bucket` is this connection's rate limit; `user_bucket` the one the user's document
+        connections share (collab.realtime.limits.UserBudgets)."""
+        self.documents, self.room, self.peer = documents, room, peer
+        self.buckets = (bucket,) if user_bucket is None else (bucket, user_bucket)
         self.frames_in = 0
         self._inflight: set[asyncio.Future[None]] = set()
 
     async def binary(self, data: bytes) -> bool:
         self.frames_in += 1
-        bucket = self.bucket
-        if not bucket.take():
-            # Over the rate limit: stop reading (TCP pushes back on the client) rather than drop an
-            # update, which a Yjs client would never send again.
-            await asyncio.sleep((1 - bucket.tokens) / bucket.rate)
-            bucket.take()
+        for bucket in self.buckets:
+            if not bucket.take():
+                # Over a rate limit: stop reading (TCP pushes back on the client) rather than drop an
+                # update, which a Yjs client would never send again.
+                await asyncio.sleep((1 - bucket.tokens) / bucket.rate)
+                bucket.take()
         peer = self.peer
         try:
             appending = self.documents.receive(self.room, peer, data)

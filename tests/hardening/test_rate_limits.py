@@ -7,7 +7,7 @@ from support.auth import token
 from support.waiting import wait_for
 from support.ws import connect, refused
 
-from app.keys import ENGINE, USER_BUDGETS
+from app.keys import DOC_BUDGETS, ENGINE, USER_BUDGETS
 from collab.realtime.limits import frame_cost
 
 
@@ -105,3 +105,26 @@ async def test_a_user_opens_connections_up_to_the_cap(start) -> None:
     budgets = client.app[USER_BUDGETS]
     await wait_for(lambda: budgets.connections("ann") == 1, what="ann's closed connection to be counted out")
     await connect(client, channel="lobby", token=ann_token)
+
+
+async def test_document_sockets_are_capped_and_share_the_users_budget(start) -> None:
+    """`/ws/doc` had neither: a user could open any number of document connections, each with a full
+    budget of its own."""
+    client = await start(max_connections_per_user=2, user_rate_limit_per_second=0.01, user_rate_burst=4)
+    ann = token("ann")
+    first = await client.ws_connect(f"/ws/doc/notes?token={ann}")
+    second = await client.ws_connect(f"/ws/doc/notes?token={ann}")
+    third = await client.ws_connect(f"/ws/doc/notes?token={ann}")
+    assert (await third.receive()).type.name in ("CLOSE", "CLOSED", "CLOSING")
+    assert third.close_code == 1008
+    budgets = client.app[DOC_BUDGETS]
+    assert budgets.connections("ann") == 2
+    # Two connections, one budget of four frames: two frames each spend it all.
+    user_bucket = budgets._buckets["ann"]
+    for ws in (first, second, first, second):
+        await ws.send_bytes(b"\x00\x00\x01\x00")  # a sync step 1 (empty state vector): one frame each
+    await wait_for(lambda: user_bucket.tokens < 1, what="the user's shared budget to be spent")
+    await first.close()
+    await second.close()
+    await wait_for(lambda: budgets.connections("ann") == 0, what="ann's document connections to be gone")
+    assert len(budgets) == 0
