@@ -11,6 +11,7 @@ from aiohttp import web
 from app.auth import Authenticator
 from app.config import Settings
 from app.docs_http import document_text
+from app.docs_versions import setup_document_versions
 from app.docs_ws import close_document_sockets, document_socket
 from app.history import setup as setup_history
 from app.keys import AUTH, DOC_BUDGETS, ENGINE, SETTINGS, USER_BUDGETS
@@ -118,6 +119,7 @@ def create_app(settings: Settings | None = None, *, channel_modules: Sequence[Ch
     app.router.add_get("/api/ws", websocket_handler)
     app.router.add_get("/ws/doc/{name}", document_socket)
     app.router.add_get("/api/docs/{name}", document_text)
+    setup_document_versions(app)
     # GET /metrics (its registry after _engine_ctx) and the media library's endpoints.
     setup_metrics(app)
     setup_media(app)

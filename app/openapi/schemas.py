@@ -163,4 +163,48 @@ SCHEMAS: dict[str, Any] = {
             "roots": {"type": "array", "items": {"type": "string"}},
         },
     },
+    "DocumentVersions": {
+        "type": "object",
+        "required": ["name", "head", "versions"],
+        "properties": {
+            "name": {"type": "string"},
+            "head": {"type": "integer"},
+            "versions": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["seq", "user_id", "nickname", "at", "bytes"],
+                    "properties": {
+                        "seq": {"type": "integer"},
+                        "user_id": {"type": ["string", "null"]},
+                        "nickname": {"type": ["string", "null"]},
+                        "at": {"type": "string", "format": "date-time"},
+                        "bytes": {"type": "integer"},
+                    },
+                },
+            },
+        },
+    },
+    "DocumentVersion": {
+        "type": "object",
+        "required": ["name", "seq", "text", "title"],
+        "properties": {
+            "name": {"type": "string"},
+            "seq": {"type": "integer"},
+            "text": {"type": "string"},
+            "title": {"type": "string"},
+        },
+    },
+    "Guest": {
+        "type": "object",
+        "required": ["token", "user"],
+        "properties": {
+            "token": {"type": "string"},
+            "user": {
+                "type": "object",
+                "required": ["id", "name", "guest"],
+                "properties": {"id": {"type": "string"}, "name": {"type": "string"}, "guest": {"type": "boolean"}},
+            },
+        },
+    },
 }

@@ -1,12 +1,14 @@
 // The collaborative editor (static/editor.html): CodeMirror 6 bound to a Yjs document with y-codemirror.next,
-// synced by y-websocket's unmodified WebsocketProvider with the server's /ws/doc/<name> (docs/editor.md).
+// synced by y-websocket's unmodified WebsocketProvider with the server's /ws/doc/<name> (docs/editor.md),
+// kept in the browser by y-indexeddb, with a title, a Markdown preview and the document's history.
 // Bundled by `npm run build` (esbuild) into static/dist/editor.js.
 //
 // The document name is the page's hash (#notes), "welcome" without one. The chrome, the stored nickname
 // and token, the connection badge and the socket URL are the other pages' (static/js/ui.js, client.js).
-// Who you are: the stored token (the chat page stores its guest token there) or a new guest named after
-// the stored nickname (asked for when there is none). Offline, edits stay in the page's Y.Doc and merge
-// when the socket is back (y-websocket reconnects by itself; "Go offline" disconnects on purpose).
+// Who you are: the stored token (a JWT, or the guest token the chat page or this one got), else a guest
+// token asked for with the stored nickname (POST /api/guests) and stored, so one person keeps one id.
+// Offline, edits stay in the page's Y.Doc and in IndexedDB (a closed tab loses nothing) and merge when the
+// socket is back (y-websocket reconnects by itself; "Work offline" disconnects on purpose).
 
 import * as Y from "yjs";
 import { WebsocketProvider } from "y-websocket";
@@ -14,6 +16,8 @@ import { yCollab, yUndoManagerKeymap } from "y-codemirror.next";
 import { basicSetup } from "codemirror";
 import { EditorState } from "@codemirror/state";
 import { EditorView, keymap } from "@codemirror/view";
+import MarkdownIt from "markdown-it";
+import { IndexeddbPersistence } from "y-indexeddb";
 import { CloseCode, defaultSocketUrl } from "../js/client.js";
 import {
   $,
@@ -28,22 +32,17 @@ import {
   storedNickname,
   storedToken,
 } from "../js/ui.js";
+import { claims, fetchGuestToken, isGuestToken } from "./guest.js";
+import { HistoryPanel } from "./history.js";
+import { setText } from "./text-diff.js";
 
-// The Y.Text the editor binds to; GET /api/docs/{name} reads the same one.
+// The Y.Text the editor binds to; GET /api/docs/{name} reads the same one. The title is another Y.Text.
 export const TEXT_ROOT = "content";
+export const TITLE_ROOT = "title";
+const TITLE_MAX = 200;
 const COLOR_KEY = "collab.editor.color";
 const COLORS = ["#e11d48", "#2563eb", "#16a34a", "#d97706", "#7c3aed", "#0891b2", "#db2777", "#65a30d"];
 const DOC_NAME = /^[\w.\-:@]{1,190}$/;
-
-/** The claims of a JWT, unverified (the server verifies; this only decides how the page looks). */
-function claims(token) {
-  try {
-    const part = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
-    return JSON.parse(atob(part));
-  } catch {
-    return {};
-  }
-}
 
 function pickColor() {
   let color = localStorage.getItem(COLOR_KEY);
@@ -59,9 +58,10 @@ export async function start() {
   const readonly = el("span", "readonly-badge", "read-only");
   readonly.id = "readonly";
   readonly.hidden = true;
-  const toggle = el("button", "toggle", "Go offline");
+  const toggle = el("button", "toggle", "Work offline");
   toggle.id = "offline-toggle";
   toggle.type = "button";
+  toggle.title = "Stop syncing for now: your edits are kept in this browser and merge when you go back online";
   let rename = null; // once the provider exists
   mountChrome({
     title: name,
@@ -73,25 +73,42 @@ export async function start() {
   });
   setTitle(name, `${name} · editor · collab`);
 
-  const token = storedToken();
-  const fixedName = token ? claims(token).name : undefined;
+  // Who we are: a JWT's name is fixed; a guest (token or not yet) is named after the stored nickname.
+  let token = storedToken();
+  const fixedName = token && !isGuestToken(token) ? claims(token).name : undefined;
   if (!fixedName) await ensureNickname();
+  if (!token) token = await fetchGuestToken(storedNickname());
   const readOnly = token ? (claims(token).roles ?? []).includes("readonly") : false;
-  const user = { name: fixedName ?? storedNickname(), color: pickColor() };
+  const user = { name: fixedName ?? (token ? claims(token).name : null) ?? storedNickname(), color: pickColor() };
   user.colorLight = `${user.color}33`;
 
   const doc = new Y.Doc();
   const text = doc.getText(TEXT_ROOT);
+  const title = doc.getText(TITLE_ROOT);
+  // The document in this browser too: a closed tab's offline edits are here on the next visit, and the
+  // provider's sync sends them then (a Yjs merge: whatever the server already has is not applied twice).
+  const persistence = new IndexeddbPersistence(`collab.doc:${name}`, doc);
+  await Promise.race([persistence.whenSynced, new Promise((resolve) => setTimeout(resolve, 2000))]);
+
   const params = token ? { token } : { nickname: user.name };
   const provider = new WebsocketProvider(defaultSocketUrl("/ws/doc"), name, doc, { params });
   provider.awareness.setLocalStateField("user", user);
 
   // A stored token this server refuses (another server's guest token, an expired JWT, or a bad document
-  // name): forget it and come back as a guest, once. y-websocket reconnects by itself with the new params.
+  // name): forget it and come back as a guest with a new guest token, once. y-websocket reconnects by
+  // itself with the new params.
+  let refused = false;
   provider.on("connection-close", (event) => {
-    if (event?.code === CloseCode.POLICY_VIOLATION && provider.params.token) {
+    if (event?.code === CloseCode.POLICY_VIOLATION && provider.params.token && !refused) {
+      refused = true;
       forgetToken();
+      token = null;
       provider.params = { nickname: user.name };
+      fetchGuestToken(user.name).then((fresh) => {
+        if (!fresh) return;
+        token = fresh;
+        provider.params = { token: fresh };
+      });
     }
   });
 
@@ -128,7 +145,7 @@ export async function start() {
       offline: "Offline: edits are kept and merge when you go online",
     }[state];
     renderState(state, { label });
-    $("offline-toggle").textContent = offline ? "Go online" : "Go offline";
+    $("offline-toggle").textContent = offline ? "Work online" : "Work offline";
   };
   provider.on("status", renderStatus);
   provider.on("sync", renderStatus);
@@ -172,18 +189,81 @@ export async function start() {
     $("me").disabled = true;
     $("me").title = "Your name, as others see it";
   }
-  // A guest renamed keeps editing: the others see the new name at once (awareness), no reload.
-  rename = (chosen) => {
+  // A guest renamed keeps editing: the others see the new name at once (awareness). The guest token
+  // carries the name the history shows, so a new name is a new guest token (as on the chat page), used
+  // from the next connection on: the socket reconnects now unless working offline.
+  rename = async (chosen) => {
     user.name = chosen;
-    if (!provider.params.token) provider.params = { nickname: chosen };
     provider.awareness.setLocalStateField("user", { ...user });
     showName();
+    const fresh = await fetchGuestToken(chosen);
+    if (fresh) token = fresh;
+    provider.params = fresh ? { token: fresh } : { nickname: chosen };
+    showName();
+    if (!offline && provider.wsconnected) {
+      provider.disconnect();
+      provider.connect();
+    }
   };
   $("readonly").hidden = !readOnly;
   window.addEventListener("hashchange", () => location.reload());
 
+  // -- the title: a Y.Text of its own, edited in place like the body -------------------------------
+  const titleInput = /** @type {HTMLInputElement} */ ($("doc-title"));
+  titleInput.maxLength = TITLE_MAX;
+  titleInput.disabled = readOnly;
+  const showTitle = () => {
+    const value = title.toString();
+    if (titleInput.value !== value) {
+      const [start, end] = [titleInput.selectionStart, titleInput.selectionEnd];
+      titleInput.value = value;
+      if (document.activeElement === titleInput) titleInput.setSelectionRange(start, end);
+    }
+    document.title = `${value || name} · editor · collab`;
+  };
+  titleInput.addEventListener("input", () => setText(title, titleInput.value.slice(0, TITLE_MAX)));
+  title.observe(showTitle);
+  showTitle();
+
+  // -- the Markdown preview: markdown-it without raw HTML (it is escaped), unsafe links refused -----
+  const markdown = new MarkdownIt({ html: false, linkify: true });
+  // Links open beside the editor, and the page they open gets no handle on this one.
+  const renderLink = markdown.renderer.rules.link_open ?? ((tokens, i, options, env, self) => self.renderToken(tokens, i, options));
+  markdown.renderer.rules.link_open = (tokens, i, options, env, self) => {
+    tokens[i].attrSet("target", "_blank");
+    tokens[i].attrSet("rel", "noopener noreferrer");
+    return renderLink(tokens, i, options, env, self);
+  };
+  let previewQueued = false;
+  const renderPreview = () => {
+    previewQueued = false;
+    $("preview").innerHTML = markdown.render(text.toString());
+  };
+  text.observe(() => {
+    if (!previewQueued) {
+      previewQueued = true;
+      requestAnimationFrame(renderPreview);
+    }
+  });
+  renderPreview();
+  const shell = $("editor-shell");
+  const showView = (mode) => {
+    shell.dataset.view = mode;
+    for (const button of document.querySelectorAll(".view-switch button")) {
+      button.setAttribute("aria-pressed", String(button.dataset.view === mode));
+    }
+  };
+  for (const button of document.querySelectorAll(".view-switch button")) {
+    button.addEventListener("click", () => showView(button.dataset.view));
+  }
+  showView(matchMedia("(max-width: 760px)").matches ? "write" : "split");
+
+  // -- history ---------------------------------------------------------------------------------
+  const history = new HistoryPanel({ name, token: () => token, text, title, readOnly, parent: shell });
+  $("history-open").addEventListener("click", () => (history.isOpen ? history.close() : history.open()));
+
   // For the tests and the curious.
-  window.collabEditor = { doc, text, provider, view, name, readOnly };
+  window.collabEditor = { doc, text, title, provider, persistence, view, name, readOnly, history, markdown };
   return window.collabEditor;
 }
 
