@@ -308,9 +308,12 @@ class MediaLibrary:
     # -- changes -------------------------------------------------------------------------------------
 
     async def update(self, user: User, media_id: str, changes: Mapping[str, Any]) -> MediaItem:
-        """Change title, description or tags (the uploader or an operator); `media_updated` follows."""
-        checked = check_changes(changes)
+        """Change title, description or tags (the uploader or an operator); `media_updated` follows,
+        its `changed` naming the fields whose value differs. A request that changes nothing (the
+        values the item has already) stores nothing, sends nothing and keeps `updated_at`."""
+        requested = check_changes(changes)
         before = await self._owned(user, media_id)
+        checked = {key: value for key, value in requested.items() if value != getattr(before, key)}
         if not checked:
             return before
         after = replace(before, **checked, updated_at=utcnow())

@@ -57,7 +57,8 @@ async def test_upload_update_delete_with_their_events(start, tmp_path):
     assert item["size"] == len(content) and item["sha256"] == digest
     assert item["title"] == "sunset" and item["tags"] == ["sky", "sunset"] and item["filename"] == "sunset.png"
     assert item["uploader"] == {"id": "alice", "name": "Alice"}
-    assert item["file_url"] == f"/api/media/{item['id']}/file"
+    assert item["url"] == item["file_url"] == f"/api/media/{item['id']}/file"  # <img src="${media.url}">
+    assert item["api_url"] == f"/api/media/{item['id']}"
     new = await watcher.expect("new_media")
     assert new["seq"] == 1 and new["media_id"] == item["id"] and new["media"] == item
     assert new["user_id"] == "alice" and new["nickname"] == "Alice"
@@ -86,19 +87,31 @@ async def test_upload_update_delete_with_their_events(start, tmp_path):
     event = await watcher.expect("media_updated")
     assert event["seq"] == 2 and event["media"] == updated and event["changed"] == ["description", "tags", "title"]
     assert (await (await client.get(f"/api/media/{item['id']}")).json())["title"] == XSS
+    # `changed` names what changed, not what was sent; sending what is there already changes nothing.
+    retitled = await client.put(
+        updated["api_url"],
+        json={"title": "Dusk", "tags": ["Evening"], "description": "line one\nline two"},
+        headers=bearer("alice"),
+    )
+    assert retitled.status == 200
+    event = await watcher.expect("media_updated")
+    assert event["seq"] == 3 and event["changed"] == ["title"] and event["media"]["title"] == "Dusk"
+    same = await client.put(updated["api_url"], json={"title": "Dusk", "tags": ["evening"]}, headers=bearer("alice"))
+    # Its updated_at is kept, and no event is stored: seq 4 is the delete.
+    assert same.status == 200 and (await same.json()) == event["media"]
 
     removed = await client.delete(f"/api/media/{item['id']}", headers=bearer("alice"))
     assert removed.status == 204
     event = await watcher.expect("media_deleted")
-    assert event["seq"] == 3 and event["media_id"] == item["id"]
+    assert event["seq"] == 4 and event["media_id"] == item["id"]
     assert (await client.get(f"/api/media/{item['id']}")).status == 404
     assert (await client.get(item["file_url"])).status == 404
     assert stored_files(data_dir) == []
 
-    # The channel's history has all three, in order, for a client that comes back with since=0.
+    # The channel's history has all four, in order, for a client that comes back with since=0.
     late = await connect(client, channel="media", nickname="late", since=0)
-    replayed = [await late.expect(kind) for kind in ("new_media", "media_updated", "media_deleted")]
-    assert [frame["seq"] for frame in replayed] == [1, 2, 3]
+    replayed = [await late.expect(kind) for kind in ("new_media", "media_updated", "media_updated", "media_deleted")]
+    assert [frame["seq"] for frame in replayed] == [1, 2, 3, 4]
 
 
 @pytest.mark.parametrize(
