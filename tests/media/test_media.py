@@ -341,3 +341,48 @@ async def test_files_left_by_crashed_uploads_are_swept(start, tmp_path):
     client = await start()
     await upload(client, png())
     assert not stale.exists() and recent.exists()
+
+
+async def test_the_seeds_media_updated_frame_edits_like_put(start):
+    """`{"type": "media_updated", "mediaId", "metadata"}` on the socket, as the seed's clients send it:
+    the owner's and an operator's are applied and broadcast like PUT; anyone else's is `forbidden`."""
+    client = await start()
+    item = await upload(client, png(), user="alice")
+    owner = await connect(client, channel="media", token=token("alice", name="Alice"))
+    watcher = await connect(client, channel="general", nickname="watcher")
+    await watcher.send(type="subscribe", channel="media")
+    await watcher.expect("subscribed", channel="media")
+
+    await owner.send(type="media_updated", id="t1", mediaId=item["id"], metadata={"title": "Dawn", "tags": ["Sky"]})
+    for peer in (owner, watcher):
+        event = await peer.expect("media_updated")
+        assert event["media_id"] == item["id"] and event["changed"] == ["tags", "title"] and event["id"] == "t1"
+        assert event["media"]["title"] == "Dawn" and event["media"]["tags"] == ["sky"]
+        assert event["user_id"] == "alice"
+    fetched = await (await client.get(item["api_url"])).json()
+    assert fetched["title"] == "Dawn" and fetched == event["media"]
+
+    operator = await connect(client, channel="media", token=token("op", roles=["operator"]))
+    await operator.send(type="media_updated", mediaId=item["id"], metadata={"description": "tidied"})
+    assert (await watcher.expect("media_updated"))["changed"] == ["description"]
+
+    # Anyone else, a read-only owner, bad frames: an error to the sender, nothing changed or sent.
+    mallory = await connect(client, channel="media", token=token("mallory"))
+    reader = await connect(client, channel="media", token=token("alice", roles=["readonly"]))
+    refusals = [
+        (mallory, {"mediaId": item["id"], "metadata": {"title": "mine"}}, "forbidden"),
+        (mallory, {"channel": "media", "mediaId": item["id"], "metadata": {"title": "mine"}}, "forbidden"),
+        (reader, {"mediaId": item["id"], "metadata": {"title": "mine"}}, "forbidden"),
+        (owner, {"mediaId": item["id"], "metadata": {"owner": "mallory"}}, "bad_request"),
+        (owner, {"mediaId": item["id"], "metadata": "title"}, "bad_request"),
+        (owner, {"metadata": {"title": "x"}}, "bad_request"),
+        (owner, {"mediaId": "0" * 16, "metadata": {"title": "x"}}, "not_found"),
+    ]
+    for peer, fields, code in refusals:
+        await peer.send(type="media_updated", id="r", **fields)
+        error = await peer.expect("error")
+        assert error["code"] == code and error["id"] == "r", (fields, error)
+    after = await (await client.get(item["api_url"])).json()
+    assert after["title"] == "Dawn" and after["description"] == "tidied"
+    engine = client.server.app[ENGINE]
+    assert [e.type for e in await engine.store.read("media")] == ["new_media", "media_updated", "media_updated"]
