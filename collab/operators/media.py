@@ -139,7 +139,7 @@ class MediaLibrary:
 
     async def socket_update(self, channel: Channel, session: Session, frame: dict[str, Any]) -> None:
         """`{"type": "media_updated", "mediaId": id, "metadata": {title, description, tags}}` on the
-        socket (the seed's clients send it; `media_id` is taken too): the same change as
+        socket (Base's clients send it; `media_id` is taken too): the same change as
         `PUT /api/media/{id}`, by the same rules (the uploader or an operator, else `Forbidden`), and
         the same `media_updated` event, with the frame's `id` as its operation id."""
         media_id = frame.get("mediaId", frame.get("media_id"))
