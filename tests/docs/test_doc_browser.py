@@ -131,7 +131,7 @@ def test_offline_edits_merge_when_the_page_is_back_online(open_editor) -> None:
 
 
 @pytest.mark.browser
-def test_the_editor_says_offline_when_the_browser_loses_the_network(open_editor) -> None:
+def test_the_editor_says_offline_when_the_browser_loses_the_network(open_editor, tmp_path: Path) -> None:
     """The browser going offline (no close on the socket yet) is shown at once, not "Live"; the edits
     made meanwhile merge when the network is back."""
     doc = f"tunnel-{uuid.uuid4().hex[:8]}"
@@ -142,7 +142,7 @@ def test_the_editor_says_offline_when_the_browser_loses_the_network(open_editor)
     bob.context.set_offline(True)
     expect(bob.locator("#conn")).to_have_attribute("data-state", "offline")
     expect(bob.locator("#conn-label")).to_contain_text("no network")
-    bob.screenshot(path="/tmp/h12s-editor-offline.png")
+    bob.screenshot(path=str(tmp_path / "editor-offline.png"))
     bob.locator(".cm-content").click()
     bob.keyboard.type("typed in the tunnel\n")
     alice.locator(".cm-content").click()
