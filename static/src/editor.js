@@ -131,10 +131,15 @@ export async function start() {
       open: "Live",
       connecting: "Syncing…",
       reconnecting: "Reconnecting…",
-      offline: "Offline: edits are kept and merge when you go online",
-      "no-network": "Offline (no network): edits are kept and merge when it is back",
+      offline: "Offline",
+      "no-network": "No network",
     }[state];
     renderState(state === "no-network" ? "offline" : state, { label });
+    // The badge stays short (a phone's top bar has room for a word); what it means is its tooltip.
+    $("conn").title = {
+      offline: "Offline: your edits are kept here and merge when you go online",
+      "no-network": "No network: your edits are kept here and merge when it is back",
+    }[state] ?? "";
     $("offline-toggle").textContent = offline ? "Go online" : "Go offline";
   };
   provider.on("status", renderStatus);

@@ -3,6 +3,7 @@ the other's cursor with a name and colour, and offline edits merge when the page
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -141,7 +142,8 @@ def test_the_editor_says_offline_when_the_browser_loses_the_network(open_editor,
 
     bob.context.set_offline(True)
     expect(bob.locator("#conn")).to_have_attribute("data-state", "offline")
-    expect(bob.locator("#conn-label")).to_contain_text("no network")
+    expect(bob.locator("#conn-label")).to_have_text("No network")
+    expect(bob.locator("#conn")).to_have_attribute("title", re.compile("edits are kept"))
     bob.screenshot(path=str(tmp_path / "editor-offline.png"))
     bob.locator(".cm-content").click()
     bob.keyboard.type("typed in the tunnel\n")
