@@ -97,8 +97,11 @@ URL_PREFIX = "/api/media"
 
 
 def media_links(media_id: str) -> dict[str, str]:
-    """An item's URLs on this server: the engine adds them to every entry it shows (its events too)."""
-    return {"url": f"{URL_PREFIX}/{media_id}", "file_url": f"{URL_PREFIX}/{media_id}/file"}
+    """An item's URLs on this server: the engine adds them to every entry it shows (its events too).
+    `url` is the file, what `<img src="${media.url}">` wants (`file_url` says the same, for the
+    clients written before); `api_url` is the item's JSON resource."""
+    file = f"{URL_PREFIX}/{media_id}/file"
+    return {"url": file, "file_url": file, "api_url": f"{URL_PREFIX}/{media_id}"}
 
 
 def _library(request: web.Request) -> MediaLibrary:

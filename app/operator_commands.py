@@ -31,6 +31,9 @@ def cmd_replay(args: argparse.Namespace, settings: Settings) -> int:
     async def replay() -> int:
         store = await SqlEventStore.open(settings.database_url)
         try:
+            if await store.get_channel(args.channel) is None:  # a typo is not an empty board
+                print(f"collab: no channel {args.channel!r}", file=sys.stderr)
+                return 1
             loaded = await load_state(store, projection, args.channel, until=args.until)
         finally:
             await store.close()
@@ -75,6 +78,21 @@ def _cli_actor(command: str):  # -> collab.operators.moderation.Actor: who acts 
     return Actor(f"cli:{login}", f"collab {command}")
 
 
+_LINE_BREAKERS = {code: f"\\x{code:02x}" for code in (*range(0x20), 0x7F, 0x85)} | {
+    0x2028: "\\u2028",
+    0x2029: "\\u2029",
+    ord("\n"): "\\n",
+    ord("\r"): "\\r",
+    ord("\t"): "\\t",
+}
+
+
+def _one_line(text: str) -> str:
+    """Control characters and line breaks written as escapes: a multi-line message keeps its one line and
+    the columns of the ones after it (`--json` has the exact text)."""
+    return text.translate(_LINE_BREAKERS)
+
+
 def _text_line(frame: dict) -> str:
     """One event as a line for people: seq, time, who, type, then its content (or its other fields)."""
     import orjson
@@ -87,7 +105,7 @@ def _text_line(frame: dict) -> str:
     body = content if isinstance(content, str) else orjson.dumps(rest if content is None else content).decode()
     if isinstance(content, str) and rest:
         body += "  " + orjson.dumps(rest).decode()
-    return f"{frame['seq']:>6}  {frame['ts']}  {who}  {frame['type']}  {body}"
+    return _one_line(f"{frame['seq']:>6}  {frame['ts']}  {who}  {frame['type']}  {body}")
 
 
 def cmd_history(args: argparse.Namespace, settings: Settings) -> int:

@@ -127,7 +127,7 @@ class Engine:
         boards = register_boards(
             manager, kanban_projection=projections.of_kind("kanban"), drawing_projection=projections.of_kind("draw")
         )
-        register_media(manager)
+        media_kind = register_media(manager)
         register_audit(manager)
         for register in channel_modules:
             register(manager)
@@ -145,6 +145,7 @@ class Engine:
         media = MediaLibrary(
             MediaStore(store.engine), manager, Path(media_dir), links=media_links, limits=upload_limits
         )
+        media.listen(media_kind)
         moderation = Moderation(
             manager,
             documents,

@@ -66,6 +66,12 @@ PATHS: dict[str, Any] = {
         }
     },
     "/": {"get": {"summary": "the index page", "responses": {"200": {"description": "HTML"}}}},
+    "/favicon.ico": {
+        "get": {
+            "summary": "the site's icon (the pages name /static/favicon.svg too)",
+            "responses": {"200": {"description": "an ICO", "content": {"image/x-icon": {}}}},
+        }
+    },
     "/static/{path}": {
         "get": {
             "summary": "the browser pages' files",

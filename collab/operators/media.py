@@ -54,8 +54,9 @@ from collab.operators.uploads import (
     _write,
     over_quota,
 )
-from collab.realtime.hub import ChannelKind, ChannelManager
-from collab.realtime.protocol import timestamp
+from collab.realtime.hub import Channel, ChannelKind, ChannelManager
+from collab.realtime.protocol import optional_id, timestamp
+from collab.realtime.session import Session
 from collab.store.media import MediaItem, MediaStore
 from collab.users import User
 
@@ -97,7 +98,8 @@ def media_entry(item: MediaItem) -> dict[str, Any]:
 
 
 def register_media(manager: ChannelManager) -> ChannelKind:
-    """The `media` channel: its events come from the library (HTTP), clients only listen."""
+    """The `media` channel: its events come from the library (HTTP, and a socket's `media_updated`
+    frame once `MediaLibrary.listen` wired it); a client's own `publish` is refused."""
     kind = manager.register_channel(MEDIA_CHANNEL)
     kind.client_publish = False
     return kind
@@ -130,6 +132,23 @@ class MediaLibrary:
         # docs/media.md says so.)
         self._blobs = asyncio.Lock()
         self._swept = False
+
+    def listen(self, kind: ChannelKind) -> None:
+        """Take the `media_updated` frames of the `media` channel's sockets (`socket_update`)."""
+        kind.on_message("media_updated")(self.socket_update)
+
+    async def socket_update(self, channel: Channel, session: Session, frame: dict[str, Any]) -> None:
+        """`{"type": "media_updated", "mediaId": id, "metadata": {title, description, tags}}` on the
+        socket (Base's clients send it; `media_id` is taken too): the same change as
+        `PUT /api/media/{id}`, by the same rules (the uploader or an operator, else `Forbidden`), and
+        the same `media_updated` event, with the frame's `id` as its operation id."""
+        media_id = frame.get("mediaId", frame.get("media_id"))
+        if not isinstance(media_id, str):
+            raise ProtocolError("field 'mediaId' must be the item's id (a string)")
+        metadata = frame.get("metadata")
+        if not isinstance(metadata, dict):
+            raise ProtocolError("field 'metadata' must be an object of title, description and tags")
+        await self.update(session.user, media_id, metadata, op_id=optional_id(frame))
 
     def entry(self, item: MediaItem) -> dict[str, Any]:
         """`media_entry` with the item's links."""
@@ -307,10 +326,15 @@ class MediaLibrary:
 
     # -- changes -------------------------------------------------------------------------------------
 
-    async def update(self, user: User, media_id: str, changes: Mapping[str, Any]) -> MediaItem:
-        """Change title, description or tags (the uploader or an operator); `media_updated` follows."""
-        checked = check_changes(changes)
+    async def update(
+        self, user: User, media_id: str, changes: Mapping[str, Any], *, op_id: str | None = None
+    ) -> MediaItem:
+        """Change title, description or tags (the uploader or an operator); `media_updated` follows,
+        its `changed` naming the fields whose value differs. A request that changes nothing (the
+        values the item has already) stores nothing, sends nothing and keeps `updated_at`."""
+        requested = check_changes(changes)
         before = await self._owned(user, media_id)
+        checked = {key: value for key, value in requested.items() if value != getattr(before, key)}
         if not checked:
             return before
         after = replace(before, **checked, updated_at=utcnow())
@@ -321,6 +345,7 @@ class MediaLibrary:
                 user,
                 "media_updated",
                 {"media_id": after.id, "media": self.entry(after), "changed": sorted(checked)},
+                op_id=op_id,
             )
         except BaseException:
             await self.store.restore(before)
@@ -364,11 +389,11 @@ class MediaLibrary:
 
     # -- plumbing ------------------------------------------------------------------------------------
 
-    async def _publish(self, user: User, event_type: str, data: dict[str, Any]) -> None:
+    async def _publish(self, user: User, event_type: str, data: dict[str, Any], op_id: str | None = None) -> None:
         # What Channel.append does for a socket's client, for an HTTP caller: store, then publish the
         # committed event to every process's subscribers.
         appended = await self.manager.store.append(
-            NewEvent(MEDIA_CHANNEL, event_type, data, user_id=user.id, nickname=user.name)
+            NewEvent(MEDIA_CHANNEL, event_type, data, user_id=user.id, nickname=user.name, op_id=op_id)
         )
         if appended.new:
             self.manager.broker.publish(appended.event)

@@ -362,6 +362,10 @@ class Monitor:
 
     async def _store_alerts(self) -> None:
         """Store alerts one after the other, in the order they were raised (firing before resolved)."""
+        try:
+            await self.resolve_left_firing()
+        except Exception as error:  # the database refused: say so, keep monitoring
+            log.warning("monitor: resolving the alerts of stopped processes failed: %s", error)
         while True:
             alert = await self._alerts.get()
             if alert is None:
@@ -376,6 +380,72 @@ class Monitor:
             if appended.new:
                 self.manager.broker.publish(appended.event)
 
+    async def resolve_left_firing(self) -> list[dict[str, Any]]:
+        """Store a `resolved` event for each alert left firing by a process that no longer runs (this
+        node before a restart, a stopped process on this host, a node no longer listening on the
+        PostgreSQL broker): nobody else would ever resolve it. A figure still too high fires again,
+        as this process's own alert, at its first sample. Returns the resolutions stored."""
+        firing: dict[tuple[str, str], dict[str, Any]] = {}  # (process, metric) → its last firing alert
+        after = 0
+        while batch := await self.store.read(MONITOR_CHANNEL, after=after, limit=1000):
+            after = batch[-1].seq
+            for event in batch:
+                data = event.data
+                if event.type != "alert" or not isinstance(data.get("metric"), str):
+                    continue
+                key = (str(data.get("process") or data.get("node")), data["metric"])
+                if data.get("state") == "firing":
+                    firing[key] = data
+                else:
+                    firing.pop(key, None)
+        live_nodes = await self._live_nodes() if firing else None
+        resolutions = []
+        for (process, metric), alert in firing.items():
+            if not self._stopped(alert, live_nodes):
+                continue
+            resolution = {
+                "metric": metric,
+                "state": "resolved",
+                "value": None,
+                "threshold": alert.get("threshold"),
+                "node": alert.get("node"),
+                "process": alert.get("process"),
+                "since": alert.get("since"),
+                "reason": "process stopped",
+                "resolved_by": self.process,
+                "message": f"{metric}: {process} stopped while it was firing; resolved by {self.process}",
+            }
+            appended = await self.manager.store.append(NewEvent(MONITOR_CHANNEL, "alert", resolution))
+            self.alerts_stored += 1
+            if appended.new:
+                self.manager.broker.publish(appended.event)
+            resolutions.append(resolution)
+        return resolutions
+
+    async def _live_nodes(self) -> set[str] | None:
+        """The broker's nodes alive now, when the broker can tell (the PostgreSQL one); else None."""
+        ask = getattr(self.manager.broker, "live_nodes", None)
+        if ask is None:
+            return None
+        try:
+            return set(await ask())
+        except Exception as error:  # unknown: resolve only what this host can tell
+            log.warning("monitor: asking which nodes are alive failed: %s", error)
+            return None
+
+    def _stopped(self, alert: dict[str, Any], live_nodes: set[str] | None) -> bool:
+        """Whether the process that raised `alert` has stopped. Nothing of this process is stored yet
+        when this runs, so its own node or process id in a firing alert is an earlier process's."""
+        node, process = alert.get("node"), alert.get("process")
+        if node == self.node or process == self.process:
+            return True
+        host, _, pid = str(process).rpartition(":")
+        if host == socket.gethostname() and pid.isdigit():
+            return not _running(int(pid))
+        if live_nodes is not None and isinstance(node, str):
+            return node not in live_nodes
+        return False  # another host's process, and no broker to ask: it resolves its own
+
     # -- for /metrics ---------------------------------------------------------------------------------
 
     def counters(self) -> dict[str, int]:
@@ -387,6 +457,16 @@ class Monitor:
             "appended_events": getattr(figures, "events_committed", 0),
             "alerts_stored": self.alerts_stored,
         }
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process: it exists
+        return True
+    return True
 
 
 __all__ = [

@@ -35,7 +35,9 @@ class Session(Connection):
         # Per channel, the last seq this client has been sent: replay and live delivery overlap during a
         # resume, and this is what drops the overlap.
         self.positions: dict[str, int] = {}
-        self.attrs: dict[str, Any] = {}
+        # Who the client is, under the names Base's hooks read (`client.GetAttr("nickname")` in an
+        # `OnConnect`); the socket adds `home`, its own channel. A hook may set more, or change these.
+        self.attrs: dict[str, Any] = {"nickname": user.name, "user_id": user.id, "userId": user.id}
         # Channels being replayed to this client: live events wait here until the replay is sent.
         self.holding: dict[str, list[tuple[int, str]]] = {}
 
@@ -52,6 +54,10 @@ class Session(Connection):
 
     def set_attr(self, name: str, value: Any) -> None:
         self.attrs[name] = value
+
+    # Base's spelling, so that its examples run as written.
+    GetAttr = get_attr
+    SetAttr = set_attr
 
     # -- delivery --------------------------------------------------------------------------------
 

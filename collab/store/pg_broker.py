@@ -123,6 +123,16 @@ class PostgresBroker:
         self._relays.append(payload)
         self._relay_ready.set()
 
+    async def live_nodes(self) -> set[str]:
+        """The nodes listening on this database now (their listener connections are named after them in
+        pg_stat_activity): what the monitor asks before resolving a gone node's alerts."""
+        prefix = "collab-broker-"
+        async with self.store.engine.connect() as conn:
+            rows = await conn.exec_driver_sql(
+                "SELECT application_name FROM pg_stat_activity WHERE application_name LIKE 'collab-broker-%'"
+            )
+            return {name[len(prefix) :] for (name,) in rows}
+
     async def close(self) -> None:
         if self._closed:
             return

@@ -21,6 +21,7 @@ function size(bytes) {
   return `${bytes} B`;
 }
 
+// Not `item.url` (the file since issue 12): events stored earlier name the JSON resource there.
 const fileUrl = (item) => `/api/media/${encodeURIComponent(item.id)}/file`;
 
 // -- the items ------------------------------------------------------------------------------------------

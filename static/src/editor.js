@@ -129,11 +129,17 @@ export async function start() {
   });
 
   // -- what the page shows ----------------------------------------------------------------------
+  // `offline`: the user's "Work offline"; `networkGone`: the browser says it has no network. A socket can
+  // look connected for half a minute after the network went (nothing tells it), so the browser's word
+  // wins: the page shows offline and drops the socket, as the other pages' client does (client.js).
   let offline = false;
+  let networkGone = navigator.onLine === false;
   const renderStatus = () => {
-    const state = offline
-      ? "offline"
-      : provider.wsconnected
+    const state = networkGone
+      ? "no-network"
+      : offline
+        ? "offline"
+        : provider.wsconnected
         ? provider.synced
           ? "open"
           : "connecting"
@@ -142,9 +148,15 @@ export async function start() {
       open: "Live",
       connecting: "Syncing…",
       reconnecting: "Reconnecting…",
-      offline: "Offline: edits are kept and merge when you go online",
+      offline: "Offline",
+      "no-network": "No network",
     }[state];
-    renderState(state, { label });
+    renderState(state === "no-network" ? "offline" : state, { label });
+    // The badge stays short (a phone's top bar has room for a word); what it means is its tooltip.
+    $("conn").title = {
+      offline: "Offline: your edits are kept here and merge when you go online",
+      "no-network": "No network: your edits are kept here and merge when it is back",
+    }[state] ?? "";
     $("offline-toggle").textContent = offline ? "Work online" : "Work offline";
   };
   provider.on("status", renderStatus);
@@ -152,9 +164,20 @@ export async function start() {
   $("offline-toggle").addEventListener("click", () => {
     offline = !offline;
     if (offline) provider.disconnect();
-    else provider.connect();
+    else if (!networkGone) provider.connect();
     renderStatus();
   });
+  window.addEventListener("offline", () => {
+    networkGone = true;
+    provider.disconnect();
+    renderStatus();
+  });
+  window.addEventListener("online", () => {
+    networkGone = false;
+    if (!offline) provider.connect(); // at once, not after y-websocket's backoff
+    renderStatus();
+  });
+  if (networkGone) provider.disconnect();
   renderStatus();
 
   const renderPeople = () => {

@@ -6,7 +6,10 @@ import importlib.util
 from pathlib import Path
 from typing import Any
 
+from support.auth import token
+
 from app.factory import create_app
+from collab.realtime.hub import ChannelManager
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "docs" / "examples" / "shout.py"
 
@@ -56,3 +59,40 @@ async def test_clients_cannot_publish_into_server_written_channels(aiohttp_clien
         error = await _next_of(ws, "error")
         assert (error["code"], error.get("id")) == ("forbidden", "x")
     await ws.close()
+
+
+def _base_style_module(manager: ChannelManager) -> None:
+    """An `OnConnect` hook as Base's examples write it: it reads who connected from the attributes."""
+    greet = manager.register_channel("greet")
+
+    @greet.on_connect
+    async def on_connect(channel: Any, client: Any) -> None:
+        client.send(
+            {
+                "type": "hello",
+                "nickname": client.GetAttr("nickname"),
+                "user_id": client.get_attr("user_id"),
+                "userId": client.GetAttr("userId"),
+                "home": client.get_attr("home"),
+            }
+        )
+
+
+async def test_an_on_connect_hook_reads_the_nickname_and_user_id(aiohttp_client: Any, make_settings: Any) -> None:
+    client = await aiohttp_client(create_app(make_settings(), channel_modules=[_base_style_module]))
+    guest = await client.ws_connect("/ws?channel=greet:lobby&nickname=alice")
+    welcome = await _next_of(guest, "welcome")
+    hello = await _next_of(guest, "hello")
+    assert hello == {
+        "type": "hello",
+        "nickname": "alice",
+        "user_id": welcome["user"]["id"],
+        "userId": welcome["user"]["id"],
+        "home": "greet:lobby",
+    }
+    member = await client.ws_connect(f"/ws?channel=general&token={token('u-7', name='Ada')}")
+    await member.send_json({"type": "subscribe", "channel": "greet:lobby"})
+    hello = await _next_of(member, "hello")
+    assert (hello["nickname"], hello["user_id"], hello["home"]) == ("Ada", "u-7", "general")
+    await guest.close()
+    await member.close()

@@ -3,6 +3,7 @@ the other's cursor with a name and colour, and offline edits merge when the page
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -128,3 +129,31 @@ def test_offline_edits_merge_when_the_page_is_back_online(open_editor) -> None:
     final = wait_same_text([alice, bob])
     for part in ("shared line", "written on the train", "meanwhile in the office"):
         assert part in final
+
+
+@pytest.mark.browser
+def test_the_editor_says_offline_when_the_browser_loses_the_network(open_editor, tmp_path: Path) -> None:
+    """The browser going offline (no close on the socket yet) is shown at once, not "Live"; the edits
+    made meanwhile merge when the network is back."""
+    doc = f"tunnel-{uuid.uuid4().hex[:8]}"
+    alice = open_editor("Alice", doc)
+    bob = open_editor("Bob", doc)
+    expect(bob.locator("#conn")).to_have_attribute("data-state", "open")
+
+    bob.context.set_offline(True)
+    expect(bob.locator("#conn")).to_have_attribute("data-state", "offline")
+    expect(bob.locator("#conn-label")).to_have_text("No network")
+    expect(bob.locator("#conn")).to_have_attribute("title", re.compile("edits are kept"))
+    bob.screenshot(path=str(tmp_path / "editor-offline.png"))
+    bob.locator(".cm-content").click()
+    bob.keyboard.type("typed in the tunnel\n")
+    alice.locator(".cm-content").click()
+    alice.keyboard.type("typed at the desk\n")
+    bob.wait_for_timeout(300)
+    assert "tunnel" not in text(alice)
+
+    bob.context.set_offline(False)
+    expect(bob.locator("#conn")).to_have_attribute("data-state", "open")
+    expect(bob.locator("#offline-toggle")).to_have_text("Work offline")
+    final = wait_same_text([alice, bob])
+    assert "typed in the tunnel" in final and "typed at the desk" in final

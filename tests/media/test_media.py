@@ -57,7 +57,8 @@ async def test_upload_update_delete_with_their_events(start, tmp_path):
     assert item["size"] == len(content) and item["sha256"] == digest
     assert item["title"] == "sunset" and item["tags"] == ["sky", "sunset"] and item["filename"] == "sunset.png"
     assert item["uploader"] == {"id": "alice", "name": "Alice"}
-    assert item["file_url"] == f"/api/media/{item['id']}/file"
+    assert item["url"] == item["file_url"] == f"/api/media/{item['id']}/file"  # <img src="${media.url}">
+    assert item["api_url"] == f"/api/media/{item['id']}"
     new = await watcher.expect("new_media")
     assert new["seq"] == 1 and new["media_id"] == item["id"] and new["media"] == item
     assert new["user_id"] == "alice" and new["nickname"] == "Alice"
@@ -86,19 +87,31 @@ async def test_upload_update_delete_with_their_events(start, tmp_path):
     event = await watcher.expect("media_updated")
     assert event["seq"] == 2 and event["media"] == updated and event["changed"] == ["description", "tags", "title"]
     assert (await (await client.get(f"/api/media/{item['id']}")).json())["title"] == XSS
+    # `changed` names what changed, not what was sent; sending what is there already changes nothing.
+    retitled = await client.put(
+        updated["api_url"],
+        json={"title": "Dusk", "tags": ["Evening"], "description": "line one\nline two"},
+        headers=bearer("alice"),
+    )
+    assert retitled.status == 200
+    event = await watcher.expect("media_updated")
+    assert event["seq"] == 3 and event["changed"] == ["title"] and event["media"]["title"] == "Dusk"
+    same = await client.put(updated["api_url"], json={"title": "Dusk", "tags": ["evening"]}, headers=bearer("alice"))
+    # Its updated_at is kept, and no event is stored: seq 4 is the delete.
+    assert same.status == 200 and (await same.json()) == event["media"]
 
     removed = await client.delete(f"/api/media/{item['id']}", headers=bearer("alice"))
     assert removed.status == 204
     event = await watcher.expect("media_deleted")
-    assert event["seq"] == 3 and event["media_id"] == item["id"]
+    assert event["seq"] == 4 and event["media_id"] == item["id"]
     assert (await client.get(f"/api/media/{item['id']}")).status == 404
     assert (await client.get(item["file_url"])).status == 404
     assert stored_files(data_dir) == []
 
-    # The channel's history has all three, in order, for a client that comes back with since=0.
+    # The channel's history has all four, in order, for a client that comes back with since=0.
     late = await connect(client, channel="media", nickname="late", since=0)
-    replayed = [await late.expect(kind) for kind in ("new_media", "media_updated", "media_deleted")]
-    assert [frame["seq"] for frame in replayed] == [1, 2, 3]
+    replayed = [await late.expect(kind) for kind in ("new_media", "media_updated", "media_updated", "media_deleted")]
+    assert [frame["seq"] for frame in replayed] == [1, 2, 3, 4]
 
 
 @pytest.mark.parametrize(
@@ -328,3 +341,48 @@ async def test_files_left_by_crashed_uploads_are_swept(start, tmp_path):
     client = await start()
     await upload(client, png())
     assert not stale.exists() and recent.exists()
+
+
+async def test_the_seeds_media_updated_frame_edits_like_put(start):
+    """`{"type": "media_updated", "mediaId", "metadata"}` on the socket, as the seed's clients send it:
+    the owner's and an operator's are applied and broadcast like PUT; anyone else's is `forbidden`."""
+    client = await start()
+    item = await upload(client, png(), user="alice")
+    owner = await connect(client, channel="media", token=token("alice", name="Alice"))
+    watcher = await connect(client, channel="general", nickname="watcher")
+    await watcher.send(type="subscribe", channel="media")
+    await watcher.expect("subscribed", channel="media")
+
+    await owner.send(type="media_updated", id="t1", mediaId=item["id"], metadata={"title": "Dawn", "tags": ["Sky"]})
+    for peer in (owner, watcher):
+        event = await peer.expect("media_updated")
+        assert event["media_id"] == item["id"] and event["changed"] == ["tags", "title"] and event["id"] == "t1"
+        assert event["media"]["title"] == "Dawn" and event["media"]["tags"] == ["sky"]
+        assert event["user_id"] == "alice"
+    fetched = await (await client.get(item["api_url"])).json()
+    assert fetched["title"] == "Dawn" and fetched == event["media"]
+
+    operator = await connect(client, channel="media", token=token("op", roles=["operator"]))
+    await operator.send(type="media_updated", mediaId=item["id"], metadata={"description": "tidied"})
+    assert (await watcher.expect("media_updated"))["changed"] == ["description"]
+
+    # Anyone else, a read-only owner, bad frames: an error to the sender, nothing changed or sent.
+    mallory = await connect(client, channel="media", token=token("mallory"))
+    reader = await connect(client, channel="media", token=token("alice", roles=["readonly"]))
+    refusals = [
+        (mallory, {"mediaId": item["id"], "metadata": {"title": "mine"}}, "forbidden"),
+        (mallory, {"channel": "media", "mediaId": item["id"], "metadata": {"title": "mine"}}, "forbidden"),
+        (reader, {"mediaId": item["id"], "metadata": {"title": "mine"}}, "forbidden"),
+        (owner, {"mediaId": item["id"], "metadata": {"owner": "mallory"}}, "bad_request"),
+        (owner, {"mediaId": item["id"], "metadata": "title"}, "bad_request"),
+        (owner, {"metadata": {"title": "x"}}, "bad_request"),
+        (owner, {"mediaId": "0" * 16, "metadata": {"title": "x"}}, "not_found"),
+    ]
+    for peer, fields, code in refusals:
+        await peer.send(type="media_updated", id="r", **fields)
+        error = await peer.expect("error")
+        assert error["code"] == code and error["id"] == "r", (fields, error)
+    after = await (await client.get(item["api_url"])).json()
+    assert after["title"] == "Dawn" and after["description"] == "tidied"
+    engine = client.server.app[ENGINE]
+    assert [e.type for e in await engine.store.read("media")] == ["new_media", "media_updated", "media_updated"]

@@ -49,6 +49,29 @@ def run(capsys, *argv: str) -> tuple[int, str, str]:
     return code, out, err
 
 
+def test_history_text_keeps_one_line_per_event(database_url: str, monkeypatch, capsys) -> None:
+    """A multi-line message (or one carrying terminal escapes) stays on its row: the columns hold."""
+    text = "first line\nsecond\tline\r\n\x1b[31mred\u2028end"
+
+    async def seed() -> None:
+        store = await SqlEventStore.open(database_url)
+        try:
+            await store.append(NewEvent("notes", "message", {"content": text}, user_id="ann", created_at=T0))
+            await store.append(NewEvent("notes", "message", {"content": "after"}, user_id="bob", created_at=T0))
+        finally:
+            await store.close()
+
+    in_thread(seed())
+    monkeypatch.setenv("COLLAB_DATABASE_URL", database_url)
+    code, out, _ = run(capsys, "history", "notes")
+    lines = out.splitlines()
+    assert code == 0 and len(lines) == 2
+    assert lines[0].endswith("message  first line\\nsecond\\tline\\r\\n\\x1b[31mred\\u2028end")
+    assert lines[1].split()[:2] == ["2", "2026-03-01T08:00:00.000Z"] and lines[1].endswith("after")
+    code, out, _ = run(capsys, "history", "notes", "--json")
+    assert orjson.loads(out.split("\n")[0])["content"] == text  # the exact text is one option away
+
+
 def test_history_command(database_url: str, monkeypatch, capsys) -> None:
     in_thread(_seed(database_url))
     monkeypatch.setenv("COLLAB_DATABASE_URL", database_url)
@@ -91,6 +114,9 @@ def test_history_command(database_url: str, monkeypatch, capsys) -> None:
     assert code == 1 and "no channel 'nowhere'" in err
     code, out, err = run(capsys, "history", "room", "--since", "last tuesday")
     assert code == 2 and "'since'" in err
+    # A channel name with a typo is not an empty board either.
+    code, out, err = run(capsys, "replay", "kanban:nosuch")
+    assert code == 1 and out == "" and "no channel 'kanban:nosuch'" in err
 
     # The console script gives the same answer as the API's code path.
     env = {**os.environ, "COLLAB_DATABASE_URL": database_url}

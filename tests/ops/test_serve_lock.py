@@ -116,6 +116,10 @@ async def test_the_commands_beside_a_server_keep_working(tmp_path: Path, monkeyp
             await ann.send(type="message", content="beside the server", id="m1")
             await ann.expect("message", content="beside the server")
             await ann.close()
+            board = await connect(http, channel="kanban:team", nickname="ann")
+            await board.send(type="column_add", column="todo", title="To do", id="c1")
+            await board.expect("column_added", id="c1")
+            await board.close()
         monkeypatch.setenv("COLLAB_DATA_DIR", str(tmp_path))
         for argv in (
             ["history", "room", "--json"],
@@ -130,6 +134,8 @@ async def test_the_commands_beside_a_server_keep_working(tmp_path: Path, monkeyp
             assert code == 0, (argv, err)
             if argv[0] == "history":
                 assert "beside the server" in out
+            if argv[0] == "replay":
+                assert "To do" in out
     finally:
         assert await asyncio.to_thread(server.stop) == 0
 
