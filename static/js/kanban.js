@@ -516,12 +516,40 @@ function openCard(id) {
   $("card-title").focus();
 }
 
-function fillForm(fields) {
-  $("card-title").value = fields.title;
-  $("card-description").value = fields.description;
-  $("card-assignee").value = fields.assignee ?? "";
-  $("card-labels").value = fields.labels.join(", ");
-  for (const name of CARD_FIELDS) $(`card-${name}`).classList.remove("conflicted");
+/**
+ * Someone else's edit of the card arrived while its dialog is open. When it changed none of the fields
+ * the user is changing, the dialog follows it: the other fields show the new values and the edit is based
+ * on the new version (nothing the user has not seen can be overwritten). When it changed one of them,
+ * the dialog stays as it is and based on its version, so saving shows that field's conflict.
+ */
+function followCard() {
+  if (!editing || editing.diverged) return;
+  const card = server.board.cards.get(editing.id);
+  if (!card || card.version <= editing.version) return;
+  const now = formFields();
+  const touched = CARD_FIELDS.filter((name) => !same(now[name], editing.base[name]));
+  const theirs = fieldsOf(card);
+  if (touched.some((name) => !same(theirs[name], editing.base[name]))) {
+    editing.diverged = true;
+    return;
+  }
+  editing.base = theirs;
+  editing.version = card.version;
+  fillForm({ ...theirs, ...Object.fromEntries(touched.map((name) => [name, now[name]])) }, touched);
+}
+
+function fillForm(fields, keep = []) {
+  const text = {
+    title: fields.title,
+    description: fields.description,
+    assignee: fields.assignee ?? "",
+    labels: fields.labels.join(", "),
+  };
+  for (const name of CARD_FIELDS) {
+    const input = $(`card-${name}`);
+    if (!keep.includes(name)) input.value = text[name]; // what the user is typing stays as typed
+    input.classList.remove("conflicted");
+  }
 }
 
 function parseLabels(text) {
@@ -614,6 +642,7 @@ function showConflict(card, fields) {
     for (const name of mine) if (keepMine || !fields.includes(name)) merged[name] = now[name];
     editing.version = card.version;
     editing.base = theirs;
+    editing.diverged = false;
     fillForm(merged);
     $("conflict").hidden = true;
   };
@@ -677,6 +706,7 @@ function onFrame(frame) {
   if (frame.channel !== channel || server.receive(frame) === null) return;
   // The echo of our own command confirms it: the stored board has it now.
   if (frame.id) pending.delete(frame.id);
+  if (frame.type === "card_edited" && frame.card === editing?.id) followCard();
   render();
 }
 

@@ -36,6 +36,7 @@ def two_pages_on_one_card(open_page: OpenPage) -> tuple[Page, Page]:
 @pytest.mark.browser
 def test_edits_of_different_fields_merge_without_a_conflict(open_page: OpenPage) -> None:
     ann, bob = two_pages_on_one_card(open_page)
+    bob.locator("#card-description").fill("Bob's")
     ann.locator("#card-title").fill("Ann's title")
     ann.locator("#card-labels").fill("bug, ux")
     ann.locator("#card-assignee").fill("ann")
@@ -43,7 +44,9 @@ def test_edits_of_different_fields_merge_without_a_conflict(open_page: OpenPage)
     expect(ann.locator("#card-dialog")).to_be_hidden()
     expect(cards(bob, 0)).to_have_text(["Ann's title"])
 
-    # Bob's dialog still shows the card as he opened it; he changes the description only.
+    # Bob was typing his description meanwhile: his open dialog follows ann's fields, his text stays.
+    expect(bob.locator("#card-title")).to_have_value("Ann's title")
+    expect(bob.locator("#card-labels")).to_have_value("bug, ux")
     bob.locator("#card-description").fill("Bob's description")
     bob.locator("#card-save").click()
     expect(bob.locator("#card-dialog")).to_be_hidden()
@@ -60,14 +63,14 @@ def test_edits_of_different_fields_merge_without_a_conflict(open_page: OpenPage)
 @pytest.mark.browser
 def test_a_field_both_changed_is_the_only_conflict_shown(open_page: OpenPage) -> None:
     ann, bob = two_pages_on_one_card(open_page)
+    bob.locator("#card-title").fill("Bob's title")
+    bob.locator("#card-assignee").fill("bob")
     ann.locator("#card-title").fill("Ann's title")
     ann.locator("#card-description").fill("Ann's description")
     ann.locator("#card-save").click()
     expect(ann.locator("#card-dialog")).to_be_hidden()
     expect(cards(bob, 0)).to_have_text(["Ann's title"])
 
-    bob.locator("#card-title").fill("Bob's title")
-    bob.locator("#card-assignee").fill("bob")
     bob.locator("#card-save").click()
     conflict = bob.locator("#conflict")
     expect(conflict).to_be_visible()
@@ -92,12 +95,12 @@ def test_a_field_both_changed_is_the_only_conflict_shown(open_page: OpenPage) ->
 @pytest.mark.browser
 def test_taking_theirs_keeps_the_users_other_changes(open_page: OpenPage) -> None:
     ann, bob = two_pages_on_one_card(open_page)
+    bob.locator("#card-title").fill("Bob's title")
+    bob.locator("#card-labels").fill("later")
     ann.locator("#card-title").fill("Ann's title")
     ann.locator("#card-save").click()
     expect(cards(bob, 0)).to_have_text(["Ann's title"])
 
-    bob.locator("#card-title").fill("Bob's title")
-    bob.locator("#card-labels").fill("later")
     bob.locator("#card-save").click()
     expect(bob.locator("#conflict dt")).to_have_text(["Title"])
     bob.locator("#conflict-theirs").click()
@@ -107,3 +110,32 @@ def test_taking_theirs_keeps_the_users_other_changes(open_page: OpenPage) -> Non
     for page in (ann, bob):
         expect(page.locator(".card .label")).to_have_text(["later"])
         expect(cards(page, 0)).to_have_text(["Ann's title"])
+
+
+@pytest.mark.browser
+def test_an_edit_based_on_a_version_the_page_had_not_seen_past_merges(open_page: OpenPage) -> None:
+    """Bob's page is offline while ann saves, so his edit goes out based on version 1 once he is back: the
+    server merges it (the case a page's live following cannot cover)."""
+    ann, bob = two_pages_on_one_card(open_page)
+    bob.context.set_offline(True)
+    expect(bob.locator("#conn")).not_to_have_attribute("data-state", "open")
+    ann.locator("#card-title").fill("Ann's title")
+    ann.locator("#card-labels").fill("bug, ux")
+    ann.locator("#card-assignee").fill("ann")
+    ann.locator("#card-save").click()
+    expect(ann.locator("#card-dialog")).to_be_hidden()
+    bob.locator("#card-description").fill("Bob's description")
+    bob.locator("#card-save").click()
+    bob.context.set_offline(False)
+    expect(bob.locator("#card-dialog")).to_be_hidden(timeout=30_000)
+    expect(bob.locator("#conflict")).to_be_hidden()
+    for page in (ann, bob):
+        settled(page)
+        open_card(page, "Ann's title")
+        assert fields(page) == {
+            "title": "Ann's title",
+            "description": "Bob's description",
+            "assignee": "ann",
+            "labels": "bug, ux",
+        }
+        page.locator("#card-cancel").click()
