@@ -16,6 +16,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -153,3 +154,16 @@ def test_the_old_rule_would_refuse_what_now_merges() -> None:
         "assignee": "ann",
         "labels": ["x"],
     }
+
+
+def test_a_card_from_an_old_snapshot_keeps_the_old_rule_until_edited() -> None:
+    """Snapshots taken before cards had `changed`: every field counts as changed at the card's version."""
+    board = Board()
+    board.store({"type": "card_edit", "card": "c", "version": 1, "description": "d"})
+    old = {key: value for key, value in board.card.items() if key != "changed"}
+    board.state = {**board.state, "cards": {"c": old}}
+    with pytest.raises(VersionConflict) as refused:
+        board.store({"type": "card_edit", "card": "c", "version": 1, "title": "stale"})
+    assert refused.value.fields == ["title"]
+    board.store({"type": "card_edit", "card": "c", "version": 2, "title": "fresh"})
+    assert board.card["changed"] == {"title": 3, "description": 2, "assignee": 2, "labels": 2}
