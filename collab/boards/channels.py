@@ -158,7 +158,7 @@ class Board:
         if op_id is not None and await self._answer_retry(channel, client, op_id, head):
             return
         if isinstance(error, kanban_commands.VersionConflict):
-            client.send(error_frame(error.code, str(error), op_id, card=error.card))
+            client.send(error_frame(error.code, str(error), op_id, card=error.card, fields=error.fields))
             return
         raise error
 

@@ -6,7 +6,13 @@ State (JSON-shaped, never mutated: every reducer returns a new state sharing wha
 snapshot can be taken of a state as it is):
 
     {"columns": {id: {"id", "title", "rank"}},
-     "cards":   {id: {"id", "column", "rank", "title", "description", "assignee", "labels", "version"}}}
+     "cards":   {id: {"id", "column", "rank", "title", "description", "assignee", "labels", "version",
+                      "changed": {field: the version that last changed it}}}}
+
+`changed` is what lets two people edit different fields of one card without a conflict: an edit based on
+an older version conflicts only on a field changed after that version (`kanban_commands._card_edit`).
+Cards from snapshots taken before it existed have no `changed`; `changed_at` then says every field
+changed at the card's version, which is the old rule (any stale edit conflicts).
 
 Order: columns by (rank, id), the cards of a column by (rank, id). Ranks are strings compared as plain
 strings (code point order, the same in Python and JavaScript); the id breaks ties, so two cards given the
@@ -104,6 +110,13 @@ def columns_rebalanced(state: State, event: StoredEvent) -> State:
 CARD_FIELDS = ("title", "description", "assignee", "labels")
 
 
+def changed_at(card: Mapping[str, Any], field: str) -> int:
+    """The version of `card` that last changed `field` (its current version when not recorded)."""
+    changed = card.get("changed")
+    version = changed.get(field) if isinstance(changed, dict) else None
+    return version if isinstance(version, int) else card["version"]
+
+
 def card_added(state: State, event: StoredEvent) -> State:
     data = event.data
     card, column, rank, title = (_text(data, k) for k in ("card", "column", "rank", "title"))
@@ -118,6 +131,7 @@ def card_added(state: State, event: StoredEvent) -> State:
         "assignee": _text(data, "assignee"),
         "labels": _labels(data.get("labels")) or [],
         "version": 1,
+        "changed": dict.fromkeys(CARD_FIELDS, 1),
     }
     return _with(state, "cards", {**state["cards"], card: added})
 
@@ -137,7 +151,12 @@ def card_edited(state: State, event: StoredEvent) -> State:
     labels = _labels(data.get("labels"))
     if labels is not None:
         edited["labels"] = labels
-    edited["version"] = current["version"] + 1
+    version = current["version"] + 1
+    # A field the event carries with the value it had already is not changed by it.
+    edited["changed"] = {
+        field: version if edited[field] != current[field] else changed_at(current, field) for field in CARD_FIELDS
+    }
+    edited["version"] = version
     return _with(state, "cards", {**state["cards"], current["id"]: edited})
 
 

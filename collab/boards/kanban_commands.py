@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from collab.boards.kanban import CARD_FIELDS, State, column_cards, ordered
+from collab.boards.kanban import CARD_FIELDS, State, changed_at, column_cards, ordered
 from collab.boards.ranks import MAX_RANK_LENGTH, rank_between, spread_ranks
 from collab.errors import Conflict, NotFound, ProtocolError
 from collab.realtime.protocol import field_str
@@ -26,11 +26,13 @@ Events = list[tuple[str, dict[str, Any]]]
 
 
 class VersionConflict(Conflict):
-    """An edit based on a version of the card that is not the current one; `card` is the current card."""
+    """An edit based on an older version of the card that would overwrite a field someone else changed
+    since; `card` is the current card, `fields` the edit's fields in conflict (in `CARD_FIELDS` order)."""
 
-    def __init__(self, message: str, card: Mapping[str, Any]) -> None:
+    def __init__(self, message: str, card: Mapping[str, Any], fields: list[str]) -> None:
         super().__init__(message)
         self.card = dict(card)
+        self.fields = list(fields)
 
 
 def _id_field(frame: Mapping[str, Any], key: str) -> str:
@@ -207,11 +209,29 @@ def _card_edit(state: State, frame: Mapping[str, Any], new_id: Callable[[], str]
     if version is not None:
         if isinstance(version, bool) or not isinstance(version, int) or version < 1:
             raise ProtocolError("field 'version' must be a whole number ≥ 1")
-        if version != card["version"]:
+        conflicts = conflicting_fields(card, version, changes)
+        if conflicts:
             raise VersionConflict(
-                f"card {card['id']!r} is at version {card['version']}, the edit was based on {version}", card
+                f"card {card['id']!r} is at version {card['version']}, the edit was based on {version}; "
+                f"changed since: {', '.join(conflicts)}",
+                card,
+                conflicts,
             )
     return [("card_edited", {"card": card["id"], **changes})]
+
+
+def conflicting_fields(card: Mapping[str, Any], version: int, changes: Mapping[str, Any]) -> list[str]:
+    """The fields of an edit based on `version` of `card` that would overwrite someone else's change: the
+    field changed after `version` and the edit gives it another value than it has now. Fields nobody
+    changed since merge (a title edit and a description edit of one version both go through). A
+    `version` the card never had (ahead of it) conflicts on every field of the edit."""
+    if version > card["version"]:
+        return [field for field in CARD_FIELDS if field in changes]
+    return [
+        field
+        for field in CARD_FIELDS
+        if field in changes and changed_at(card, field) > version and changes[field] != card[field]
+    ]
 
 
 def _card_move(state: State, frame: Mapping[str, Any], new_id: Callable[[], str]) -> Events:

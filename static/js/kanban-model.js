@@ -16,6 +16,18 @@ const isRecord = (value) => typeof value === "object" && value !== null && !Arra
 /** A map entry only when `key` is a string (ids come off the wire). */
 const get = (map, key) => (isText(key) ? map.get(key) : undefined);
 
+/** The fields of a card that `card_edit` changes, in the order conflicts list them. */
+export const CARD_FIELDS = Object.freeze(["title", "description", "assignee", "labels"]);
+
+const sameValue = (a, b) =>
+  Array.isArray(a) && Array.isArray(b) ? a.length === b.length && a.every((item, i) => item === b[i]) : a === b;
+
+/** The version of `card` that last changed `field` (its current version when not recorded, as in Python). */
+export function changedAt(card, field) {
+  const version = isRecord(card.changed) ? card.changed[field] : undefined;
+  return Number.isInteger(version) ? version : card.version;
+}
+
 /** Columns by (rank, id), cards of a column by (rank, id): ranks compare as plain strings, as in Python. */
 export const byRank = (a, b) =>
   a.rank < b.rank ? -1 : a.rank > b.rank ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
@@ -64,17 +76,26 @@ const REDUCERS = {
       assignee: isText(e.assignee) ? e.assignee : null,
       labels: isLabels(e.labels) ? [...e.labels] : [],
       version: 1,
+      changed: Object.fromEntries(CARD_FIELDS.map((field) => [field, 1])),
     });
     return true;
   },
   card_edited(board, e) {
     const card = get(board.cards, e.card);
     if (!card) return false;
+    const before = { ...card };
     if (isText(e.title)) card.title = e.title;
     if (isText(e.description)) card.description = e.description;
     if ("assignee" in e && (e.assignee === null || isText(e.assignee))) card.assignee = e.assignee;
     if (isLabels(e.labels)) card.labels = [...e.labels];
     card.version += 1;
+    // A field the event carries with the value it had already is not changed by it.
+    card.changed = Object.fromEntries(
+      CARD_FIELDS.map((field) => [
+        field,
+        sameValue(card[field], before[field]) ? changedAt(before, field) : card.version,
+      ]),
+    );
     return true;
   },
   card_moved(board, e) {
@@ -106,7 +127,7 @@ export const KANBAN = Object.freeze({
   /** A board from its JSON form (the `state` frame's `board`), copied. */
   fromJSON: (json) => ({
     columns: new Map(Object.entries(json.columns).map(([id, column]) => [id, { ...column }])),
-    cards: new Map(Object.entries(json.cards).map(([id, card]) => [id, { ...card, labels: [...card.labels] }])),
+    cards: new Map(Object.entries(json.cards).map(([id, card]) => [id, { ...card, labels: [...card.labels], ...(isRecord(card.changed) ? { changed: { ...card.changed } } : {}) }])),
   }),
   /** The board in the server's JSON form. */
   toJSON: (board) => ({ columns: Object.fromEntries(board.columns), cards: Object.fromEntries(board.cards) }),

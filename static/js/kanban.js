@@ -9,7 +9,7 @@
  */
 
 import { newId } from "./client.js";
-import { KANBAN, byRank } from "./kanban-model.js";
+import { CARD_FIELDS, KANBAN, byRank } from "./kanban-model.js";
 import { Replica } from "./replica.js";
 import { $, BOARD_NAME, avatar, connectBoard, el, ensureNickname, hue, mountBoard, nameFromHash, notice } from "./ui.js";
 
@@ -174,6 +174,7 @@ function cardView(card) {
     node = el("li", "card");
     node.draggable = true;
     node.tabIndex = 0;
+    node.setAttribute("aria-describedby", "kanban-help");
     wireCard(card.id, node);
     cardViews.set(card.id, node);
   }
@@ -257,10 +258,136 @@ function wireCard(id, node) {
     node.classList.remove("dragging");
     endDrag();
   });
-  node.addEventListener("click", () => openCard(id));
-  node.addEventListener("keydown", (event) => {
-    if (event.key === "Enter") openCard(id);
+  node.addEventListener("click", () => {
+    if (Date.now() - touchDropped > 400) openCard(id); // the click that ends a touch drag is not a tap
   });
+  node.addEventListener("keydown", (event) => onCardKey(id, event));
+  wireTouch(id, node);
+}
+
+// -- the keyboard: arrows go from card to card, Shift+arrows move the focused card ---------------------
+
+const STEPS = { ArrowUp: [0, -1], ArrowDown: [0, 1], ArrowLeft: [-1, 0], ArrowRight: [1, 0] };
+
+function onCardKey(id, event) {
+  if (event.key === "Enter" || event.key === " ") {
+    event.preventDefault();
+    openCard(id);
+    return;
+  }
+  const step = STEPS[event.key];
+  if (!step || event.altKey || event.ctrlKey || event.metaKey) return;
+  event.preventDefault();
+  const columns = view();
+  const at = columns.findIndex((column) => column.cards.some((card) => card.id === id));
+  if (at < 0) return;
+  const index = columns[at].cards.findIndex((card) => card.id === id);
+  const [dx, dy] = step;
+  const target = columns[at + dx];
+  if (!target) return;
+  if (!event.shiftKey) {
+    // Focus the neighbour: above or below, or the card at the same height in the next column.
+    const cards = target.cards;
+    const next = dx ? cards[Math.min(index, cards.length - 1)] : cards[index + dy];
+    if (next) cardViews.get(next.id)?.focus();
+    return;
+  }
+  const others = target.cards.filter((card) => card.id !== id).length;
+  const position = dx ? Math.min(index, others) : index + dy;
+  if (position < 0 || position > others) return;
+  moveCard(id, target.id, position);
+  cardViews.get(id)?.focus(); // the node was moved in the DOM, which drops focus
+  announce(`${columns[at].cards[index].title}: ${target.title}, position ${position + 1} of ${others + 1}`);
+}
+
+function announce(text) {
+  $("kanban-live").textContent = text;
+}
+
+// -- touch: hold a card, then drag it (a short touch taps it open, a swipe scrolls the board) -------------
+
+const HOLD_MS = 300;
+const SLOP = 10; // px a finger may move while holding
+let touchDropped = 0;
+
+function wireTouch(id, node) {
+  let hold = null;
+  let start = null;
+  let ghost = null;
+  const cancelHold = () => {
+    clearTimeout(hold);
+    hold = null;
+  };
+  node.addEventListener(
+    "touchstart",
+    (event) => {
+      if (event.touches.length !== 1 || dragging) return;
+      const touch = event.touches[0];
+      start = { x: touch.clientX, y: touch.clientY };
+      hold = setTimeout(() => {
+        hold = null;
+        dragging = id;
+        node.classList.add("dragging");
+        ghost = node.cloneNode(true);
+        ghost.classList.add("touch-ghost");
+        ghost.style.width = `${node.getBoundingClientRect().width}px`;
+        document.body.append(ghost);
+        placeGhost(ghost, start.x, start.y);
+        navigator.vibrate?.(10);
+      }, HOLD_MS);
+    },
+    { passive: true },
+  );
+  node.addEventListener(
+    "touchmove",
+    (event) => {
+      const touch = event.touches[0];
+      if (hold && Math.hypot(touch.clientX - start.x, touch.clientY - start.y) > SLOP) cancelHold();
+      if (dragging !== id || !ghost) return;
+      event.preventDefault(); // the board does not scroll under a dragged card
+      placeGhost(ghost, touch.clientX, touch.clientY);
+      const view = columnUnder(touch.clientX, touch.clientY);
+      for (const other of columnViews.values()) other.list.classList.toggle("drop-target", other === view);
+      if (view) view.list.insertBefore(marker, dropIndex(view.list, touch.clientY).before);
+      else marker.remove();
+    },
+    { passive: false },
+  );
+  const finish = (event, drop) => {
+    cancelHold();
+    if (dragging !== id || !ghost) return;
+    event.preventDefault();
+    const touch = event.changedTouches[0];
+    const view = drop && touch ? columnUnder(touch.clientX, touch.clientY) : null;
+    const index = view ? dropIndex(view.list, touch.clientY).index : 0;
+    ghost.remove();
+    ghost = null;
+    node.classList.remove("dragging");
+    touchDropped = Date.now();
+    endDrag();
+    if (view) {
+      const column = [...columnViews].find(([, each]) => each === view)[0];
+      moveCard(id, column, index);
+    }
+  };
+  node.addEventListener("touchend", (event) => finish(event, true));
+  node.addEventListener("touchcancel", (event) => finish(event, false));
+  node.addEventListener("contextmenu", (event) => {
+    if (dragging === id || hold) event.preventDefault(); // a long press drags, it opens no menu
+  });
+}
+
+function placeGhost(ghost, x, y) {
+  ghost.style.transform = `translate(${x - 20}px, ${y - 20}px)`;
+}
+
+/** The column whose box is under the point (x, y), if any. */
+function columnUnder(x, y) {
+  for (const view of columnViews.values()) {
+    const box = view.root.getBoundingClientRect();
+    if (x >= box.left && x <= box.right && y >= box.top && y <= box.bottom) return view;
+  }
+  return null;
 }
 
 function endDrag() {
@@ -352,9 +479,26 @@ function makeAddColumnForm() {
 }
 
 // -- the card dialog --------------------------------------------------------------------------------
+//
+// An edit carries only the fields the user changed (docs/boards.md: edits merge field by field), based on
+// the version the dialog opened: someone else's change of another field meanwhile merges on the server,
+// and a conflict names only the fields both changed, each shown with the other person's value.
 
-/** The card being edited and the version the edit is based on. */
+const FIELD_NAMES = { title: "Title", description: "Description", assignee: "Assignee", labels: "Labels" };
+
+/** The card being edited: its id, the version the edit is based on and the fields as the dialog opened. */
 let editing = null;
+
+function fieldsOf(card) {
+  return {
+    title: card.title,
+    description: card.description ?? "",
+    assignee: card.assignee ?? null,
+    labels: [...(card.labels ?? [])],
+  };
+}
+
+const same = (a, b) => JSON.stringify(a) === JSON.stringify(b);
 
 function openCard(id) {
   const card = findCard(view(), id)?.card;
@@ -362,20 +506,50 @@ function openCard(id) {
   if (!card || !confirmed) return; // not stored yet
   // Based on the server's version plus our own edits still in flight.
   const ours = [...pending.values()].filter((op) => op.type === "card_edit" && op.card === id).length;
-  editing = { id, version: confirmed.version + ours };
-  fillForm(card);
+  editing = { id, version: confirmed.version + ours, base: fieldsOf(card) };
+  fillForm(editing.base);
   $("conflict").hidden = true;
   $("card-error").hidden = true;
   $("card-save").disabled = false;
+  fillColumnChoice(card);
   $("card-dialog").showModal();
   $("card-title").focus();
 }
 
-function fillForm(card) {
-  $("card-title").value = card.title;
-  $("card-description").value = card.description ?? "";
-  $("card-assignee").value = card.assignee ?? "";
-  $("card-labels").value = (card.labels ?? []).join(", ");
+/**
+ * Someone else's edit of the card arrived while its dialog is open. When it changed none of the fields
+ * the user is changing, the dialog follows it: the other fields show the new values and the edit is based
+ * on the new version (nothing the user has not seen can be overwritten). When it changed one of them,
+ * the dialog stays as it is and based on its version, so saving shows that field's conflict.
+ */
+function followCard() {
+  if (!editing || editing.diverged) return;
+  const card = server.board.cards.get(editing.id);
+  if (!card || card.version <= editing.version) return;
+  const now = formFields();
+  const touched = CARD_FIELDS.filter((name) => !same(now[name], editing.base[name]));
+  const theirs = fieldsOf(card);
+  if (touched.some((name) => !same(theirs[name], editing.base[name]))) {
+    editing.diverged = true;
+    return;
+  }
+  editing.base = theirs;
+  editing.version = card.version;
+  fillForm({ ...theirs, ...Object.fromEntries(touched.map((name) => [name, now[name]])) }, touched);
+}
+
+function fillForm(fields, keep = []) {
+  const text = {
+    title: fields.title,
+    description: fields.description,
+    assignee: fields.assignee ?? "",
+    labels: fields.labels.join(", "),
+  };
+  for (const name of CARD_FIELDS) {
+    const input = $(`card-${name}`);
+    if (!keep.includes(name)) input.value = text[name]; // what the user is typing stays as typed
+    input.classList.remove("conflicted");
+  }
 }
 
 function parseLabels(text) {
@@ -387,19 +561,32 @@ function parseLabels(text) {
   return labels;
 }
 
-function saveCard() {
-  if (!editing) return;
-  const title = $("card-title").value.trim();
-  if (!title) return;
-  const edit = {
-    type: "card_edit",
-    card: editing.id,
-    version: editing.version,
-    title,
+/** The fields as the form has them now. */
+function formFields() {
+  return {
+    title: $("card-title").value.trim(),
     description: $("card-description").value,
     assignee: $("card-assignee").value.trim() || null,
     labels: parseLabels($("card-labels").value),
   };
+}
+
+/** The fields the user changed since the dialog opened (or since the last conflict was resolved). */
+function changedFields() {
+  const now = formFields();
+  return Object.fromEntries(CARD_FIELDS.filter((name) => !same(now[name], editing.base[name])).map((n) => [n, now[n]]));
+}
+
+function saveCard() {
+  if (!editing) return;
+  if (!$("card-title").value.trim()) return;
+  const changes = changedFields();
+  moveFromDialog();
+  if (Object.keys(changes).length === 0) {
+    closeCard();
+    return;
+  }
+  const edit = { type: "card_edit", card: editing.id, version: editing.version, ...changes };
   const sent = editing;
   $("card-save").disabled = true;
   command(edit).ack.then(
@@ -410,7 +597,7 @@ function saveCard() {
       if (editing !== sent) return;
       $("card-save").disabled = false;
       const frame = error.frame;
-      if (frame?.code === "conflict" && frame.card) showConflict(frame.card);
+      if (frame?.code === "conflict" && frame.card) showConflict(frame.card, frame.fields ?? Object.keys(changes));
       else showCardError(frame?.message ?? error.message);
     },
   );
@@ -422,32 +609,74 @@ function showCardError(text) {
   box.hidden = false;
 }
 
-/** Someone changed the card meanwhile: show their card; the user takes it or keeps their own. */
-function showConflict(card) {
+const shown = (name, value) =>
+  name === "labels" ? value.join(", ") || "none" : name === "assignee" ? value || "nobody" : value || "—";
+
+/**
+ * Someone changed `fields` of the card meanwhile (the rest of the edit did not conflict, but an edit is
+ * stored whole or not at all): show their value of each; the user takes theirs or keeps their own.
+ * Either way the form is rebased on the card as it is now: fields the user did not change show the
+ * current values, so a second save sends only the user's own changes again.
+ */
+function showConflict(card, fields) {
+  const theirs = fieldsOf(card);
   $("conflict-title").textContent =
-    `Someone changed this card while you were editing (now version ${card.version}). Their card:`;
+    fields.length === 1
+      ? `Someone changed the ${FIELD_NAMES[fields[0]].toLowerCase()} while you were editing. Theirs:`
+      : `Someone changed these fields while you were editing. Theirs:`;
   const list = $("conflict-card");
   list.replaceChildren();
-  for (const [name, value] of [
-    ["Title", card.title],
-    ["Description", card.description || "—"],
-    ["Assignee", card.assignee || "nobody"],
-    ["Labels", (card.labels ?? []).join(", ") || "none"],
-  ]) {
-    list.append(el("dt", "", name), el("dd", "", value));
+  for (const name of fields) {
+    const value = el("dd", "", shown(name, theirs[name]));
+    value.dataset.field = name;
+    list.append(el("dt", "", FIELD_NAMES[name] ?? name), value);
+    $(`card-${name}`)?.classList.add("conflicted");
   }
   $("conflict").hidden = false;
   $("conflict").dataset.version = String(card.version);
-  $("conflict-theirs").onclick = () => {
+  $("conflict").dataset.fields = fields.join(" ");
+  const rebase = (keepMine) => {
+    const now = formFields();
+    const mine = CARD_FIELDS.filter((name) => !same(now[name], editing.base[name]));
+    const merged = { ...theirs };
+    for (const name of mine) if (keepMine || !fields.includes(name)) merged[name] = now[name];
     editing.version = card.version;
-    fillForm(card);
+    editing.base = theirs;
+    editing.diverged = false;
+    fillForm(merged);
     $("conflict").hidden = true;
   };
+  $("conflict-theirs").onclick = () => rebase(false);
   $("conflict-mine").onclick = () => {
-    editing.version = card.version;
-    $("conflict").hidden = true;
+    rebase(true);
     saveCard();
   };
+}
+
+/** The dialog's column choice: every column in order, the card's own selected. */
+function fillColumnChoice(card) {
+  const select = $("card-column");
+  const columns = view();
+  const own = columns.find((column) => column.cards.some((other) => other.id === card.id));
+  select.replaceChildren(
+    ...columns.map((column) => {
+      const option = el("option", "", column.title);
+      option.value = column.id;
+      return option;
+    }),
+  );
+  select.value = own?.id ?? "";
+  editing.column = select.value;
+}
+
+/** A column chosen in the dialog moves the card to the end of that column. */
+function moveFromDialog() {
+  const column = $("card-column").value;
+  if (!editing || !column || column === editing.column) return;
+  const target = view().find((each) => each.id === column);
+  if (!target) return;
+  editing.column = column;
+  moveCard(editing.id, column, target.cards.filter((card) => card.id !== editing.id).length);
 }
 
 function closeCard() {
@@ -477,6 +706,7 @@ function onFrame(frame) {
   if (frame.channel !== channel || server.receive(frame) === null) return;
   // The echo of our own command confirms it: the stored board has it now.
   if (frame.id) pending.delete(frame.id);
+  if (frame.type === "card_edited" && frame.card === editing?.id) followCard();
   render();
 }
 

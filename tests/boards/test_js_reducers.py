@@ -100,6 +100,8 @@ def test_an_event_that_no_longer_applies_changes_nothing_on_both_sides() -> None
             ("column_added", {"column": "c", "title": "again", "rank": "a"}),
             ("column_renamed", {"column": "c", "title": None}),
             ("card_removed", {"card": ["k"]}),
+            # A card from a snapshot taken before cards had `changed`: the edit starts recording it.
+            ("card_edited", {"card": "0", "title": "T2", "assignee": None}),
         ],
         "draw": [
             ("stroke_added", {"stroke": "s", "points": "not a list", "color": "#000000", "width": 2, "tool": "pen"}),

@@ -114,7 +114,9 @@ async def test_an_edit_based_on_a_stale_version_is_a_conflict_with_the_current_c
         "assignee": None,
         "labels": ["bug"],
         "version": 2,
+        "changed": {"title": 2, "description": 1, "assignee": 1, "labels": 2},
     }
+    assert error["fields"] == ["title"]
     assert await cluster.store.head(channel) == head
     # Based on the version the conflict showed, the edit goes through; without a version, last writer wins.
     await bob.send(type="card_edit", card="a", version=2, title="Bob's title", id="e3")
@@ -122,6 +124,36 @@ async def test_an_edit_based_on_a_stale_version_is_a_conflict_with_the_current_c
     assert [e for e in bob.errors if e["id"] in ("e3", "e4")] == []
     card = bob.replica.state["cards"]["a"]
     assert (card["title"], card["description"], card["version"]) == ("Bob's title", "no version", 4)
+
+
+async def test_edits_of_different_fields_based_on_one_version_merge(cluster: Cluster) -> None:
+    """The bug of issue 12: bob's description edit based on version 1 used to conflict with ann's title,
+    labels and assignee edit (and "Keep mine" then sent bob's old title, labels and assignee back)."""
+    channel = board()
+    ann = await seeded(cluster, channel)
+    bob = Client(cluster.nodes[0], BOB, channel)
+    await bob.connect()
+    await ann.send(type="card_edit", card="a", version=1, title="Ann's", labels=["ux"], assignee="ann", id="e1")
+    await bob.send(type="card_edit", card="a", version=1, description="Bob's words", id="e2")
+    assert bob.errors == []
+    card = bob.replica.state["cards"]["a"]
+    assert (card["title"], card["labels"], card["assignee"], card["description"]) == (
+        "Ann's",
+        ["ux"],
+        "ann",
+        "Bob's words",
+    )
+    assert (card["version"], card["changed"]) == (3, {"title": 2, "description": 3, "assignee": 2, "labels": 2})
+    # A field both changed conflicts, and only that field is named; the same value as now is no conflict.
+    await bob.send(type="card_edit", card="a", version=1, title="Bob's", labels=["ux"], id="e3")
+    assert (bob.errors[-1]["id"], bob.errors[-1]["fields"]) == ("e3", ["title"])
+    await bob.send(type="card_edit", card="a", version=1, title="Ann's", labels=["ux"], id="e4")
+    assert bob.errors[-1]["id"] == "e3"
+    # A client that sends every field with a stale version conflicts as before, on the fields changed since
+    # (e4 stored an edit that changed no value: version 4, nothing new to conflict with).
+    assert bob.replica.state["cards"]["a"]["version"] == 4
+    await ann.send(type="card_edit", card="a", version=2, title="t", description="", assignee=None, labels=[], id="e5")
+    assert (ann.errors[-1]["id"], ann.errors[-1]["fields"]) == ("e5", ["description"])
 
 
 async def test_a_retried_command_is_answered_with_the_stored_event(cluster: Cluster) -> None:

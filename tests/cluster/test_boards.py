@@ -19,6 +19,7 @@ from support.boards import Replica, canonical
 from support.waiting import eventually
 from support.ws import Peer, connect
 
+from collab.boards.kanban import CARD_FIELDS
 from collab.engine import PROJECTIONS
 from collab.events import StoredEvent
 from collab.store.sql import SqlEventStore
@@ -81,6 +82,7 @@ def check_log(log: list[StoredEvent], sent: dict[str, dict[str, Any]]) -> Any:
     """Replay the log, checking each event against the board before it as the server must have; the board."""
     projection = PROJECTIONS.for_channel(log[0].channel)
     board = projection.initial()
+    last_change: dict[str, dict[str, int]] = {}  # card → field → the version whose edit set its value
     for event in log:
         cards, columns, data = board["cards"], board["columns"], event.data
         where = f"seq {event.seq} ({event.type} {data}, op {event.op_id})"
@@ -95,7 +97,19 @@ def check_log(log: list[StoredEvent], sent: dict[str, dict[str, Any]]) -> Any:
             assert data["column"] in columns, where
         version = sent.get(event.op_id or "", {}).get("version")
         if event.type == "card_edited" and version is not None:
-            assert cards[data["card"]]["version"] == version, f"an edit of a stale version: {where}"
+            # A stale version is accepted only when no field of the edit was changed since to another value
+            # (docs/boards.md: edits merge field by field); `last_change` is this checker's own record.
+            changes = last_change.setdefault(data["card"], {})
+            for field in CARD_FIELDS:
+                if field in data and data[field] != cards[data["card"]][field]:
+                    assert changes.get(field, 1) <= version, f"an edit overwrote a change it had not seen: {where}"
+        if event.type == "card_edited" and data["card"] in cards:
+            changes = last_change.setdefault(data["card"], {})
+            for field in CARD_FIELDS:
+                if field in data and data[field] != cards[data["card"]][field]:
+                    changes[field] = cards[data["card"]]["version"] + 1
+        if event.type in ("card_added", "card_removed"):
+            last_change.pop(data["card"], None)
         board = projection.apply(board, event)
     return board
 

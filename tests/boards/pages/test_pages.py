@@ -76,16 +76,17 @@ def test_a_stale_edit_shows_the_conflict_with_the_current_card(open_page: OpenPa
     expect(cards(bob, 0)).to_have_text(["Shared card"])
     settled(ann)
 
-    # Both open the card; ann saves first.
+    # Both open the card and change its title; ann saves first. (Had bob not started on the title, his
+    # open dialog would have followed ann's: no conflict, see test_kanban_edits.py.)
     for page in (ann, bob):
         page.locator(".card", has_text="Shared card").click()
         expect(page.locator("#card-dialog")).to_be_visible()
+    bob.locator("#card-title").fill("Bob's title")
     ann.locator("#card-title").fill("Ann's title")
     ann.locator("#card-save").click()
     expect(ann.locator("#card-dialog")).to_be_hidden()
     expect(cards(bob, 0)).to_have_text(["Ann's title"])
 
-    bob.locator("#card-title").fill("Bob's title")
     bob.locator("#card-save").click()
     conflict = bob.locator("#conflict")
     expect(conflict).to_be_visible()
