@@ -26,10 +26,12 @@ from collab.operators.monitor import Monitor, MonitorConfig
 from collab.operators.revoked import RevocationList
 from collab.operators.uploads import UploadLimits
 from collab.projections.registry import Projections
+from collab.realtime.broadcast import register_broadcast
 from collab.realtime.broker import Broker, InProcessBroker
 from collab.realtime.connection import DEFAULT_QUEUE_BYTES, DEFAULT_QUEUE_LIMIT
 from collab.realtime.dispatch import Dispatcher
 from collab.realtime.hub import ChannelManager
+from collab.realtime.publishing import Publisher, PublishLimits
 from collab.realtime.session import Session
 from collab.store.base import EventStore
 from collab.store.engine import DEFAULT_DATA_DIR
@@ -58,6 +60,7 @@ class Engine:
     moderation: Moderation
     history: History
     boards: tuple[Board, Board]
+    publisher: Publisher
     _revocation_poll: asyncio.Task[None] | None = None
 
     @classmethod
@@ -78,6 +81,7 @@ class Engine:
         queue_limit: int = DEFAULT_QUEUE_LIMIT,
         queue_bytes: int = DEFAULT_QUEUE_BYTES,
         document_limits: DocumentLimits = DEFAULT_LIMITS,
+        publish_limits: PublishLimits | None = None,
     ) -> Engine:
         """Open the store and register the built-in channel kinds, then each of `channel_modules`
         (a function that registers its kinds on the manager: see docs/channels.md).
@@ -94,6 +98,7 @@ class Engine:
         - `projections`: the boards' projections by kind (tests swap in other snapshot intervals).
         - `queue_limit`, `queue_bytes`: the outbox of each document connection (frames, bytes; the shell
           gives its `/ws` sessions theirs); `document_limits`: a document's size and its awareness.
+        - `publish_limits`: what backends may publish (channels a call, a rate per service).
         """
         store = await SqlEventStore.open(database_url)
         if broker == "postgres":
@@ -125,6 +130,7 @@ class Engine:
         )
         register_media(manager)
         register_audit(manager)
+        register_broadcast(manager)
         for register in channel_modules:
             register(manager)
         # Documents are the broker's second subscriber (after the hub); their final snapshots are taken
@@ -149,7 +155,18 @@ class Engine:
             revoked if revoked is not None else RevocationList(),
         )
         engine = cls(
-            store, broker, manager, rooms, dispatcher, documents, sampler, media, moderation, History(store), boards
+            store,
+            broker,
+            manager,
+            rooms,
+            dispatcher,
+            documents,
+            sampler,
+            media,
+            moderation,
+            History(store),
+            boards,
+            Publisher(manager, publish_limits),
         )
         await moderation.refresh()  # every revocation stored so far, before the first connection
         manager.event_listeners.append(moderation.on_event)
