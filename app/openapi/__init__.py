@@ -8,6 +8,7 @@ tests/ops/test_openapi.py keeps it true: every route of the app is in it, every 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -18,28 +19,53 @@ from app.openapi.builders import json_answer
 from app.openapi.schemas import SCHEMAS
 
 
-def _merged(*modules: dict[str, Any]) -> dict[str, Any]:
-    """The modules' paths; a path two modules describe (history's GET and publish's POST of
-    /api/channels/{channel}/events) has the methods of both."""
+def _merged(*modules: tuple[str, dict[str, Any]]) -> dict[str, Any]:
+    """The modules' paths, each operation tagged with its module's name (the docs page groups them so);
+    a path two modules describe (history's GET and publish's POST of /api/channels/{channel}/events)
+    has the methods of both."""
     paths: dict[str, Any] = {}
-    for module in modules:
+    for tag, module in modules:
         for path, item in module.items():
-            paths[path] = {**paths.get(path, {}), **item}
+            tagged = {key: {"tags": [tag], **value} if key in _METHODS else value for key, value in item.items()}
+            paths[path] = {**paths.get(path, {}), **tagged}
     return paths
 
 
+_METHODS = frozenset({"get", "put", "post", "delete", "patch"})
+TAGS = [
+    {"name": "publish", "description": "backends store and deliver events (service token): docs/server-api.md"},
+    {"name": "history", "description": "operators read the log: docs/operators.md"},
+    {"name": "moderation", "description": "operators' kicks, revocations and private channels' members"},
+    {"name": "documents", "description": "a document's text at a seq: docs/editor.md"},
+    {"name": "media", "description": "the media library: docs/media.md"},
+    {"name": "server", "description": "health, metrics, pages, sockets, this description"},
+]
+API_DOCS_PAGE = Path(__file__).resolve().parents[2] / "static" / "api-docs.html"
+
 PATHS: dict[str, Any] = _merged(
-    server.PATHS,
-    documents.PATHS,
-    history.PATHS,
-    moderation.PATHS,
-    media.PATHS,
-    publish.PATHS,
-    {
-        "/api/openapi.json": {
-            "get": {"summary": "this description", "responses": {"200": json_answer({"type": "object"})}},
+    ("server", server.PATHS),
+    ("documents", documents.PATHS),
+    ("history", history.PATHS),
+    ("moderation", moderation.PATHS),
+    ("media", media.PATHS),
+    ("publish", publish.PATHS),
+    (
+        "server",
+        {
+            "/api/openapi.json": {
+                "get": {"summary": "this description", "responses": {"200": json_answer({"type": "object"})}},
+            },
+            "/api/docs": {
+                "get": {
+                    "summary": "this description as an interactive page (Swagger UI)",
+                    "responses": {"200": {"description": "HTML"}},
+                },
+            },
+            "/api/docs/": {
+                "get": {"summary": "redirects to /api/docs", "responses": {"301": {"description": "to /api/docs"}}},
+            },
         },
-    },
+    ),
 )
 
 
@@ -54,6 +80,7 @@ def spec() -> dict[str, Any]:
             "The sockets' frames are described in docs/protocol.md and docs/editor.md; "
             "operators' guide: docs/operators.md.",
         },
+        "tags": TAGS,
         "paths": PATHS,
         "components": {
             "schemas": SCHEMAS,
@@ -66,5 +93,18 @@ async def openapi_json(request: web.Request) -> web.Response:
     return json_response(spec())
 
 
+async def api_docs(request: web.Request) -> web.FileResponse:
+    """The description as a page (Swagger UI: static/api-docs.html, static/js/api-docs.js)."""
+    return web.FileResponse(API_DOCS_PAGE)
+
+
+async def api_docs_slash(request: web.Request) -> web.Response:
+    raise web.HTTPMovedPermanently("/api/docs")
+
+
 def setup(app: web.Application) -> None:
     app.router.add_get("/api/openapi.json", openapi_json)
+    # `/api/docs/{name}` is a document's text (app/docs_http.py); its name is never empty, so these two
+    # paths are free for the page.
+    app.router.add_get("/api/docs", api_docs)
+    app.router.add_get("/api/docs/", api_docs_slash)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.openapi.builders import BEARER, body, error, json_answer, ref
+from app.openapi.builders import BEARER, body, error, json_answer, path, ref
 
 _EVENT_FIELDS: dict[str, Any] = {
     "event": {"type": "string", "minLength": 1, "maxLength": 100, "description": "the event's name"},
@@ -22,6 +22,7 @@ PUBLICATION = {
     "required": ["event", "data"],
     "properties": _EVENT_FIELDS,
     "additionalProperties": False,
+    "examples": [{"event": "invoice_paid", "data": {"invoice": "inv-42", "amount": 1200}, "id": "inv-42-paid"}],
 }
 MULTI_PUBLICATION = {
     "type": "object",
@@ -37,6 +38,14 @@ MULTI_PUBLICATION = {
         **_EVENT_FIELDS,
     },
     "additionalProperties": False,
+    "examples": [
+        {
+            "channels": ["general", "kanban:release"],
+            "event": "deploy",
+            "data": {"version": "2.4.1"},
+            "id": "deploy-2.4.1",
+        }
+    ],
 }
 _ERRORS = {
     "400": error("not JSON, a bad or unknown field, a bad channel name, a kind that takes no events"),
@@ -48,8 +57,11 @@ _ERRORS = {
 }
 
 
-def _service(summary: str, description: str, request: dict[str, Any], answer: dict[str, Any]) -> dict[str, Any]:
+def _service(
+    summary: str, description: str, request: dict[str, Any], answer: dict[str, Any], **extra: Any
+) -> dict[str, Any]:
     return {
+        **extra,
         "summary": summary,
         "description": description,
         "security": BEARER,
@@ -70,6 +82,7 @@ PATHS: dict[str, Any] = {
             "exactly as a socket's `publish`. A channel that does not exist is made (public).",
             PUBLICATION,
             ref("Event"),
+            parameters=[path("channel", "the channel's name")],
         ),
     },
     "/api/events": {
