@@ -224,7 +224,10 @@ def build_parser() -> argparse.ArgumentParser:
     history.add_argument("--before", type=int, help="seqs below this")
     history.add_argument("--user", action="append", default=[], help="user id (repeat or comma-separate)")
     history.add_argument("--type", action="append", default=[], help="event type (repeat or comma-separate)")
-    history.add_argument("--text", help="content contains this (case-insensitive)")
+    history.add_argument(
+        "--text",
+        help="what users typed contains this (case-insensitive): content, titles, descriptions, tags, labels",
+    )
     history.add_argument("--limit", type=int, help="at most this many events")
     output = history.add_mutually_exclusive_group()
     output.add_argument("--json", action="store_true", help="one JSON event per line, as the socket sent it")

@@ -151,6 +151,12 @@ class Settings:
     awareness_state_bytes: int = 4096
     media_quota_bytes: int = 1024 * 1024 * 1024
     media_uploads_per_minute: int = 30
+    # The publish API (docs/server-api.md): the largest request body, the channels one call may name,
+    # and the events a second one service may publish, in bursts of `publish_burst` (per process; 0: any).
+    publish_max_bytes: int = 256 * 1024
+    publish_max_channels: int = 100
+    publish_rate: float = 200.0
+    publish_burst: int = 1000
     extra: dict[str, str] = field(default_factory=dict, compare=False)
 
     @classmethod
@@ -199,6 +205,10 @@ class Settings:
             awareness_state_bytes=_int(env, "COLLAB_AWARENESS_STATE_BYTES", 4096, minimum=256),
             media_quota_bytes=_int(env, "COLLAB_MEDIA_QUOTA_BYTES", 1024 * 1024 * 1024),
             media_uploads_per_minute=_int(env, "COLLAB_MEDIA_UPLOADS_PER_MINUTE", 30),
+            publish_max_bytes=_int(env, "COLLAB_PUBLISH_MAX_BYTES", 256 * 1024, minimum=1024),
+            publish_max_channels=_int(env, "COLLAB_PUBLISH_MAX_CHANNELS", 100, minimum=1),
+            publish_rate=_float(env, "COLLAB_PUBLISH_RATE", 200.0),
+            publish_burst=_int(env, "COLLAB_PUBLISH_BURST", 1000, minimum=1),
         )
 
 

@@ -21,6 +21,7 @@ from app.metrics import monitor_config
 from app.metrics import setup as setup_metrics
 from app.moderation import setup as setup_moderation
 from app.openapi import setup as setup_openapi
+from app.publish_http import setup as setup_publish
 from app.security_headers import setup as setup_security_headers
 from app.ws import websocket_handler
 from collab.documents.limits import DocumentLimits
@@ -30,6 +31,7 @@ from collab.operators.uploads import UploadLimits
 from collab.realtime.connection import CloseCode
 from collab.realtime.hub import ChannelManager
 from collab.realtime.limits import UserBudgets
+from collab.realtime.publishing import PublishLimits
 from collab.store.migrate import check_schema_current
 
 log = logging.getLogger(__name__)
@@ -53,6 +55,9 @@ async def _engine_ctx(app: web.Application) -> AsyncIterator[None]:
         broker=settings.broker,
         queue_limit=settings.send_queue_limit,
         queue_bytes=settings.send_queue_bytes,
+        publish_limits=PublishLimits(
+            max_channels=settings.publish_max_channels, rate=settings.publish_rate, burst=settings.publish_burst
+        ),
         document_limits=DocumentLimits(
             max_bytes=settings.doc_max_bytes,
             awareness_clients=settings.awareness_clients,
@@ -135,6 +140,7 @@ def create_app(settings: Settings | None = None, *, channel_modules: Sequence[Ch
     # Operators: history, moderation, the spec (the engine answers them).
     setup_history(app)
     setup_moderation(app)
+    setup_publish(app)
     setup_openapi(app)
     app.router.add_get("/", index)
     app.router.add_get("/favicon.ico", favicon)

@@ -10,7 +10,8 @@ The pages (static/*.html) hold no inline script, inline event handler or `style`
 scripts set styles through the CSSOM (`element.style`), which the policy allows. One exception: the
 editor's CodeMirror writes its styles into `<style>` elements as it runs, so editor.html also allows
 inline styles (never inline scripts); a nonce (CodeMirror's `EditorView.cspNonce`) would need the page
-templated per request. tests/hardening/pages loads each page and fails on any policy violation, and so
+templated per request. The API docs page (`/api/docs`, Swagger UI) also allows `data:` images, which
+its stylesheet draws icons with. tests/hardening/pages loads each page and fails on any policy violation, and so
 does every page test (support.browser).
 """
 
@@ -30,6 +31,9 @@ PAGE_CSP = "; ".join(
 # The pages whose scripts write <style> elements (CodeMirror's), and their policy.
 INLINE_STYLE_PAGES = frozenset({"/static/editor.html"})
 INLINE_STYLE_CSP = f"{PAGE_CSP}; style-src 'self' 'unsafe-inline'"
+# The API docs page (app/openapi): Swagger UI's stylesheet draws a few icons as `data:` images.
+DATA_IMAGE_PAGES = frozenset({"/api/docs"})
+DATA_IMAGE_CSP = f"{PAGE_CSP}; img-src 'self' data:"
 HEADERS = {
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
@@ -37,7 +41,12 @@ HEADERS = {
 
 
 async def add_security_headers(request: web.Request, response: web.StreamResponse) -> None:
-    policy = INLINE_STYLE_CSP if request.path in INLINE_STYLE_PAGES else PAGE_CSP
+    if request.path in INLINE_STYLE_PAGES:
+        policy = INLINE_STYLE_CSP
+    elif request.path in DATA_IMAGE_PAGES:
+        policy = DATA_IMAGE_CSP
+    else:
+        policy = PAGE_CSP
     response.headers.setdefault("Content-Security-Policy", policy)
     for name, value in HEADERS.items():
         response.headers.setdefault(name, value)

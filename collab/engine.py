@@ -26,10 +26,12 @@ from collab.operators.monitor import Monitor, MonitorConfig
 from collab.operators.revoked import RevocationList
 from collab.operators.uploads import UploadLimits
 from collab.projections.registry import Projections
+from collab.realtime.broadcast import register_broadcast
 from collab.realtime.broker import Broker, InProcessBroker
 from collab.realtime.connection import DEFAULT_QUEUE_BYTES, DEFAULT_QUEUE_LIMIT
 from collab.realtime.dispatch import MAX_SUBSCRIPTIONS, Dispatcher
 from collab.realtime.hub import ChannelManager
+from collab.realtime.publishing import Publisher, PublishLimits
 from collab.realtime.session import Session
 from collab.store.base import EventStore
 from collab.store.engine import DEFAULT_DATA_DIR
@@ -58,6 +60,7 @@ class Engine:
     moderation: Moderation
     history: History
     boards: tuple[Board, Board]
+    publisher: Publisher
     _revocation_poll: asyncio.Task[None] | None = None
 
     @classmethod
@@ -80,6 +83,7 @@ class Engine:
         document_limits: DocumentLimits = DEFAULT_LIMITS,
         max_subscriptions: int = MAX_SUBSCRIPTIONS,
         max_rooms_per_user: int = MAX_ROOMS_PER_USER,
+        publish_limits: PublishLimits | None = None,
     ) -> Engine:
         """Open the store and register the built-in channel kinds, then each of `channel_modules`
         (a function that registers its kinds on the manager: see docs/channels.md).
@@ -98,6 +102,7 @@ class Engine:
           gives its `/ws` sessions theirs); `document_limits`: a document's size and its awareness.
         - `max_subscriptions`: channels one socket may subscribe to besides its own;
           `max_rooms_per_user`: chat rooms one user may create (`limit_exceeded` beyond either).
+        - `publish_limits`: what backends may publish (channels a call, a rate per service).
         """
         store = await SqlEventStore.open(database_url)
         if broker == "postgres":
@@ -129,6 +134,7 @@ class Engine:
         )
         media_kind = register_media(manager)
         register_audit(manager)
+        register_broadcast(manager)
         for register in channel_modules:
             register(manager)
         # Documents are the broker's second subscriber (after the hub); their final snapshots are taken
@@ -154,7 +160,18 @@ class Engine:
             revoked if revoked is not None else RevocationList(),
         )
         engine = cls(
-            store, broker, manager, rooms, dispatcher, documents, sampler, media, moderation, History(store), boards
+            store,
+            broker,
+            manager,
+            rooms,
+            dispatcher,
+            documents,
+            sampler,
+            media,
+            moderation,
+            History(store),
+            boards,
+            Publisher(manager, publish_limits),
         )
         await moderation.refresh()  # every revocation stored so far, before the first connection
         manager.event_listeners.append(moderation.on_event)

@@ -23,9 +23,11 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$lock_hash" ]; then
 fi
 
 # Rebuild when the bundle is missing or older than a source (static/src, and static/js, which the bundle may
-# import from), the lock file or this script.
+# import from), the lock file or this script; or when Swagger UI's copy is missing.
+# Swagger UI (the API docs page, /api/docs) is copied as npm ships it, beside the bundle.
 bundle=static/dist/editor.js
 sources=(static/src static/js package.json package-lock.json "$0")
-if [ ! -f "$bundle" ] || [ -n "$(find "${sources[@]}" -newer "$bundle" -print -quit 2>/dev/null)" ]; then
+if [ ! -f "$bundle" ] || [ ! -f static/dist/swagger-ui/swagger-ui-bundle.js ] ||
+  [ -n "$(find "${sources[@]}" -newer "$bundle" -print -quit 2>/dev/null)" ]; then
   npm run --silent build
 fi

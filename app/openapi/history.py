@@ -14,7 +14,11 @@ _EVENT_FILTERS = [
     query("until", "stored before: ISO 8601 or an age"),
     query("type", "event types (repeat, or comma-separate)", explode=True),
     query("user", "user ids (repeat, or comma-separate)", explode=True),
-    query("text", "a substring of the event's `content`, case-insensitive"),
+    query(
+        "text",
+        "a substring of what users typed, case-insensitive and literal: a message's `content`, a card's or "
+        "column's `title`, a card's `description` or `labels`, a media item's `title`, `description` or `tags`",
+    ),
 ]
 
 PATHS: dict[str, Any] = {

@@ -18,7 +18,8 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "error": {
                 "type": "string",
-                "description": "bad_request, unauthorized, forbidden, not_found, conflict, unavailable, store_error",
+                "description": "bad_request, unauthorized, forbidden, not_found, conflict, too_large, rate_limited, "
+                "unavailable, store_error",
             },
             "message": {"type": "string"},
         },

@@ -68,6 +68,7 @@ def register_audit(manager: ChannelManager) -> None:
     may join it: a subscriber could `publish` into the record."""
     audit = manager.register_channel(AUDIT)
     audit.presence = False
+    audit.client_publish = False  # the publish API (collab.realtime.publishing) asks this too
 
     @audit.authorizer
     def nobody(info: ChannelInfo | None, client: Session) -> None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -21,12 +22,20 @@ from collab.store.errors import translated
 from collab.store.rows import EVENT_COLUMNS, aware, stored_event
 from collab.store.schema import channel_members, channels, events
 
+# The payload fields `EventFilter.text` searches, as paths into the payload: text (a message's `content`, a
+# card's or a column's `title`, a card's `description`, a media item's `media.title` and
+# `media.description`) and lists of text (a card's `labels`, a media item's `media.tags`).
+TEXT_FIELDS = (("content",), ("title",), ("description",), ("media", "title"), ("media", "description"))
+LIST_FIELDS = (("labels",), ("media", "tags"))
+
 
 @dataclass(frozen=True)
 class EventFilter:
     """Which events of a channel: `after < seq < before`, `since <= created_at < until` (UTC),
-    `type` in `types`, `user_id` in `users` (empty: any), `text` in the payload's `content`
-    (case-insensitive, literally: `%` and `_` are not wildcards)."""
+    `type` in `types`, `user_id` in `users` (empty: any), `text` in what users typed: the payload's
+    `content` (messages), a `title` or `description` (cards, columns, media items), or one of the
+    `labels` or `tags` (cards, media items): TEXT_FIELDS and LIST_FIELDS — case-insensitive, literally:
+    `%` and `_` are not wildcards."""
 
     after: int = 0
     before: int | None = None
@@ -59,14 +68,22 @@ def _utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
+def _payload_field(path: tuple[str, ...], postgres: bool) -> Any:
+    """The payload's field at `path` as text (a list as its JSON text; NULL when it has none)."""
+    if postgres:
+        return sa.func.jsonb_extract_path_text(events.c.data, *path, type_=sa.Text)
+    return sa.func.json_extract(events.c.data, "$." + ".".join(path), type_=sa.Text)
+
+
 class HistoryQueries:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-        # The payload's `content` as text: JSONB on PostgreSQL, JSON text on SQLite.
-        if engine.dialect.name == "postgresql":
-            self._content = sa.func.jsonb_extract_path_text(events.c.data, "content", type_=sa.Text)
-        else:
-            self._content = sa.func.json_extract(events.c.data, "$.content", type_=sa.Text)
+        # The payload's fields users type into, as text: JSONB on PostgreSQL, JSON text on SQLite. A list
+        # field comes out as its JSON text (`["a","b"]` on SQLite, `["a", "b"]` on PostgreSQL); it is
+        # searched for the text as JSON writes it inside a string, so a `"` or `\\` in a tag matches.
+        postgres = engine.dialect.name == "postgresql"
+        self._texts = [_payload_field(path, postgres) for path in TEXT_FIELDS]
+        self._lists = [_payload_field(path, postgres) for path in LIST_FIELDS]
 
     async def _rows(self, statement: Any) -> list[Any]:
         with translated():
@@ -86,8 +103,16 @@ class HistoryQueries:
         if where.users:
             query = query.where(events.c.user_id.in_(where.users))
         if where.text:
-            query = query.where(self._content.icontains(where.text, autoescape=True))
+            query = query.where(self._matches(where.text))
         return query.order_by(events.c.seq)
+
+    def _matches(self, text: str) -> Any:
+        """Any of the typed fields contains `text`, case-insensitively (EventFilter)."""
+        in_json = orjson.dumps(text).decode()[1:-1]
+        return sa.or_(
+            *(column.icontains(text, autoescape=True) for column in self._texts),
+            *(column.icontains(in_json, autoescape=True) for column in self._lists),
+        )
 
     async def page(self, channel: str, where: EventFilter, *, after: int = 0, limit: int = 100) -> list[StoredEvent]:
         """At most `limit` matching events with seq > `after` (and > `where.after`), in seq order."""

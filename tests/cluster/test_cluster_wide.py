@@ -120,3 +120,31 @@ async def test_a_revocation_on_one_node_closes_sockets_on_the_other(nodes, http)
     assert response.status == 200, await response.text()
     code, _ = await mallory.closed(within=5)
     assert code == 1008
+
+
+async def test_a_backend_publishing_on_one_node_reaches_sockets_on_another(nodes, http) -> None:
+    """The publish API goes through the store and the broker: a subscriber on another node gets the event
+    once, a broadcast reaches every socket on every node, and a retry sent to the other node stores nothing."""
+    one, two = nodes(2)
+    channel = f"orders-{uuid.uuid4().hex[:6]}"
+    ann = await connect(http(two), channel=channel, token=token("ann"))
+    cid = await connect(http(one), channel="elsewhere", token=token("cid"))
+    anns, cids = Reader(ann), Reader(cid)
+    service = {"Authorization": f"Bearer {token('shop', roles=['service'])}"}
+    body = {"event": "order_paid", "data": {"order": 7}, "id": "paid-7"}
+    sent = await http(one).post(f"/api/channels/{channel}/events", json=body, headers=service)
+    assert sent.status == 201, await sent.text()
+    event = await sent.json()
+    retried = await http(two).post(f"/api/channels/{channel}/events", json=body, headers=service)
+    assert retried.status == 200 and await retried.json() == event
+    shout = await http(two).post("/api/broadcast", json={"event": "notice", "data": "hi all"}, headers=service)
+    assert shout.status == 201, await shout.text()
+    notice = await shout.json()
+    await wait_for(
+        lambda: event in anns.frames and notice in anns.frames and notice in cids.frames,
+        what="the event on node two, the broadcast on both nodes",
+    )
+    assert [f for f in anns.frames if f.get("channel") == channel and f["type"] == "event"] == [event]
+    assert not any(f.get("channel") == channel for f in cids.frames)
+    await anns.stop()
+    await cids.stop()

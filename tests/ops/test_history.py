@@ -8,7 +8,9 @@ import io
 from datetime import UTC, datetime, timedelta
 
 import orjson
+from aiohttp import FormData
 from support.auth import token
+from support.images import png
 from support.operators import ADMIN, OPERATOR, bearer, iso, seed
 from support.ws import connect
 
@@ -282,3 +284,50 @@ async def test_channel_list(start) -> None:
     only = await (await client.get("/api/channels?kind=kanban", headers=OPERATOR)).json()
     assert [c["name"] for c in only["channels"]] == ["kanban:team"]
     assert (await client.get("/api/channels?sort=name", headers=OPERATOR)).status == 400
+
+
+async def test_text_finds_what_users_typed_anywhere(start) -> None:
+    """`text` covers messages' content, cards' and columns' titles, descriptions and labels, and media
+    items' titles, descriptions and tags — as each reached the log by its own path."""
+    client = await start()
+    ann = await connect(client, channel="kanban:plan", token=token("ann", name="Ann"))
+    await ann.send(type="column_add", column="todo", title="Backlog Zebra", id="c1")
+    await ann.expect("column_added", id="c1")
+    await ann.send(
+        type="card_add", column="todo", card="k1", title="Fix the Quokka", description="about 100% of it", id="k1"
+    )
+    await ann.expect("card_added", id="k1")
+    await ann.send(type="card_edit", card="k1", description="the Wombat part", labels=["urgent", 'say "hi"'], id="k2")
+    await ann.expect("card_edited", id="k2")
+    await ann.send(type="publish", channel="kanban:plan", event="quokka", data={"n": 1}, id="p1")
+    await ann.expect("event", id="p1")
+    data = FormData()
+    data.add_field("title", "Sunset over Oslo")
+    data.add_field("description", "taken by the Fjord")
+    data.add_field("tags", "holiday,Ærøskøbing")
+    data.add_field("file", io.BytesIO(png()), filename="p.png", content_type="application/octet-stream")
+    uploaded = await client.post("/api/media", data=data, headers=bearer("ann", roles=[]))
+    assert uploaded.status == 201, await uploaded.text()
+
+    async def found(channel: str, text: str) -> list[str]:
+        response = await client.get(EVENTS.format(channel), params={"text": text}, headers=OPERATOR)
+        assert response.status == 200, await response.text()
+        return [e["type"] for e in (await response.json())["events"]]
+
+    assert await found("kanban:plan", "zebra") == ["column_added"]
+    assert await found("kanban:plan", "QUOKKA") == ["card_added"]  # not the publish named "quokka"
+    assert await found("kanban:plan", "wombat") == ["card_edited"]
+    assert await found("kanban:plan", "100%") == ["card_added"]
+    assert await found("kanban:plan", "urgent") == ["card_edited"]
+    assert await found("kanban:plan", 'say "hi"') == ["card_edited"]
+    assert await found("kanban:plan", "todo") == []  # an id, not typed text
+    assert await found("media", "oslo") == ["new_media"]
+    assert await found("media", "fjord") == ["new_media"]
+    assert await found("media", "holiday") == ["new_media"]
+    assert await found("media", "Ærøskøbing".lower()) == ["new_media"]
+    assert await found("media", "image/png") == []  # the type is not typed text
+    item = (await uploaded.json())["id"]
+    changed = await client.put(f"/api/media/{item}", json={"tags": ["bergen"]}, headers=bearer("ann", roles=[]))
+    assert changed.status == 200, await changed.text()
+    assert await found("media", "BERGEN") == ["media_updated"]
+    assert await found("media", "oslo") == ["new_media", "media_updated"]  # its title, unchanged, is in both
