@@ -32,7 +32,7 @@ PAGE_CSP = "; ".join(
 INLINE_STYLE_PAGES = frozenset({"/static/editor.html"})
 INLINE_STYLE_CSP = f"{PAGE_CSP}; style-src 'self' 'unsafe-inline'"
 # The API docs page (app/openapi): Swagger UI's stylesheet draws a few icons as `data:` images.
-DATA_IMAGE_PAGES = frozenset({"/api/docs"})
+DATA_IMAGE_PAGES = frozenset({"/api/docs", "/static/api-docs.html"})
 DATA_IMAGE_CSP = f"{PAGE_CSP}; img-src 'self' data:"
 HEADERS = {
     "X-Frame-Options": "DENY",

@@ -17,6 +17,7 @@ import { basicSetup } from "codemirror";
 import { EditorState } from "@codemirror/state";
 import { EditorView, keymap } from "@codemirror/view";
 import MarkdownIt from "markdown-it";
+import { showHtml } from "./safe-html.js";
 import { IndexeddbPersistence } from "y-indexeddb";
 import { CloseCode, defaultSocketUrl } from "../js/client.js";
 import {
@@ -260,7 +261,7 @@ export async function start() {
   let previewQueued = false;
   const renderPreview = () => {
     previewQueued = false;
-    $("preview").innerHTML = markdown.render(text.toString());
+    showHtml($("preview"), markdown.render(text.toString()));
   };
   text.observe(() => {
     if (!previewQueued) {
