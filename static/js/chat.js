@@ -141,7 +141,11 @@ const dmsKey = (userId) => `collab.chat.dms.${userId}`;
 
 function saveDms() {
   if (!dmsOwner) return;
-  const kept = [...dms.values()].sort((a, b) => b.at - a.at).slice(0, DMS_KEEP);
+  // A conversation nobody wrote in yet is kept only while in view (it has no channel to follow).
+  const kept = [...dms.values()]
+    .filter((dm) => dm.channel || (view.kind === "dm" && view.peer === dm.peer))
+    .sort((a, b) => b.at - a.at)
+    .slice(0, DMS_KEEP);
   try {
     localStorage.setItem(dmsKey(dmsOwner), JSON.stringify(kept));
   } catch {
@@ -319,7 +323,10 @@ function addBadge(link, unread) {
 }
 
 function renderDms() {
-  const list = [...dms.values()].sort((a, b) => b.at - a.at || a.name.localeCompare(b.name));
+  // A conversation begun here but with nothing said yet is listed while in view or while a message waits.
+  const list = [...dms.values()]
+    .filter((dm) => dm.channel || (view.kind === "dm" && view.peer === dm.peer) || unsent.get(`dm:${dm.peer}`)?.size)
+    .sort((a, b) => b.at - a.at || a.name.localeCompare(b.name));
   $("dms-empty").hidden = list.length > 0;
   $("dms").replaceChildren(
     ...list.map((dm) => {
@@ -637,14 +644,16 @@ function start() {
     const at = Date.parse(frame.ts);
     dm.at = Math.max(dm.at, Number.isNaN(at) ? Date.now() : at);
     if (mine) dm.read = Math.max(dm.read, frame.seq);
-    // Its channel is followed from now on (the first message made it), so replays fill gaps.
-    if (fresh || !client.subscriptions.has(frame.channel)) {
-      dmsLoaded.add(frame.channel);
-      client.subscribe(frame.channel);
-    }
     const inView = view.kind === "dm" && view.peer === peer;
     appendMessage(frame);
-    if (inView && fresh) renderMessages();
+    // Its channel is followed from now on (the first message made it), so replays fill gaps; in
+    // view, with what was said before (this browser may not have seen the conversation begin).
+    if (inView && !dmsLoaded.has(frame.channel)) {
+      loadConversation(dm);
+      renderMessages();
+    } else if (!client.subscriptions.has(frame.channel)) {
+      client.subscribe(frame.channel);
+    }
     saveDms();
     renderDms();
     if (inView) renderTitle();
@@ -678,6 +687,7 @@ function showView() {
   if (view.kind === "dm") {
     const dm = conversation(view.peer, people.get(view.peer)?.name);
     if (me) loadConversation(dm);
+    saveDms();
   } else if (view.name !== room) {
     room = view.name;
     people.clear();
