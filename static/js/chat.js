@@ -1,11 +1,16 @@
 /**
- * @file The chat page (static/chat.html): rooms, presence, messages, read receipts.
+ * @file The chat page (static/chat.html): rooms, direct messages, presence, messages, read receipts.
  *
  * Everything a user typed (messages, nicknames, room names) reaches the DOM through `textContent`
  * only. The room in view is the socket's home channel (`chat.html#<room>`); switching rooms replaces
  * the socket, and a room seen before resumes after its last seq with its messages kept in memory.
+ * A direct-message conversation (`chat.html#dm:<user id>`) is shown over the same socket: its channel
+ * `dm:<a>:<b>` is an extra subscription, and the conversations this browser knows are kept in
+ * localStorage (the server lists rooms, not DM channels). Messages not acknowledged yet are kept in
+ * localStorage too and sent again, with their ids, on the next visit (see docs/client.md).
  */
 
+import { newId } from "./client.js";
 import {
   $,
   avatar,
@@ -28,6 +33,11 @@ const KEEP = 500;
 /** Consecutive messages of one user within this time share one header. */
 const GROUP_MS = 5 * 60 * 1000;
 const ROOM_NAME = /^[\w.\-@]{1,200}$/;
+/** Where the messages not acknowledged yet wait across visits (see {@link readOutbox}). */
+const OUTBOX_KEY = "collab.chat.outbox";
+/** Direct-message conversations kept per user (most recent first), and how many are followed live. */
+const DMS_KEEP = 100;
+const DMS_FOLLOWED = 50;
 
 /** @param {string} ts @returns {string} */
 function shortTime(ts) {
@@ -40,19 +50,51 @@ function shortTime(ts) {
 
 const roomFromHash = () => nameFromHash(ROOM_NAME, "general");
 
+/**
+ * What the hash shows: a room (`#general`) or a conversation with a user (`#dm:<user id>`; a room
+ * name never has a `:`).
+ * @returns {{kind: "room", name: string} | {kind: "dm", peer: string}}
+ */
+function viewFromHash() {
+  let raw = "";
+  try {
+    raw = decodeURIComponent(location.hash.slice(1)).trim();
+  } catch {
+    // A malformed %-escape: the default room.
+  }
+  if (raw.startsWith("dm:") && raw.length > 3 && raw.length <= 203) return { kind: "dm", peer: raw.slice(3) };
+  return { kind: "room", name: roomFromHash() };
+}
+
+/** @param {string} peer @returns {string} the hash of the conversation with `peer` */
+const dmHash = (peer) => `dm:${encodeURIComponent(peer)}`;
+
 // -- page state -----------------------------------------------------------------------------
 
 /** @type {import("./client.js").CollabClient} */
 let client;
-let room = roomFromHash();
+/** What is in view: a room or a conversation. */
+let view = viewFromHash();
+/** The socket's home channel: the room in view, or the last one while a conversation is. */
+let room = view.kind === "room" ? view.name : "general";
 /** @type {{id: string, name: string}|null} */
 let me = null;
 /** Room list entries by name (from `rooms` frames). */
 const rooms = new Map();
 /** Per room, its stored messages in seq order. @type {Map<string, object[]>} */
 const history = new Map();
-/** Per room, messages typed but not acknowledged yet: id → content. @type {Map<string, Map<string, string>>} */
+/** Per view (see {@link viewKey}), messages typed but not acknowledged yet: id → {content, error?}. */
 const unsent = new Map();
+/** Direct-message conversations by the other user's id. @type {Map<string, {peer: string, name: string, channel: string|null, seq: number, read: number, at: number}>} */
+const dms = new Map();
+/** The user whose conversations are loaded (from localStorage, on `welcome`). */
+let dmsOwner = null;
+/** DM channels whose last messages this page has asked for. */
+const dmsLoaded = new Set();
+/** Messages of a previous visit not acknowledged then: sent again on the first `welcome`. */
+let leftover = [];
+/** A private room this page asked for: opened once the server lists it. */
+let creating = null;
 /** Per room, each user's read position: user id → {nickname, seq}. */
 const receipts = new Map();
 /** Per room, the read position this page has sent. */
@@ -72,11 +114,175 @@ const observer = new IntersectionObserver(
   { threshold: 0.5 },
 );
 
+// -- views, conversations, the outbox ---------------------------------------------------------
+
+/** @returns {string} the key of the view in `unsent`: the room's name, or `dm:<peer>` */
+const viewKey = () => (view.kind === "room" ? view.name : `dm:${view.peer}`);
+
+/** @returns {string|null} the channel whose messages are in view (null: a conversation not begun) */
+const viewChannel = () => (view.kind === "room" ? view.name : (dms.get(view.peer)?.channel ?? null));
+
+/**
+ * The conversation with `peer`, made if new.
+ * @param {string} peer @param {string} [name]
+ */
+function conversation(peer, name) {
+  let dm = dms.get(peer);
+  if (!dm) {
+    dm = { peer, name: name ?? peer, channel: null, seq: 0, read: 0, at: Date.now() };
+    dms.set(peer, dm);
+  } else if (name) {
+    dm.name = name;
+  }
+  return dm;
+}
+
+const dmsKey = (userId) => `collab.chat.dms.${userId}`;
+
+function saveDms() {
+  if (!dmsOwner) return;
+  // A conversation nobody wrote in yet is kept only while in view (it has no channel to follow).
+  const kept = [...dms.values()]
+    .filter((dm) => dm.channel || (view.kind === "dm" && view.peer === dm.peer))
+    .sort((a, b) => b.at - a.at)
+    .slice(0, DMS_KEEP);
+  try {
+    localStorage.setItem(dmsKey(dmsOwner), JSON.stringify(kept));
+  } catch {
+    // Storage full or refused: the conversations live as long as the page.
+  }
+}
+
+/** Adds the conversations stored for `userId` to those this page has (a stored one keeps its place). */
+function loadDms(userId) {
+  dmsOwner = userId;
+  let stored = [];
+  try {
+    stored = JSON.parse(localStorage.getItem(dmsKey(userId)) ?? "[]");
+  } catch {
+    stored = [];
+  }
+  if (!Array.isArray(stored)) return;
+  for (const entry of stored) {
+    if (!entry || typeof entry.peer !== "string") continue;
+    const dm = conversation(entry.peer);
+    if (dm.name === dm.peer && typeof entry.name === "string") dm.name = entry.name;
+    if (typeof entry.channel === "string") dm.channel = entry.channel;
+    dm.seq = Math.max(dm.seq, Number(entry.seq) || 0);
+    dm.read = Math.max(dm.read, Number(entry.read) || 0);
+    dm.at = Number(entry.at) || 0;
+  }
+}
+
+/** @param {{peer: string, seq: number, read: number}} dm @returns {number} */
+const dmUnread = (dm) => (view.kind === "dm" && view.peer === dm.peer ? 0 : Math.max(0, dm.seq - dm.read));
+
+/**
+ * Ask for the last messages of a conversation (once a page): its channel is followed again from
+ * `HISTORY` messages back. Until then, a followed channel brings only what is new.
+ */
+function loadConversation(dm) {
+  if (!dm.channel || !client || dmsLoaded.has(dm.channel)) return;
+  dmsLoaded.add(dm.channel);
+  client.unsubscribe(dm.channel);
+  client.forget(dm.channel);
+  history.delete(dm.channel);
+  client.subscribe(dm.channel, { since: Math.max(0, dm.seq - HISTORY) });
+}
+
+/** Follow the conversations' channels: what comes while away counts as unread. */
+function followConversations() {
+  const recent = [...dms.values()].filter((dm) => dm.channel).sort((a, b) => b.at - a.at);
+  for (const dm of recent.slice(0, DMS_FOLLOWED)) {
+    if (view.kind === "dm" && view.peer === dm.peer) loadConversation(dm);
+    else client.subscribe(dm.channel, { since: dm.seq });
+  }
+}
+
+/**
+ * The messages not acknowledged yet, as stored: `{id, user, content, room}` (a room message) or
+ * `{id, user, content, peer}` (a direct message). localStorage rather than IndexedDB: a few short
+ * entries, and its writes are done when `setItem` returns, so a message typed just before the tab
+ * closes is kept (IndexedDB's transaction may not commit during unload).
+ * @returns {object[]}
+ */
+function readOutbox() {
+  try {
+    const entries = JSON.parse(localStorage.getItem(OUTBOX_KEY) ?? "[]");
+    return Array.isArray(entries)
+      ? entries.filter((e) => e && typeof e.id === "string" && typeof e.content === "string")
+      : [];
+  } catch {
+    return [];
+  }
+}
+
+/** @param {(entries: object[]) => object[]} change */
+function updateOutbox(change) {
+  try {
+    const entries = change(readOutbox());
+    if (entries.length) localStorage.setItem(OUTBOX_KEY, JSON.stringify(entries));
+    else localStorage.removeItem(OUTBOX_KEY);
+  } catch {
+    // Storage refused: the message still goes while the page is open.
+  }
+}
+
+/** @param {object} entry an outbox entry @returns {string} its view key */
+const entryKey = (entry) => (typeof entry.peer === "string" ? `dm:${entry.peer}` : entry.room);
+
+/**
+ * Send (or send again) an outbox entry and show it as pending until the server acknowledges it.
+ * @param {object} entry
+ */
+function issue(entry) {
+  let op;
+  if (typeof entry.peer === "string") {
+    op = client.privateMessage(`user:${entry.peer}`, entry.content, { id: entry.id });
+  } else {
+    // A message of another room than the socket's: the socket follows that room until it is stored.
+    const elsewhere = entry.room !== client.channel;
+    if (elsewhere) client.subscribe(entry.room);
+    op = client.message(entry.content, { channel: entry.room, id: entry.id });
+    if (elsewhere) {
+      op.ack.then(
+        () => {
+          if (entry.room === client.channel) return;
+          client.unsubscribe(entry.room);
+          client.forget(entry.room);
+          history.delete(entry.room);
+        },
+        () => {},
+      );
+    }
+  }
+  const key = entryKey(entry);
+  const mine = unsent.get(key) ?? new Map();
+  unsent.set(key, mine);
+  mine.set(op.id, { content: entry.content });
+  op.ack.then(
+    () => {
+      updateOutbox((entries) => entries.filter((e) => e.id !== op.id));
+      // Also when the echo was a duplicate (a retry answered with the stored event) and so not shown.
+      if (mine.delete(op.id) && key === viewKey()) renderPending();
+    },
+    (error) => {
+      updateOutbox((entries) => entries.filter((e) => e.id !== op.id));
+      const shown = mine.get(op.id);
+      if (!shown) return;
+      shown.error = error.message;
+      if (key === viewKey()) renderPending();
+    },
+  );
+  return op;
+}
+
 // -- rendering ------------------------------------------------------------------------------
 
 function renderTitle() {
-  setTitle(`#${room}`, `#${room} · collab`);
-  $("composer-input").placeholder = `Message #${room}`;
+  const label = view.kind === "room" ? `#${view.name}` : `@${dms.get(view.peer)?.name ?? view.peer}`;
+  setTitle(label, `${label} · collab`);
+  $("composer-input").placeholder = `Message ${label}`;
 }
 
 function renderRooms() {
@@ -84,15 +290,16 @@ function renderRooms() {
   const names = [...rooms.keys()];
   if (!rooms.has(room)) names.push(room);
   names.sort();
+  const shown = view.kind === "room" ? view.name : null;
   list.replaceChildren(
     ...names.map((name) => {
       const info = rooms.get(name);
-      const link = el("a", name === room ? "room active" : "room");
+      const link = el("a", name === shown ? "room active" : "room");
       link.href = `#${encodeURIComponent(name)}`;
       link.dataset.room = name;
-      if (name === room) link.setAttribute("aria-current", "page");
+      if (name === shown) link.setAttribute("aria-current", "page");
       link.append(el("span", "room-hash", info?.private ? "🔒" : "#"), el("span", "room-name", name));
-      const unread = name === room ? 0 : (info?.unread ?? 0);
+      const unread = name === shown ? 0 : (info?.unread ?? 0);
       if (unread > 0) {
         const badge = el("span", "badge", unread > 99 ? "99+" : String(unread));
         badge.title = `${unread} unread`;
@@ -101,6 +308,76 @@ function renderRooms() {
       if (info?.online) link.title = `${info.online} online`;
       const item = el("li");
       item.append(link);
+      return item;
+    }),
+  );
+  renderUnreadTotal();
+}
+
+/** @param {HTMLElement} link @param {number} unread */
+function addBadge(link, unread) {
+  if (unread <= 0) return;
+  const badge = el("span", "badge", unread > 99 ? "99+" : String(unread));
+  badge.title = `${unread} unread`;
+  link.append(badge);
+}
+
+function renderDms() {
+  // A conversation begun here but with nothing said yet is listed while in view or while a message waits.
+  const list = [...dms.values()]
+    .filter((dm) => dm.channel || (view.kind === "dm" && view.peer === dm.peer) || unsent.get(`dm:${dm.peer}`)?.size)
+    .sort((a, b) => b.at - a.at || a.name.localeCompare(b.name));
+  $("dms-empty").hidden = list.length > 0;
+  $("dms").replaceChildren(
+    ...list.map((dm) => {
+      const active = view.kind === "dm" && view.peer === dm.peer;
+      const link = el("a", active ? "room dm active" : "room dm");
+      link.href = `#${dmHash(dm.peer)}`;
+      link.dataset.peer = dm.peer;
+      if (active) link.setAttribute("aria-current", "page");
+      link.append(avatar(dm.name, dm.peer, { hidden: true }), el("span", "room-name", dm.name));
+      addBadge(link, dmUnread(dm));
+      const item = el("li");
+      item.append(link);
+      return item;
+    }),
+  );
+  renderUnreadTotal();
+}
+
+/** The rooms button (phones): how many unread messages wait behind it. */
+function renderUnreadTotal() {
+  let total = 0;
+  const shown = view.kind === "room" ? view.name : null;
+  for (const [name, info] of rooms) if (name !== shown) total += info.unread ?? 0;
+  for (const dm of dms.values()) total += dmUnread(dm);
+  const button = $("toggle-rooms");
+  if (!button) return;
+  button.querySelector(".badge")?.remove();
+  addBadge(button, total);
+}
+
+function renderMemberChoices() {
+  const box = $("new-room-members");
+  box.hidden = !$("new-room-private").checked;
+  if (box.hidden) return;
+  const checked = new Set([...box.querySelectorAll("input:checked")].map((input) => input.value));
+  const candidates = new Map();
+  for (const dm of dms.values()) candidates.set(dm.peer, dm.name);
+  for (const user of people.values()) candidates.set(user.id, user.name);
+  if (me) candidates.delete(me.id);
+  const sorted = [...candidates].sort((a, b) => a[1].localeCompare(b[1]));
+  $("member-none").hidden = sorted.length > 0;
+  $("member-choices").replaceChildren(
+    ...sorted.map(([id, name]) => {
+      const input = el("input");
+      input.type = "checkbox";
+      input.value = id;
+      input.checked = checked.has(id);
+      const label = el("label", "member-choice");
+      label.append(input, avatar(name, id, { hidden: true }), el("span", "person-name", name));
+      const item = el("li");
+      item.append(label);
       return item;
     }),
   );
@@ -114,10 +391,22 @@ function renderPresence() {
       const item = el("li", "person");
       item.dataset.user = user.id;
       item.append(avatar(user.name, user.id, { hidden: true }), el("span", "person-name", user.name));
-      if (me && user.id === me.id) item.append(el("span", "you", "you"));
+      if (me && user.id === me.id) {
+        item.append(el("span", "you", "you"));
+      } else {
+        const write = el("button", "person-dm button-quiet", "Message");
+        write.type = "button";
+        write.setAttribute("aria-label", `Message ${user.name}`);
+        write.addEventListener("click", () => {
+          conversation(user.id, user.name);
+          location.hash = dmHash(user.id);
+        });
+        item.append(write);
+      }
       return item;
     }),
   );
+  renderMemberChoices();
 }
 
 /** @param {HTMLElement} scroller */
@@ -155,7 +444,8 @@ function messageNode(frame, previous) {
 function renderMessages() {
   const list = $("messages");
   observer.disconnect();
-  const frames = history.get(room) ?? [];
+  const channel = viewChannel();
+  const frames = (channel && history.get(channel)) || [];
   let previous = null;
   list.replaceChildren(
     ...frames.map((frame) => {
@@ -168,6 +458,8 @@ function renderMessages() {
   renderPending();
   renderSeen();
   $("empty").hidden = frames.length > 0;
+  $("empty").textContent =
+    view.kind === "dm" ? "No messages yet: only the two of you will see them." : "No messages yet. Say hello!";
   scrollToBottom();
 }
 
@@ -176,9 +468,11 @@ function appendMessage(frame) {
   const frames = history.get(frame.channel) ?? [];
   history.set(frame.channel, frames);
   const previous = frames.at(-1) ?? null;
+  // A conversation asked for again (loadConversation) may bring what a live frame brought already.
+  if (previous && previous.seq >= frame.seq) return;
   frames.push(frame);
   if (frames.length > KEEP) frames.splice(0, frames.length - KEEP);
-  if (frame.channel !== room) return;
+  if (frame.channel !== viewChannel()) return;
   const scroller = $("scroller");
   const stick = nearBottom(scroller) || (me && frame.user_id === me.id);
   const list = $("messages");
@@ -195,7 +489,7 @@ function appendMessage(frame) {
 }
 
 function renderPending() {
-  const mine = unsent.get(room) ?? new Map();
+  const mine = unsent.get(viewKey()) ?? new Map();
   const waiting = client?.state !== "open";
   $("pending").replaceChildren(
     ...[...mine].map(([id, entry]) => {
@@ -213,11 +507,12 @@ function renderPending() {
 }
 
 function renderSeen() {
-  const frames = history.get(room) ?? [];
+  const channel = viewChannel();
+  const frames = (channel && history.get(channel)) || [];
   const last = frames.at(-1);
   const seenBy = [];
   if (last) {
-    for (const [userId, receipt] of receipts.get(room) ?? []) {
+    for (const [userId, receipt] of receipts.get(channel) ?? []) {
       if (userId !== me?.id && userId !== last.user_id && receipt.seq >= last.seq) seenBy.push(receipt.nickname);
     }
   }
@@ -241,6 +536,16 @@ function scheduleRead() {
 
 function sendRead() {
   if (document.visibilityState !== "visible" || !client) return;
+  if (view.kind === "dm") {
+    // A conversation's read position is this browser's (the server keeps those of rooms).
+    const dm = dms.get(view.peer);
+    if (dm && maxVisible > dm.read) {
+      dm.read = maxVisible;
+      saveDms();
+      renderDms();
+    }
+    return;
+  }
   if (maxVisible > (readSent.get(room) ?? 0) && client.markRead(maxVisible, room)) readSent.set(room, maxVisible);
 }
 
@@ -258,6 +563,25 @@ function start() {
     showMe(me, { hidden: true });
     people.clear();
     renderPresence();
+    if (dmsOwner !== me.id) {
+      loadDms(me.id);
+      followConversations();
+      renderDms();
+      renderTitle();
+    }
+    // What a previous visit could not send goes now, with its ids (stored once however often it
+    // arrives); what another user left in this browser is not sent as this one.
+    const again = leftover;
+    leftover = [];
+    for (const entry of again) {
+      if (entry.user && entry.user !== me.id) {
+        updateOutbox((entries) => entries.filter((e) => e.id !== entry.id));
+        unsent.get(entryKey(entry))?.delete(entry.id);
+      } else {
+        issue(entry);
+      }
+    }
+    renderPending();
     // A read position that could not be sent while away goes now.
     readSent.delete(room);
     scheduleRead();
@@ -266,6 +590,11 @@ function start() {
     rooms.clear();
     for (const info of frame.rooms) rooms.set(info.name, info);
     renderRooms();
+    if (creating && rooms.has(creating)) {
+      const name = creating;
+      creating = null;
+      location.hash = encodeURIComponent(name);
+    }
   });
   // A room someone created (the server sends it alone rather than the whole list again).
   client.on("room_added", (frame) => {
@@ -287,12 +616,10 @@ function start() {
   });
   client.on("message", (frame) => {
     appendMessage(frame);
-    const mine = unsent.get(frame.channel);
-    if (frame.id && mine?.delete(frame.id) && frame.channel === room) renderPending();
   });
   people = trackPresence(client, () => room, renderPresence);
   client.on("system", (frame) => {
-    if (frame.channel !== room || !frame.content) return;
+    if (frame.channel !== room || view.kind !== "room" || !frame.content) return;
     // One's own comings and goings are no news to oneself.
     if (me && Array.isArray(frame.users) && frame.users.includes(me.id)) return;
     systemNote(frame.content);
@@ -301,56 +628,88 @@ function start() {
     const positions = receipts.get(frame.channel) ?? new Map();
     receipts.set(frame.channel, positions);
     positions.set(frame.user_id, { nickname: frame.nickname, seq: frame.seq });
-    if (frame.channel === room) renderSeen();
+    if (frame.channel === viewChannel()) renderSeen();
   });
+  // A direct message, sent or received (live, or replayed from a followed conversation): the
+  // conversation stays in the list with its unread count.
   client.on("private", (frame) => {
-    if (me && frame.user_id === me.id) return;
-    notice(`Direct message from ${frame.nickname}: ${frame.content}`, { kind: "info" });
+    if (!me || typeof frame.channel !== "string") return;
+    const mine = frame.user_id === me.id;
+    const peer = mine ? frame.to : frame.user_id;
+    if (typeof peer !== "string" || !peer) return;
+    const dm = conversation(peer, mine ? undefined : frame.nickname);
+    const fresh = dm.channel === null;
+    dm.channel = frame.channel;
+    dm.seq = Math.max(dm.seq, frame.seq);
+    const at = Date.parse(frame.ts);
+    dm.at = Math.max(dm.at, Number.isNaN(at) ? Date.now() : at);
+    if (mine) dm.read = Math.max(dm.read, frame.seq);
+    const inView = view.kind === "dm" && view.peer === peer;
+    appendMessage(frame);
+    // Its channel is followed from now on (the first message made it), so replays fill gaps; in
+    // view, with what was said before (this browser may not have seen the conversation begin).
+    if (inView && !dmsLoaded.has(frame.channel)) {
+      loadConversation(dm);
+      renderMessages();
+    } else if (!client.subscriptions.has(frame.channel)) {
+      client.subscribe(frame.channel);
+    }
+    saveDms();
+    renderDms();
+    if (inView) renderTitle();
   });
   client.on("error", (frame) => {
-    // Errors of a message are shown on that message (see send()).
-    if (!frame.id) notice(frame.message || frame.code);
+    if (frame.id) return; // Errors of a message are shown on that message (see issue()).
+    if (creating) {
+      // The answer to the private room asked for (`conflict`: the name is taken).
+      creating = null;
+      const error = $("new-room-error");
+      error.textContent = frame.code === "conflict" ? "That room exists already." : frame.message || frame.code;
+      error.hidden = false;
+      return;
+    }
+    notice(frame.message || frame.code);
   });
   client.on("fatal", ({ reason }) => notice(`The server closed the connection: ${reason}`));
   client.connect();
 }
 
-function switchRoom(name) {
-  if (name === room) return;
-  // What was read in the room we leave is told before its socket goes.
+/** Show what the hash names: a room (its socket replaces the last one) or a conversation. */
+function showView() {
+  const next = viewFromHash();
+  if (JSON.stringify(next) === JSON.stringify(view)) return;
+  // What was read in the view we leave is told before its socket goes.
   clearTimeout(readTimer);
   sendRead();
-  room = name;
-  people.clear();
+  view = next;
   maxVisible = 0;
+  closeDrawer();
+  if (view.kind === "dm") {
+    const dm = conversation(view.peer, people.get(view.peer)?.name);
+    if (me) loadConversation(dm);
+    saveDms();
+  } else if (view.name !== room) {
+    room = view.name;
+    people.clear();
+    renderPresence();
+    const head = rooms.get(room)?.seq;
+    client.switchChannel(room, { since: head != null ? Math.max(0, head - HISTORY) : 0 });
+  }
   renderTitle();
   renderRooms();
-  renderPresence();
+  renderDms();
   renderMessages();
-  const head = rooms.get(name)?.seq;
-  client.switchChannel(name, { since: head != null ? Math.max(0, head - HISTORY) : 0 });
 }
 
 function send(content) {
-  const op = client.message(content, { channel: room });
-  const target = room;
-  const mine = unsent.get(target) ?? new Map();
-  unsent.set(target, mine);
-  mine.set(op.id, { content });
+  const entry = { id: newId(), user: me?.id ?? null, content };
+  if (view.kind === "dm") entry.peer = view.peer;
+  else entry.room = view.name;
+  // Kept before it goes: a tab closed before the server's answer sends it on the next visit.
+  updateOutbox((entries) => [...entries, entry]);
+  issue(entry);
   renderPending();
   scrollToBottom();
-  op.ack.then(
-    () => {
-      // Also when the echo was a duplicate (a retry answered with the stored event) and so not shown.
-      if (mine.delete(op.id) && target === room) renderPending();
-    },
-    (error) => {
-      const entry = mine.get(op.id);
-      if (!entry) return;
-      entry.error = error.message;
-      if (target === room) renderPending();
-    },
-  );
 }
 
 // -- wiring ---------------------------------------------------------------------------------
@@ -380,7 +739,8 @@ function wireComposer() {
 }
 
 function wireRooms() {
-  window.addEventListener("hashchange", () => switchRoom(roomFromHash()));
+  window.addEventListener("hashchange", showView);
+  $("new-room-private").addEventListener("change", renderMemberChoices);
   $("new-room").addEventListener("submit", (event) => {
     event.preventDefault();
     const input = $("new-room-name");
@@ -392,18 +752,117 @@ function wireRooms() {
       return;
     }
     error.hidden = true;
-    if (!rooms.has(name)) client.createRoom(name);
+    if ($("new-room-private").checked) {
+      // Opened once the server lists it: joining first would make it a public room.
+      const members = [...$("member-choices").querySelectorAll("input:checked")].map((box) => box.value);
+      if (rooms.has(name)) {
+        error.textContent = "That room exists already.";
+        error.hidden = false;
+        return;
+      }
+      if (!client.createRoom(name, { private: true, members })) {
+        error.textContent = "Not connected: try again in a moment.";
+        error.hidden = false;
+        return;
+      }
+      creating = name;
+      $("new-room-private").checked = false;
+      renderMemberChoices();
+    } else {
+      if (!rooms.has(name)) client.createRoom(name);
+      location.hash = encodeURIComponent(name);
+    }
     input.value = "";
-    location.hash = encodeURIComponent(name);
+  });
+}
+
+// -- the drawers (narrow screens) ---------------------------------------------------------------
+
+/** @param {"rooms"|"people"} which */
+function openDrawer(which) {
+  const layout = document.querySelector(".chat-layout");
+  const next = layout.dataset.drawer === which ? "" : which;
+  layout.dataset.drawer = next;
+  $("toggle-rooms").setAttribute("aria-expanded", String(next === "rooms"));
+  $("toggle-people").setAttribute("aria-expanded", String(next === "people"));
+}
+
+function closeDrawer() {
+  const layout = document.querySelector(".chat-layout");
+  if (!layout.dataset.drawer) return;
+  layout.dataset.drawer = "";
+  $("toggle-rooms").setAttribute("aria-expanded", "false");
+  $("toggle-people").setAttribute("aria-expanded", "false");
+}
+
+/** Outline icons (24×24 paths): a list, and two people. Drawn, not from a font: any device shows them. */
+const ICON_ROOMS = "M4 6h16M4 12h16M4 18h16";
+const ICON_PEOPLE = "M9 11a3.5 3.5 0 1 0 0-7 3.5 3.5 0 0 0 0 7zM2.5 20a6.5 6.5 0 0 1 13 0M16 4.5a3.5 3.5 0 0 1 0 6.5M18 14a6.5 6.5 0 0 1 3.5 6";
+
+/** @param {string} path @returns {SVGSVGElement} */
+function drawerIcon(path) {
+  const ns = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(ns, "svg");
+  svg.setAttribute("viewBox", "0 0 24 24");
+  svg.setAttribute("class", "drawer-icon");
+  svg.setAttribute("aria-hidden", "true");
+  const line = document.createElementNS(ns, "path");
+  line.setAttribute("d", path);
+  svg.append(line);
+  return svg;
+}
+
+/** The buttons that open the rooms and the people on a phone (the CSS shows them on narrow screens). */
+function drawerButtons() {
+  const make = (id, label, panel, which) => {
+    const button = el("button", "drawer-toggle button-quiet");
+    const icon = drawerIcon(which === "rooms" ? ICON_ROOMS : ICON_PEOPLE);
+    button.append(icon, el("span", "drawer-label", label));
+    button.setAttribute("aria-label", label);
+    button.id = id;
+    button.type = "button";
+    button.setAttribute("aria-controls", panel);
+    button.setAttribute("aria-expanded", "false");
+    button.addEventListener("click", () => openDrawer(which));
+    return button;
+  };
+  return [make("toggle-rooms", "Rooms", "rooms-panel", "rooms"), make("toggle-people", "People", "people-panel", "people")];
+}
+
+function wireDrawers() {
+  $("drawer-backdrop").addEventListener("click", closeDrawer);
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape") closeDrawer();
+  });
+  // A link to the view already shown changes no hash: close the drawer all the same.
+  $("rooms-panel").addEventListener("click", (event) => {
+    if (event.target instanceof Element && event.target.closest("a.room")) closeDrawer();
   });
 }
 
 async function main() {
-  mountChrome({ title: `#${room}`, notice: true, nickname: "Others see it next to your messages." });
+  mountChrome({
+    title: `#${room}`,
+    extras: drawerButtons(),
+    notice: true,
+    nickname: "Others see it next to your messages.",
+  });
+  // Messages a previous visit typed but could not send: shown as waiting until they go (on `welcome`).
+  leftover = readOutbox();
+  for (const entry of leftover) {
+    const key = entryKey(entry);
+    if (typeof key !== "string") continue;
+    if (!unsent.has(key)) unsent.set(key, new Map());
+    unsent.get(key).set(entry.id, { content: entry.content });
+  }
+  if (view.kind === "dm") conversation(view.peer);
   renderTitle();
   renderRooms();
+  renderDms();
+  renderPending();
   wireComposer();
   wireRooms();
+  wireDrawers();
   document.addEventListener("visibilitychange", scheduleRead);
   await ensureNickname();
   start();

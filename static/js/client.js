@@ -607,10 +607,11 @@ export class CollabClient {
    * A direct message to a user (`user:<id>`) or a connected client id.
    * @param {string} target
    * @param {string} content
+   * @param {{id?: string}} [options] `id`: an operation id made before (a message kept across a reload)
    * @returns {PendingOp}
    */
-  privateMessage(target, content) {
-    return this.request({ type: "private", target, content }, null);
+  privateMessage(target, content, { id } = {}) {
+    return this.request({ type: "private", target, content, ...(id ? { id } : {}) }, null);
   }
 
   /**
