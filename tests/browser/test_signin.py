@@ -104,3 +104,35 @@ def test_a_refused_token_comes_back_to_the_signed_out_state(new_context, watch: 
     expect(page.locator(".cm-content")).not_to_contain_text("lost")
     assert page.evaluate("localStorage.getItem('collab.token')") is None
     page.screenshot(path="/tmp/h12-signin-editor-refused.png")
+
+
+def test_the_index_lists_boards_and_documents_and_creates_new_ones(new_context, watch: PageWatch) -> None:
+    context: BrowserContext = new_context()
+    index = watch.attach(context.new_page())
+    index.goto("/")
+    expect(index.locator("#signin-dialog")).to_be_visible()  # guests off, no token: nothing to list
+    jwt = token("cat", name="Cat")
+    editor = watch.attach(context.new_page())
+    editor.goto(f"/static/editor.html#plans&token={jwt}")
+    expect(editor.locator("#conn")).to_have_attribute("data-state", "open")
+    editor.locator(".cm-content").click()
+    editor.keyboard.type("the plan")
+    board = watch.attach(context.new_page())
+    board.goto("/static/kanban.html#roadmap")
+    expect(board.locator("#conn")).to_have_attribute("data-state", "open")
+    board.get_by_placeholder("Add a column…").fill("Doing")
+    board.get_by_role("button", name="Add column").click()
+    expect(board.locator(".column")).to_have_count(1)
+    index.reload()
+    expect(index.locator("#docs a").first).to_contain_text("plans")
+    expect(index.locator("#boards a").first).to_contain_text("roadmap")
+    assert index.locator("#docs a").first.get_attribute("href") == "/static/editor.html#plans"
+    index.screenshot(path="/tmp/h12-signin-index.png", full_page=True)
+    index.locator("#new-board-name").fill("no spaces please")
+    index.locator("#new-board button").click()
+    expect(index.locator("#new-board-error")).to_contain_text("no spaces")
+    index.locator("#new-board-name").fill("sketches")
+    index.locator("#new-board-kind").select_option("drawing")
+    index.locator("#new-board button").click()
+    index.wait_for_url("**/static/drawing.html#sketches")
+    expect(index.locator("#conn")).to_have_attribute("data-state", "open")
