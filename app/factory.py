@@ -9,6 +9,7 @@ from pathlib import Path
 from aiohttp import web
 
 from app.auth import Authenticator
+from app.catalog import setup as setup_catalog
 from app.config import Settings
 from app.docs_http import document_text
 from app.docs_versions import setup_document_versions
@@ -139,6 +140,7 @@ def create_app(settings: Settings | None = None, *, channel_modules: Sequence[Ch
     setup_media(app)
     # Operators: history, moderation, the spec (the engine answers them).
     setup_history(app)
+    setup_catalog(app)
     setup_moderation(app)
     setup_publish(app)
     setup_openapi(app)

@@ -51,13 +51,32 @@ async def open_socket(request: web.Request) -> web.WebSocketResponse:
         # The contract closes frames of max_message_bytes *or more*, and so does aiohttp: its reader
         # refuses a payload of max_msg_size bytes or more (tests/app/test_limits.py pins the boundary).
         max_msg_size=settings.max_message_bytes,
+        # The token may come as a subprotocol (see `bearer_token`); the answer names the marker only.
+        protocols=(AUTH_PROTOCOL,),
     )
     await ws.prepare(request)
     return ws
 
 
+AUTH_PROTOCOL = "collab.auth"
+"""The subprotocol a client offers with `collab.token.<token>`; the server's answer names only this one."""
+TOKEN_PROTOCOL_PREFIX = "collab.token."
+
+
+def protocol_token(request: web.Request) -> str | None:
+    """The token offered as the subprotocol `collab.token.<token>` (docs/protocol.md, "Connecting"):
+    unlike `?token=`, a header stays out of proxies' request lines and the browser's console."""
+    offered = request.headers.get("Sec-WebSocket-Protocol", "")
+    for entry in offered.split(","):
+        entry = entry.strip()
+        if entry.startswith(TOKEN_PROTOCOL_PREFIX):
+            return entry[len(TOKEN_PROTOCOL_PREFIX) :] or None
+    return None
+
+
 def bearer_token(request: web.Request) -> str | None:
-    token = request.query.get("token")
+    """The subprotocol's token, else `?token=` (Base's clients), else an `Authorization: Bearer` header."""
+    token = protocol_token(request) or request.query.get("token")
     if token:
         return token
     header = request.headers.get("Authorization", "")

@@ -52,6 +52,22 @@ PATHS: dict[str, Any] = {
             "parameters": [path("name", "the document"), path("seq", "the seq")],
         }
     },
+    "/api/catalog": {
+        "get": {
+            "summary": "the boards and documents the caller may open, most recently changed first (any accepted "
+            "token, or none while guests are allowed; private ones to their members and admins)",
+            "security": [*BEARER, {}],
+            "responses": {
+                "200": json_answer(ref("Catalog")),
+                "400": error("an unknown parameter or kind, or a bad `limit`"),
+                "401": OPERATOR_ERRORS["401"],
+            },
+            "parameters": [
+                query("kind", "kanban, drawing, doc (comma-separated; default all three)"),
+                query("limit", "how many (default 100)", {"type": "integer", "minimum": 1, "maximum": 1000}),
+            ],
+        }
+    },
     "/api/guests": {
         "post": {
             "summary": "a new guest and the token that brings them back (when guests are allowed)",

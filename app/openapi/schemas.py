@@ -209,4 +209,24 @@ SCHEMAS: dict[str, Any] = {
             },
         },
     },
+    "Catalog": {
+        "type": "object",
+        "required": ["items"],
+        "properties": {
+            "items": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "required": ["kind", "name", "channel", "private", "changed_at"],
+                    "properties": {
+                        "kind": {"enum": ["kanban", "drawing", "doc"]},
+                        "name": {"type": "string"},
+                        "channel": {"type": "string"},
+                        "private": {"type": "boolean"},
+                        "changed_at": {"type": "string", "format": "date-time"},
+                    },
+                },
+            }
+        },
+    },
 }

@@ -287,7 +287,6 @@ export class CollabClient {
     // A room someone creates arrives as one `room_added` frame, not as a whole new `rooms` list.
     url.searchParams.set("room_changes", "1");
     if (this.nickname) url.searchParams.set("nickname", this.nickname);
-    if (this.token) url.searchParams.set("token", this.token);
     const since = this.positions.get(this.channel);
     if (since != null) url.searchParams.set("since", String(since));
     return url.toString();
@@ -307,7 +306,9 @@ export class CollabClient {
     this._lastError = null;
     let socket;
     try {
-      socket = new this.WebSocket(this._socketUrl());
+      // The token travels as a subprotocol, not in the URL that proxies log (docs/protocol.md).
+      const protocols = this.token ? ["collab.auth", `collab.token.${this.token}`] : [];
+      socket = new this.WebSocket(this._socketUrl(), protocols);
     } catch (error) {
       this._lost(`cannot open the socket: ${error}`);
       return;

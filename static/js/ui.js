@@ -8,11 +8,12 @@
  */
 
 import { CollabClient } from "./client.js";
+import { TOKEN_KEY, guestsRefused, showSignedOut } from "./signin.js";
+
+export { TOKEN_KEY };
 
 /** localStorage key of the nickname a guest shows. */
 export const NICK_KEY = "collab.nickname";
-/** localStorage key of the token (a JWT, or the guest token a `welcome` gave). */
-export const TOKEN_KEY = "collab.token";
 
 /** The connection badge's text per {@link CollabClient} state. */
 export const STATE_LABELS = {
@@ -223,6 +224,10 @@ export function createClient(options, { body = true, keepToken = true } = {}) {
     ...options,
   });
   client.on("statechange", ({ state }) => renderState(state, { body }));
+  // Refused for who we are (guests off and no token, or a token refused twice): the signed-out state.
+  client.on("fatal", ({ error, reason }) => {
+    if (error === null || error?.code === "unauthorized") showSignedOut(error?.message ?? reason);
+  });
   if (keepToken) {
     client.on("welcome", (frame) => {
       if (frame.token) localStorage.setItem(TOKEN_KEY, frame.token);
@@ -308,9 +313,30 @@ export function wireNickname(rename) {
   });
 }
 
-/** Asks for a nickname when none is stored yet, and stores it. */
+/** Whether the stored token is a signed-in user's (not a guest's): their name comes with it. */
+export function signedIn() {
+  const token = storedToken();
+  if (!token) return false;
+  try {
+    const claims = JSON.parse(atob(token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/")));
+    return claims.iss !== "collab-guest";
+  } catch {
+    return false;
+  }
+}
+
+/** Asks for a nickname when none is stored yet (and the user is no signed-in one), and stores it. */
 export async function ensureNickname() {
-  if (!storedNickname()) localStorage.setItem(NICK_KEY, await askNickname());
+  if (storedNickname() || signedIn()) return;
+  if (!storedToken()) {
+    // A server that admits no guests: the signed-out state rather than a nickname nobody can use.
+    const refused = await guestsRefused();
+    if (refused) {
+      showSignedOut(refused);
+      return;
+    }
+  }
+  localStorage.setItem(NICK_KEY, await askNickname());
 }
 
 /**

@@ -33,7 +33,8 @@ import {
   storedNickname,
   storedToken,
 } from "../js/ui.js";
-import { claims, fetchGuestToken, isGuestToken } from "./guest.js";
+import { showSignedOut, tokenProtocols } from "../js/signin.js";
+import { claims, fetchGuestToken, isGuestToken, requestGuest } from "./guest.js";
 import { HistoryPanel } from "./history.js";
 import { setText } from "./text-diff.js";
 
@@ -77,8 +78,22 @@ export async function start() {
   // Who we are: a JWT's name is fixed; a guest (token or not yet) is named after the stored nickname.
   let token = storedToken();
   const fixedName = token && !isGuestToken(token) ? claims(token).name : undefined;
-  if (!fixedName) await ensureNickname();
-  if (!token) token = await fetchGuestToken(storedNickname());
+  if (!token) {
+    // Asked before the nickname: a server that admits no guests gets the signed-out state, not a
+    // nickname prompt and then an editor that never connects.
+    const { token: guest, refused } = await requestGuest(storedNickname() || undefined);
+    if (refused) {
+      showSignedOut(refused);
+      return;
+    }
+    token = guest;
+  }
+  if (!fixedName) {
+    const named = Boolean(storedNickname());
+    await ensureNickname();
+    // The guest token was made before the name was chosen: take one that carries it.
+    if (!named && token) token = (await fetchGuestToken(storedNickname())) ?? token;
+  }
   const readOnly = token ? (claims(token).roles ?? []).includes("readonly") : false;
   const user = { name: fixedName ?? (token ? claims(token).name : null) ?? storedNickname(), color: pickColor() };
   user.colorLight = `${user.color}33`;
@@ -91,8 +106,12 @@ export async function start() {
   const persistence = new IndexeddbPersistence(`collab.doc:${name}`, doc);
   await Promise.race([persistence.whenSynced, new Promise((resolve) => setTimeout(resolve, 2000))]);
 
-  const params = token ? { token } : { nickname: user.name };
-  const provider = new WebsocketProvider(defaultSocketUrl("/ws/doc"), name, doc, { params });
+  // The token as a subprotocol, never in the URL (docs/editor.md); a guest without one sends its name.
+  const params = token ? {} : { nickname: user.name };
+  const provider = new WebsocketProvider(defaultSocketUrl("/ws/doc"), name, doc, {
+    params,
+    protocols: tokenProtocols(token),
+  });
   provider.awareness.setLocalStateField("user", user);
 
   // A stored token this server refuses (another server's guest token, an expired JWT, or a bad document
@@ -100,16 +119,28 @@ export async function start() {
   // itself with the new params.
   let refused = false;
   provider.on("connection-close", (event) => {
-    if (event?.code === CloseCode.POLICY_VIOLATION && provider.params.token && !refused) {
+    if (event?.code !== CloseCode.POLICY_VIOLATION) return;
+    if (provider.protocols.length && !refused) {
       refused = true;
       forgetToken();
       token = null;
+      provider.protocols = [];
       provider.params = { nickname: user.name };
-      fetchGuestToken(user.name).then((fresh) => {
+      requestGuest(user.name).then(({ token: fresh, refused: noGuests }) => {
+        if (noGuests) {
+          provider.disconnect();
+          showSignedOut(event.reason || noGuests);
+          return;
+        }
         if (!fresh) return;
         token = fresh;
-        provider.params = { token: fresh };
+        provider.params = {};
+        provider.protocols = tokenProtocols(fresh);
       });
+    } else if (!provider.protocols.length) {
+      // No token and refused: guests are off here (or were turned off).
+      provider.disconnect();
+      showSignedOut(event.reason || "guests are not allowed");
     }
   });
 
@@ -222,7 +253,8 @@ export async function start() {
     showName();
     const fresh = await fetchGuestToken(chosen);
     if (fresh) token = fresh;
-    provider.params = fresh ? { token: fresh } : { nickname: chosen };
+    provider.params = fresh ? {} : { nickname: chosen };
+    provider.protocols = tokenProtocols(fresh);
     showName();
     if (!offline && provider.wsconnected) {
       provider.disconnect();

@@ -5,26 +5,41 @@
 import { TOKEN_KEY } from "../js/ui.js";
 
 /**
- * A new guest token for `nickname`, stored; null when the server gives none (guests not allowed,
- * unreachable): the caller connects with `?nickname=` then, a new guest per connection.
- * @param {string} nickname
- * @returns {Promise<string|null>}
+ * A new guest token for `nickname` (a made-up name without one), stored. `refused`: the server's reason
+ * when it admits no guests (403), so the page shows its signed-out state; both null when the server is
+ * out of reach (the editor works offline then).
+ * @param {string} [nickname]
+ * @returns {Promise<{token: string|null, refused: string|null}>}
  */
-export async function fetchGuestToken(nickname) {
+export async function requestGuest(nickname) {
   try {
     const answer = await fetch("/api/guests", {
       method: "POST",
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ nickname }),
     });
-    if (answer.status !== 201) return null;
+    if (answer.status === 403) {
+      const body = await answer.json().catch(() => ({}));
+      return { token: null, refused: body.message ?? "guests are not allowed" };
+    }
+    if (answer.status !== 201) return { token: null, refused: null };
     const { token } = await answer.json();
-    if (typeof token !== "string" || !token) return null;
+    if (typeof token !== "string" || !token) return { token: null, refused: null };
     localStorage.setItem(TOKEN_KEY, token);
-    return token;
+    return { token, refused: null };
   } catch {
-    return null;
+    return { token: null, refused: null };
   }
+}
+
+/**
+ * A new guest token for `nickname`, stored; null when the server gives none (guests not allowed,
+ * unreachable): the caller connects with `?nickname=` then, a new guest per connection.
+ * @param {string} nickname
+ * @returns {Promise<string|null>}
+ */
+export async function fetchGuestToken(nickname) {
+  return (await requestGuest(nickname)).token;
 }
 
 /** The claims of a JWT, unverified (the server verifies; this only decides how the page looks). */
