@@ -40,6 +40,28 @@ const cursors = new Map();
 /** The stroke under our pointer. */
 let current = null;
 const style = { tool: "pen", color: COLORS[0], width: 4 };
+const PEN_KEY = "collab.drawing.pen";
+
+/** The pen kept from an earlier visit: only a valid colour and a width within the slider's range. */
+function loadPen(min, max) {
+  let kept = {};
+  try {
+    kept = JSON.parse(localStorage.getItem(PEN_KEY) ?? "{}") ?? {};
+  } catch {
+    kept = {};
+  }
+  const color = typeof kept.color === "string" && /^#[0-9a-f]{6}$/i.test(kept.color) ? kept.color : null;
+  const width = Number.isInteger(kept.width) && kept.width >= min && kept.width <= max ? kept.width : null;
+  return { color, width };
+}
+
+function savePen() {
+  try {
+    localStorage.setItem(PEN_KEY, JSON.stringify({ color: style.color, width: style.width }));
+  } catch {
+    // Storage full or refused (private mode): the pen is simply not kept.
+  }
+}
 let client = null;
 
 // -- painting -----------------------------------------------------------------------------------------
@@ -330,14 +352,21 @@ function wireToolbar() {
     style.color = colour;
     picker.value = colour;
     for (const swatch of swatches) swatch.setAttribute("aria-pressed", String(swatch.dataset.color === colour));
+    savePen();
   };
-  picker.addEventListener("input", () => pick(picker.value));
-  pick(style.color);
   const width = $("width");
-  width.addEventListener("input", () => {
-    style.width = Number(width.value);
+  const setWidth = (value) => {
+    style.width = Number(value);
+    width.value = String(value);
     $("width-value").textContent = `${width.value} px`;
-  });
+    savePen();
+  };
+  // The pen (colour and width) is kept for the next visit, on this browser, for every board.
+  const saved = loadPen(Number(width.min), Number(width.max));
+  picker.addEventListener("input", () => pick(picker.value));
+  width.addEventListener("input", () => setWidth(width.value));
+  pick(saved.color ?? style.color);
+  setWidth(saved.width ?? style.width);
   $("undo").addEventListener("click", () => request({ type: "undo" }));
   document.addEventListener("keydown", (event) => {
     if ((event.ctrlKey || event.metaKey) && event.key === "z" && !event.shiftKey) {

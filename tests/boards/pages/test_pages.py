@@ -172,3 +172,20 @@ def test_a_reload_restores_both_boards(open_page: OpenPage) -> None:
     expect(kanban.locator(".column .column-title")).to_have_count(2)
     expect(drawing.locator("#overlay")).to_have_attribute("data-strokes", "2")
     assert painted(drawing, *WAVE[5]) and painted(drawing, 0.72, 0.5)
+
+
+def test_the_pen_is_kept_across_reloads(open_page: OpenPage) -> None:
+    path = fresh("drawing")
+    page = open_page(path, "ann")
+    page.locator('.swatch[data-color="#e11d48"]').click()
+    page.locator("#width").fill("12")
+    page.reload()
+    expect(page.locator('.swatch[data-color="#e11d48"]')).to_have_attribute("aria-pressed", "true")
+    expect(page.locator("#color")).to_have_value("#e11d48")
+    expect(page.locator("#width")).to_have_value("12")
+    expect(page.locator("#width-value")).to_have_text("12 px")
+    # A kept value that is not a pen (edited by hand, or by an older page) is ignored.
+    page.evaluate('localStorage.setItem(\'collab.drawing.pen\', \'{"color": "red; x", "width": 999}\')')
+    page.reload()
+    expect(page.locator("#width")).to_have_value("4")
+    expect(page.locator("#color")).not_to_have_value("red; x")
