@@ -80,3 +80,31 @@ def test_a_refused_upload_says_why_and_shows_nothing(open_media):
     page.locator("#upload-submit").click()
     expect(page.locator("#upload-error")).to_contain_text("not an accepted type")
     expect(page.locator("article.item")).to_have_count(0)
+
+
+@pytest.mark.browser
+def test_thumbnails_are_framed_alike_and_the_filter_is_readable(open_media):
+    page = open_media("alice")
+    upload(page, "wide.png", png(160, 40, (230, 120, 40)), title="wide")
+    upload(page, "tall.png", png(30, 120, (40, 140, 70)), title="tall")
+    wait_for(page, "() => [...document.querySelectorAll('.thumb img')].every((i) => i.naturalWidth > 0)")
+    boxes = page.evaluate(
+        "[...document.querySelectorAll('.thumb img')].map((i) => {"
+        " const r = i.getBoundingClientRect(); return [Math.round(r.width), Math.round(r.height),"
+        " getComputedStyle(i).objectFit]; })"
+    )
+    assert len(boxes) == 2 and boxes[0] == boxes[1], boxes  # one frame for a wide and a tall picture
+    assert boxes[0][2] == "cover", boxes
+    # The filter's placeholder: the muted text colour, fully opaque (contrast at least 4.5 on the panel).
+    colour, opacity = page.evaluate(
+        "(() => { const s = getComputedStyle(document.querySelector('#filter'), '::placeholder');"
+        " return [s.color, s.opacity]; })()"
+    )
+    assert opacity == "1", opacity
+    assert colour in ("rgb(107, 114, 128)", "rgb(154, 163, 175)"), colour  # --muted, light or dark
+    # ... and whole: the field is wide enough for it.
+    assert page.evaluate(
+        "(() => { const f = document.querySelector('#filter'); const c = document.createElement('canvas')"
+        ".getContext('2d'); c.font = getComputedStyle(f).font;"
+        " return c.measureText(f.placeholder).width <= f.clientWidth; })()"
+    ), "the filter's placeholder is cut"
