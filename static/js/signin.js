@@ -8,6 +8,8 @@
  * before a page reads its name from the hash.
  */
 
+import { el } from "./dom.js";
+
 /** localStorage key of the token (a JWT, or the guest token a `welcome` gave); ui.js re-exports it. */
 export const TOKEN_KEY = "collab.token";
 
@@ -65,14 +67,6 @@ export async function guestsRefused() {
   }
 }
 
-/** @param {string} tag @param {string} [className] @param {string} [text] */
-function make(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text != null) node.textContent = text;
-  return node;
-}
-
 /**
  * The signed-out state: a modal that says why (`reason`, from the server's refusal) and takes a token,
  * pasted. A token given is stored and the page reloads with it; the page behind stays out of reach
@@ -83,22 +77,22 @@ export function showSignedOut(reason) {
   document.body.dataset.signedOut = "true";
   let dialog = /** @type {HTMLDialogElement|null} */ (document.getElementById("signin-dialog"));
   if (!dialog) {
-    dialog = /** @type {HTMLDialogElement} */ (make("dialog", "dialog signin"));
+    dialog = /** @type {HTMLDialogElement} */ (el("dialog", "dialog signin"));
     dialog.id = "signin-dialog";
     dialog.setAttribute("aria-labelledby", "signin-title");
-    const form = make("form");
+    const form = el("form");
     form.id = "signin-form";
-    const title = make("h2", "", "Sign in");
+    const title = el("h2", "", "Sign in");
     title.id = "signin-title";
-    const why = make("p", "signin-reason");
+    const why = el("p", "signin-reason");
     why.id = "signin-reason";
-    const help = make(
+    const help = el(
       "p",
       "muted",
       "This server admits signed-in users only. Paste the access token you were given (your application " +
         "can also hand it over as #token=… in this page's address). It stays in this browser, for every page.",
     );
-    const input = /** @type {HTMLTextAreaElement} */ (make("textarea"));
+    const input = /** @type {HTMLTextAreaElement} */ (el("textarea"));
     input.id = "signin-token";
     input.rows = 3;
     input.required = true;
@@ -106,13 +100,13 @@ export function showSignedOut(reason) {
     input.autocomplete = "off";
     input.setAttribute("aria-label", "Access token");
     input.placeholder = "eyJhbGciOi…";
-    const error = make("p", "signin-error");
+    const error = el("p", "signin-error");
     error.id = "signin-error";
     error.setAttribute("role", "alert");
-    const submit = make("button", "button-primary", "Sign in");
+    const submit = el("button", "button-primary", "Sign in");
     submit.id = "signin-submit";
     submit.type = "submit";
-    const actions = make("div", "dialog-actions");
+    const actions = el("div", "dialog-actions");
     actions.append(submit);
     form.append(title, why, help, input, error, actions);
     dialog.append(form);

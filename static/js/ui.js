@@ -8,7 +8,10 @@
  */
 
 import { CollabClient } from "./client.js";
+import { el } from "./dom.js";
 import { TOKEN_KEY, guestsRefused, showSignedOut } from "./signin.js";
+
+export { el };
 
 export { TOKEN_KEY };
 
@@ -28,19 +31,6 @@ export const STATE_LABELS = {
 /** @param {string} id @returns {any} the element with that id */
 export const $ = (id) => document.getElementById(id);
 
-/**
- * A new element with a class and text (set with `textContent`, never parsed as HTML).
- * @param {string} tag
- * @param {string} [className]
- * @param {string} [text]
- * @returns {HTMLElement}
- */
-export function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text != null) node.textContent = text;
-  return node;
-}
 
 /** A stable hue per key (user id, label) for avatars and chips. @param {string} key @returns {number} */
 export function hue(key) {
