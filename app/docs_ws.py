@@ -56,7 +56,7 @@ async def _serve(
     user_bucket: TokenBucket,
 ) -> web.StreamResponse:
     settings = request.app[SETTINGS]
-    peer = documents.new_peer(AiohttpTransport(ws), user)
+    peer = documents.new_peer(AiohttpTransport(request, ws), user)
     try:
         room = await documents.join(name, peer)
     except ProtocolError as error:

@@ -15,18 +15,31 @@ log = logging.getLogger("collab.ws")
 
 
 class AiohttpTransport:
-    """`collab.realtime.connection.Transport` over aiohttp's WebSocketResponse."""
+    """`collab.realtime.connection.Transport` over an upgraded aiohttp request.
 
-    __slots__ = ("ws",)
+    Frames arrive whole (collab.realtime.frames) and go straight to the request's transport, many in
+    one write; back-pressure is the transport's own high-water mark, and waiting for it is aiohttp's
+    `drain` (the one aiohttp's WebSocket writer uses). Control frames (ping, pong, close) stay aiohttp's:
+    each write here is whole frames, so they never interleave inside one."""
 
-    def __init__(self, ws: web.WebSocketResponse) -> None:
+    __slots__ = ("_high_water", "_request", "_transport", "ws")
+
+    def __init__(self, request: web.Request, ws: web.WebSocketResponse) -> None:
+        transport = request.transport  # None: the client left during the upgrade
         self.ws = ws
+        self._request = request
+        self._transport = transport
+        self._high_water = transport.get_write_buffer_limits()[1] if transport is not None else 0
 
-    async def send_text(self, text: str) -> None:
-        await self.ws.send_str(text)
+    def write(self, data: bytes) -> bool:
+        transport = self._transport
+        if transport is None or self.ws.closed or transport.is_closing():
+            raise ConnectionResetError("the socket is closing")
+        transport.write(data)
+        return transport.get_write_buffer_size() <= self._high_water
 
-    async def send_bytes(self, data: bytes) -> None:
-        await self.ws.send_bytes(data)
+    async def drained(self) -> None:
+        await self._request.writer.drain()
 
     async def close(self, code: int, reason: str) -> None:
         await self.ws.close(code=code, message=reason.encode()[:120])

@@ -53,7 +53,7 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
         return await _refuse(request, ws, CloseCode.POLICY_VIOLATION, limit)
 
     session = Session(
-        AiohttpTransport(ws),
+        AiohttpTransport(request, ws),
         user,
         queue_limit=settings.send_queue_limit,
         queue_bytes=settings.send_queue_bytes,

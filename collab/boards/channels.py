@@ -32,6 +32,7 @@ from collab.errors import Conflict, Forbidden, NotFound, ProtocolError
 from collab.events import Appended, NewEvent
 from collab.projections.base import Projection
 from collab.projections.live import LiveProjection
+from collab.realtime.frames import frame_payload
 from collab.realtime.hub import Channel, ChannelManager, require_member
 from collab.realtime.protocol import error_frame, optional_id
 from collab.realtime.session import Session
@@ -163,13 +164,13 @@ class Board:
         raise error
 
     async def _answer_retry(self, channel: Channel, client: Session, op_id: str, head: int) -> bool:
-        needle = orjson.dumps(op_id).decode()
+        needle = orjson.dumps(op_id)
         after = max(0, head - RETRY_WINDOW_STORE)
         recent = self.manager.recent.after(channel.name, max(0, head - RETRY_WINDOW))
         if recent is not None:
-            for _, text in reversed(recent):
-                if needle in text:
-                    frame = orjson.loads(text)
+            for _, wire in reversed(recent):
+                if needle in wire:
+                    frame = orjson.loads(frame_payload(wire))
                     if frame.get("id") == op_id and frame.get("user_id") == client.user.id:
                         client.send(frame)
                         return True

@@ -48,6 +48,7 @@ from collab.events import Appended, NewEvent, Snapshot, StoredEvent
 from collab.projections.base import load_state
 from collab.realtime.broker import Broker
 from collab.realtime.connection import DEFAULT_QUEUE_BYTES, DEFAULT_QUEUE_LIMIT, CloseCode, Transport
+from collab.realtime.frames import binary_frame
 from collab.store.base import EventStore
 from collab.users import User
 
@@ -288,9 +289,10 @@ class DocumentManager:
                 frame = documents.update_message(documents.merge_updates([item[0] for item in outgoing]))
                 origins = {item[2] for item in outgoing}
                 origin = origins.pop() if len(origins) == 1 else None
+            wire = binary_frame(frame)  # framed once for every peer
             for peer in room.peers.values():
                 if peer.id != origin:
-                    peer.send(frame)
+                    peer.send_wire(wire)
 
     def _fold(self, room: Room, event: StoredEvent) -> None:
         if event.seq <= room.seq:
@@ -419,9 +421,9 @@ class DocumentManager:
         sender = frame["from"]
         origin = sender if sender in room.peers else None
         if room.awareness.apply(frame["update"], origin):
-            text = frame["frame"]
+            wire = binary_frame(frame["frame"])
             for peer in room.peers.values():
-                peer.send(text)
+                peer.send_wire(wire)
 
     # -- shutdown ----------------------------------------------------------------------------------
 

@@ -6,13 +6,14 @@ Both sockets the server offers are a `Connection`: the JSON channel socket (`/ws
 they know about channels; how a frame reaches the socket, how a slow reader is shed, how a socket
 closes and when a token expires are the same, and live here once.
 
-Sending: a frame is written to the socket at once when nothing is waiting; when the socket's buffer is
-full, the frame's write is finished by one drain task and later frames wait in the outbox behind it, in
-order (collab.realtime.writes). An outbox past `queue_limit` frames, or past `queue_bytes` bytes of
-frames, means the client cannot keep up: it is closed with 1013 so that it never slows the others nor
-fills the server's memory (it comes back and misses nothing stored). Frames are queued encoded, so what
-is counted is what is held; one frame of any size may wait (a document or board bigger than the bound
-still reaches a client that reads).
+Sending: every frame is framed once (collab.realtime.frames) and appended to the connection's outbox;
+the frames of one loop turn go to the socket in one write at the end of the turn (each still its own
+WebSocket frame), so a client that gets ten events of one commit costs one system call, not ten. When the
+socket's buffer is full, one drain task waits for the peer and writes what queued up meanwhile, in order.
+An outbox past `queue_limit` frames, or past `queue_bytes` bytes, while the socket makes us wait means
+the client cannot keep up: it is closed with 1013 so that it never slows the others nor fills the
+server's memory (it comes back and misses nothing stored). What is counted is what is held; one frame of
+any size may wait (a document or board bigger than the bound still reaches a client that reads).
 
 Whole states (a document's sync step 2, a board's `state`) are tagged (`tag_last`): whoever answers a
 request for one asks `still_sending(tag)` first, and a request that comes while the last answer has not
@@ -32,9 +33,9 @@ import os
 import sys
 import time
 from collections import deque
-from typing import Any, Protocol
+from typing import Protocol
 
-from collab.realtime import writes
+from collab.realtime.frames import binary_frame, text_frame
 from collab.users import User
 
 log = logging.getLogger(__name__)
@@ -67,13 +68,14 @@ class State(enum.Enum):
 class Transport(Protocol):
     """What a connection needs from a socket; `app/sockets.py` adapts aiohttp's, tests use fakes.
 
-    A send suspends only when the socket's buffer is full and it must wait for the peer
-    (back-pressure); otherwise it completes without suspending. A text connection only calls
-    `send_text`, a binary one only `send_bytes`. `close` is idempotent."""
+    `write` takes whole WebSocket frames (collab.realtime.frames) and never suspends: it returns False
+    when the socket's buffer is past its high-water mark, and the connection then awaits `drained`
+    before it writes again (back-pressure). Both raise ConnectionError once the socket is closing or
+    gone. `close` is idempotent."""
 
-    async def send_text(self, text: str) -> None: ...
+    def write(self, data: bytes) -> bool: ...
 
-    async def send_bytes(self, data: bytes) -> None: ...
+    async def drained(self) -> None: ...
 
     async def close(self, code: int, reason: str) -> None: ...
 
@@ -95,15 +97,16 @@ class Connection:
     """A connected client: its id, its user, and the one way frames reach its socket."""
 
     __slots__ = (
+        "_binary",
         "_close_code",
         "_close_reason",
         "_drainer",
         "_expiry",
+        "_flush_due",
         "_outbox",
         "_queued_bytes",
         "_tags",
         "_writable",
-        "_write",
         "_written",
         "connected_at",
         "id",
@@ -131,11 +134,13 @@ class Connection:
         self.queue_bytes = queue_bytes
         self.state = State.OPEN
         self.connected_at = time.time()
-        self._write = transport.send_bytes if binary else transport.send_text
-        self._outbox: deque[Any] = deque()
+        self._binary = binary
+        # Framed bytes not written yet: this turn's (a flush is due at its end) or, while the socket
+        # makes us wait, everything since (the drain task writes them).
+        self._outbox: deque[bytes] = deque()
         self._queued_bytes = 0  # what the frames in `_outbox` hold (`frame_bytes`)
-        # Writes finished by the drain task (it counts; a write that completes at once is not counted:
-        # nothing is queued then), and per tag the count at which its frame will have been written.
+        self._flush_due = False
+        # Frames written to the socket so far, and per tag the count at which its frame will have been.
         self._written = 0
         self._tags: dict[str, int] | None = None
         self._drainer: asyncio.Future[None] | None = None
@@ -147,60 +152,89 @@ class Connection:
     # -- sending ---------------------------------------------------------------------------------
 
     def send_frame(self, frame: str | bytes) -> None:
-        """Queue one encoded frame (text on a text connection, bytes on a binary one)."""
+        """Queue one frame's payload (text on a text connection, bytes on a binary one)."""
+        if self.state is State.OPEN:
+            self.send_wire(binary_frame(frame) if self._binary else text_frame(frame))  # type: ignore[arg-type]
+
+    def send_wire(self, wire: bytes) -> None:
+        """Queue one whole frame, framed already (collab.realtime.frames): how a frame that goes to
+        many sockets is sent, framed once."""
         if self.state is not State.OPEN:
             return
-        if self._drainer is None:
-            self._start_send(frame)
-            return
         outbox = self._outbox
-        size = frame_bytes(frame)
-        if outbox and (len(outbox) >= self.queue_limit or self._queued_bytes + size > self.queue_bytes):
-            log.warning(
-                "client %s (%s) too slow: %d frames, %d bytes queued, closing",
-                self.id,
-                self.user.id,
-                len(outbox),
-                self._queued_bytes,
-            )
-            self.close_soon(CloseCode.TRY_AGAIN_LATER, "too slow to keep up; resume with since")
-            return
-        outbox.append(frame)
+        size = frame_bytes(wire)
+        if self._drainer is not None:
+            # The socket makes us wait: what queues up meanwhile is bounded.
+            if outbox and (len(outbox) >= self.queue_limit or self._queued_bytes + size > self.queue_bytes):
+                log.warning(
+                    "client %s (%s) too slow: %d frames, %d bytes queued, closing",
+                    self.id,
+                    self.user.id,
+                    len(outbox),
+                    self._queued_bytes,
+                )
+                self.close_soon(CloseCode.TRY_AGAIN_LATER, "too slow to keep up; resume with since")
+                return
+        elif not self._flush_due:
+            self._flush_due = True
+            asyncio.get_running_loop().call_soon(self._flush)
+        outbox.append(wire)
         self._queued_bytes += size
 
     def tag_last(self, tag: str) -> None:
         """Remember the frame just sent as the latest under `tag` (a whole state): `still_sending(tag)`
         is True until it has been written to the socket."""
-        if self._drainer is None:  # written at once (or the connection is gone): nothing waits
+        if not self._outbox:  # the connection is gone: nothing waits
             if self._tags is not None:
                 self._tags.pop(tag, None)
             return
         if self._tags is None:
             self._tags = {}
-        # The write under way, then the outbox: this frame is the last of them.
-        self._tags[tag] = self._written + 1 + len(self._outbox)
+        self._tags[tag] = self._written + len(self._outbox)
 
     def still_sending(self, tag: str) -> bool:
         """Whether the latest frame sent under `tag` is still waiting to be written (see `tag_last`)."""
         if self._tags is None:
             return False
         written_at = self._tags.get(tag)
-        return written_at is not None and self._written < written_at and self._drainer is not None
+        return written_at is not None and self._written < written_at and bool(self._outbox)
 
-    def _start_send(self, frame: str | bytes) -> None:
-        """Write now; a drain task takes over only if the socket makes the write wait."""
-        send = self._write(frame)
+    def _flush(self) -> None:
+        """The end of the turn: this turn's frames in one write (the drain task's, if it runs)."""
+        self._flush_due = False
+        if self._drainer is None and self._outbox and self.state is not State.CLOSED:
+            self._write_outbox()
+
+    def _take_outbox(self) -> bytes:
+        """Everything queued, as one write's bytes; counted as written."""
+        outbox = self._outbox
+        data = outbox[0] if len(outbox) == 1 else b"".join(outbox)
+        self._written += len(outbox)
+        outbox.clear()
+        self._queued_bytes = 0
+        return data
+
+    def _write_outbox(self) -> None:
+        """Write everything queued in one write; a drain task takes over if the socket is full."""
         try:
-            waiting_on = writes.begin(send)
+            more = self.transport.write(self._take_outbox())
         except (ConnectionError, RuntimeError):
             self.connection_lost()
             return
-        if waiting_on is not writes.DONE:
-            self._drainer = asyncio.ensure_future(self._drain(send, waiting_on))
+        if not more and self._drainer is None:
+            self._drainer = asyncio.ensure_future(self._drain())
+        self._signal_writable()
 
-    async def _drain(self, send: Any, waiting_on: Any) -> None:
+    async def _drain(self) -> None:
         try:
-            await writes.drain(send, waiting_on, self._next_send)
+            while True:
+                await self.transport.drained()
+                if not self._outbox or self.state is State.CLOSED:
+                    break
+                more = self.transport.write(self._take_outbox())
+                self._signal_writable()
+                if more:
+                    break
         except (ConnectionError, RuntimeError):
             self._clear_outbox()
         finally:
@@ -208,16 +242,6 @@ class Connection:
             self._signal_writable()
             if self.state is State.CLOSING:
                 await self._close_transport()
-
-    def _next_send(self) -> Any:
-        """The drain task's next write (None: nothing left); called each time a write has finished."""
-        self._written += 1
-        self._signal_writable()
-        if not self._outbox or self.state is State.CLOSED:
-            return None
-        frame = self._outbox.popleft()
-        self._queued_bytes -= frame_bytes(frame)
-        return self._write(frame)
 
     def _clear_outbox(self) -> None:
         self._outbox.clear()
@@ -269,14 +293,16 @@ class Connection:
         return self._close_code
 
     def close_soon(self, code: int, reason: str = "", *, flush: bool = False) -> None:
-        """Close from any context: stop sending; send what is queued first when `flush` is set."""
+        """Close from any context: stop sending; send what waits for a slow socket first only when
+        `flush` is set. This turn's frames go out either way (the frame that says why, sent just
+        before, among them): they wait for the end of the turn, not for the client."""
         if self.state is not State.OPEN:
             return
         self.state = State.CLOSING
         self._close_code = code
         self._close_reason = reason
         self._stop_expiry()
-        if not flush:
+        if not flush and self._drainer is not None:
             self._clear_outbox()
         if self._drainer is None:
             self._drainer = asyncio.ensure_future(self._close_transport())
@@ -293,6 +319,11 @@ class Connection:
     async def _close_transport(self) -> None:
         if self.state is State.CLOSED:
             return
+        with contextlib.suppress(ConnectionError, RuntimeError):
+            # What is queued goes before the close frame (`close_soon` dropped it unless asked to flush).
+            while self._outbox and self.state is State.CLOSING:
+                if not self.transport.write(self._take_outbox()):
+                    await self.transport.drained()
         self.state = State.CLOSED
         self._drainer = None
         with contextlib.suppress(ConnectionError, RuntimeError):

@@ -26,8 +26,9 @@ from collab.realtime import base_compat
 from collab.realtime.broker import Broker, InProcessBroker
 from collab.realtime.cluster_presence import PRESENCE_RELAY, ClusterPresence
 from collab.realtime.connection import CloseCode
+from collab.realtime.frames import json_frame
 from collab.realtime.presence import Presence
-from collab.realtime.protocol import check_event_type, encode, error_frame, event_frame
+from collab.realtime.protocol import check_event_type, error_frame, event_frame
 from collab.realtime.recent import RecentEvents
 from collab.realtime.replay import replay
 from collab.realtime.session import Session
@@ -111,18 +112,18 @@ class Channel:
     def broadcast(self, data: dict[str, Any], exclude: str | None = None) -> None:
         """Send a frame that is not stored to every client here (encoded once)."""
         data.setdefault("channel", self.name)
-        text = encode(data)
-        legacy: str | None = None
+        wire = json_frame(data)
+        legacy: bytes | None = None
         for client in list(self.clients.values()):
             # A client still joining (registered, not yet sent `welcome`/`subscribed`) gets no passing
             # frames: they would come before its announcement, and its presence list follows the join.
             if client.id == exclude or self.name in client.holding:
                 continue
             if client.legacy_room:
-                legacy = legacy or encode(base_compat.with_room(data, self.name))
-                client.send_frame(legacy)
+                legacy = legacy or json_frame(base_compat.with_room(data, self.name))
+                client.send_wire(legacy)
             else:
-                client.send_frame(text)
+                client.send_wire(wire)
 
     def send_to(self, client_id: str, data: dict[str, Any]) -> bool:
         client = self.clients.get(client_id)
@@ -262,7 +263,7 @@ class ChannelManager:
         check_channel_name(name)
         kind = self.kind_of(name)
         channel = self.channel(name)
-        holding: list[tuple[int, str]] = []
+        holding: list[tuple[int, bytes]] = []
         session.holding[name] = holding
         channel.clients[session.id] = session
         session.channels.add(name)
@@ -274,7 +275,8 @@ class ChannelManager:
             info = await self.store.get_channel(name)
             if kind.authorize is not None:
                 kind.authorize(info, session)
-            head = await self.store.head(name)
+            # The record carries the head it was read with: one read where there were two.
+            head = info.head if info is not None else await self.store.head(name)
             self.heads[name] = max(self.heads.get(name, 0), head)
             if since is not None:
                 start = since
@@ -309,8 +311,8 @@ class ChannelManager:
             raise
         finally:
             session.holding.pop(name, None)
-        for seq, text in holding:
-            session.deliver(name, seq, text)
+        for seq, wire in holding:
+            session.deliver(name, seq, wire)
         if kind.presence:
             channel.presence.join(session)
         for hook in kind.connect_hooks:
@@ -412,15 +414,15 @@ class ChannelManager:
         else:
             return
         frame = event_frame(event)
-        text = encode(frame)
-        self.recent.add(name, event.seq, text)
-        legacy: str | None = None
+        wire = json_frame(frame)
+        self.recent.add(name, event.seq, wire)
+        legacy: bytes | None = None
         sessions = targets.values() if isinstance(targets, dict) else targets
         for session in list(sessions):
             holding = session.holding
-            body = text
+            body = wire
             if session.legacy_room:
-                legacy = legacy or encode(base_compat.with_room(frame, name))
+                legacy = legacy or json_frame(base_compat.with_room(frame, name))
                 body = legacy
             if holding and name in holding:
                 holding[name].append((event.seq, body))

@@ -1,5 +1,6 @@
-"""The recent events of each channel, already encoded, so that a client coming back from a short outage
-(the common case: a tunnel, a closed lid) is answered from memory instead of the database.
+"""The recent events of each channel, already framed (collab.realtime.frames), so that a client coming
+back from a short outage (the common case: a tunnel, a closed lid) is answered from memory instead of the
+database.
 
 Only a contiguous run of seqs is kept per channel: an event that does not follow the last one (a gap,
 which a missed broker message would cause) starts the run again. A byte budget across all channels
@@ -16,7 +17,7 @@ class RecentRun:
     __slots__ = ("bytes", "frames", "last")
 
     def __init__(self) -> None:
-        self.frames: deque[tuple[int, str]] = deque()
+        self.frames: deque[tuple[int, bytes]] = deque()
         self.last = 0
         self.bytes = 0
 
@@ -33,7 +34,7 @@ class RecentEvents:
         self.total = 0
         self.runs: OrderedDict[str, RecentRun] = OrderedDict()
 
-    def add(self, channel: str, seq: int, text: str) -> None:
+    def add(self, channel: str, seq: int, text: bytes) -> None:
         run = self.runs.get(channel)
         if run is None:
             run = self.runs[channel] = RecentRun()
@@ -62,7 +63,7 @@ class RecentEvents:
         run.bytes -= len(text)
         self.total -= len(text)
 
-    def after(self, channel: str, since: int) -> list[tuple[int, str]] | None:
+    def after(self, channel: str, since: int) -> list[tuple[int, bytes]] | None:
         """Every kept frame with seq > since, or None when the run does not reach back to since + 1."""
         run = self.runs.get(channel)
         if run is None or not run.frames or run.first > since + 1:

@@ -10,7 +10,7 @@ from typing import Any
 
 from collab.events import StoredEvent
 from collab.realtime.connection import State
-from collab.realtime.protocol import encode
+from collab.realtime.frames import json_frame
 from collab.realtime.recent import RecentEvents
 from collab.realtime.session import Session
 from collab.store.base import EventStore
@@ -54,7 +54,7 @@ async def replay(
         for event in events:
             if session.crowded:
                 await session.wait_writable()
-            session.deliver(channel, event.seq, encode(frame_for(session, event)))
+            session.deliver(channel, event.seq, json_frame(frame_for(session, event)))
         if len(events) < batch:
             return
         position = events[-1].seq

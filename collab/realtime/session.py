@@ -6,7 +6,7 @@ from typing import Any
 
 from collab.realtime import base_compat
 from collab.realtime.connection import DEFAULT_QUEUE_BYTES, DEFAULT_QUEUE_LIMIT, Connection, Transport, new_client_id
-from collab.realtime.protocol import encode
+from collab.realtime.frames import json_frame
 from collab.users import User
 
 __all__ = ["Session", "new_client_id"]
@@ -39,7 +39,7 @@ class Session(Connection):
         # `OnConnect`); the socket adds `home`, its own channel. A hook may set more, or change these.
         self.attrs: dict[str, Any] = {"nickname": user.name, "user_id": user.id, "userId": user.id}
         # Channels being replayed to this client: live events wait here until the replay is sent.
-        self.holding: dict[str, list[tuple[int, str]]] = {}
+        self.holding: dict[str, list[tuple[int, bytes]]] = {}
 
     # -- the channel API -------------------------------------------------------------------------
 
@@ -47,7 +47,7 @@ class Session(Connection):
         """Queue one frame for this client."""
         if self.legacy_room and "room" not in data:
             data = base_compat.with_room(data, data.get("channel") or self.attrs.get("home"))
-        self.send_frame(encode(data))
+        self.send_wire(json_frame(data))
 
     def get_attr(self, name: str, default: Any = None) -> Any:
         return self.attrs.get(name, default)
@@ -61,9 +61,10 @@ class Session(Connection):
 
     # -- delivery --------------------------------------------------------------------------------
 
-    def deliver(self, channel: str, seq: int, text: str) -> None:
-        """Send a stored event of `channel` unless this client has had it already (resume overlap)."""
+    def deliver(self, channel: str, seq: int, wire: bytes) -> None:
+        """Send a stored event of `channel` (framed: collab.realtime.frames) unless this client has had
+        it already (resume overlap)."""
         if seq <= self.positions.get(channel, 0):
             return
         self.positions[channel] = seq
-        self.send_frame(text)
+        self.send_wire(wire)

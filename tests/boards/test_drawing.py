@@ -7,7 +7,7 @@ import uuid
 from typing import Any
 
 import pytest
-from support.boards import ANN, BOB, Client, Cluster, canonical
+from support.boards import ANN, BOB, Client, Cluster, canonical, flushed
 from support.waiting import wait_for
 
 from collab.boards.drawing import MAX_CHUNK, MAX_POINTS
@@ -38,6 +38,7 @@ async def pair(cluster: Cluster) -> tuple[Client, Client, str]:
     # what its own frames caused.
     live = cluster.nodes[0].manager.channels[channel]
     await wait_for(lambda: not live.presence.pending, what="the joins' presence to go out")
+    await flushed()
     ann.pump()
     bob.pump()
     return ann, bob, channel

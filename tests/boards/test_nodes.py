@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from support.boards import ANN, BOB, FakeTransport, Node, canonical
+from support.boards import ANN, BOB, FakeTransport, Node, canonical, flushed
 from support.closing import opened
 
 from collab.boards.drawing import DRAWING
@@ -41,10 +41,12 @@ class Client:
     async def connect(self) -> None:
         self.session.set_attr("home", self.channel)
         await self.node.engine.connect(self.session, self.channel, None, announce=lambda head: None)
+        await flushed()
 
     async def send(self, **frame: Any) -> None:
         self.sent_at[frame["id"]] = len(self.transport.frames)
         await self.node.dispatcher.handle(self.session, frame)
+        await flushed()
 
 
 def answer(client: Client, op_id: str) -> dict[str, Any]:

@@ -5,6 +5,7 @@ event with a higher seq)."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -27,6 +28,7 @@ from collab.realtime.hub import ChannelManager
 from collab.realtime.session import Session
 from collab.store.sql import SqlEventStore
 from collab.users import User
+from support.frames import split_frames
 
 ANN = User("u-ann", "Ann")
 BOB = User("u-bob", "Bob")
@@ -60,15 +62,24 @@ def canonical(state: Any) -> Any:
     return orjson.loads(orjson.dumps(state, option=orjson.OPT_SORT_KEYS))
 
 
+async def flushed() -> None:
+    """Let the loop turn end: a connection writes the frames of a turn at its end."""
+    await asyncio.sleep(0)
+
+
 class FakeTransport:
-    """Every frame the server sends, decoded; never suspends (a fast client)."""
+    """Every frame the server sends, decoded; never makes it wait (a fast client)."""
 
     def __init__(self) -> None:
         self.frames: list[dict[str, Any]] = []
         self.closed: int | None = None
 
-    async def send_text(self, text: str) -> None:
-        self.frames.append(orjson.loads(text))
+    def write(self, data: bytes) -> bool:
+        self.frames.extend(orjson.loads(payload) for _, payload in split_frames(data))
+        return True
+
+    async def drained(self) -> None:
+        return None
 
     async def close(self, code: int, reason: str) -> None:
         self.closed = code
@@ -191,6 +202,7 @@ class Client:
 
         await self.node.engine.connect(session, self.channel, since, announce=welcome)
         self.session = session
+        await flushed()
         self.pump()
 
     async def disconnect(self) -> None:
@@ -198,10 +210,12 @@ class Client:
         self.pump()
         await self.node.engine.disconnect(self.session)
         self.session = None
+        await flushed()
 
     async def send(self, **frame: Any) -> None:
         assert self.session is not None
         await self.node.dispatcher.handle(self.session, frame)
+        await flushed()
         self.pump()
 
     def pump(self) -> list[dict[str, Any]]:
