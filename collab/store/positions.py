@@ -7,6 +7,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from collab.events import utcnow
+from collab.store.batching import TurnBatch
 from collab.store.errors import translated
 from collab.store.schema import read_positions
 
@@ -15,6 +16,8 @@ class ReadPositions:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
         self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+        # A burst of joins asks for many users' positions at once: one query per turn answers them.
+        self._of_user: TurnBatch[str, dict[str, int]] = TurnBatch(self._of_user_ids)
 
     async def mark(self, channel: str, user_id: str, seq: int) -> int:
         """Move the user's position forward to `seq` (never back); returns the position now stored."""
@@ -39,12 +42,11 @@ class ReadPositions:
                 return int(stored.scalar_one())
 
     async def of_user(self, user_id: str) -> dict[str, int]:
-        with translated():
-            async with self.engine.connect() as conn:
-                rows = await conn.execute(
-                    sa.select(read_positions.c.channel, read_positions.c.seq).where(read_positions.c.user_id == user_id)
-                )
-                return {channel: seq for channel, seq in rows}
+        """channel -> seq for one user (read with the other users asked for in the same turn)."""
+        return await self._of_user.get(user_id) or {}
+
+    async def _of_user_ids(self, user_ids: list[str]) -> dict[str, dict[str, int]]:
+        return await self.of_users(set(user_ids))
 
     async def of_users(self, user_ids: set[str]) -> dict[str, dict[str, int]]:
         """user -> channel -> seq, for many users in one query (in chunks, under parameter limits)."""

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from collab.events import Appended, ChannelInfo, NewEvent, Snapshot, StoredEvent, utcnow
 from collab.naming import channel_kind
+from collab.store.batching import TurnBatch
 from collab.store.engine import make_engine
 from collab.store.errors import translated
 from collab.store.rows import EVENT_COLUMNS, aware, stored_event
@@ -30,6 +31,8 @@ class SqlEventStore:
         self.engine = engine
         self.dialect = engine.dialect.name
         self.writer = BatchWriter(engine, max_batch=max_batch)
+        # A burst of joins asks for many channels' records at once: one query per turn answers them.
+        self._channel_batch: TurnBatch[str, ChannelInfo] = TurnBatch(self._channels_named)
 
     @classmethod
     async def open(cls, url: str, **engine_options: Any) -> SqlEventStore:
@@ -132,8 +135,14 @@ class SqlEventStore:
         return ChannelInfo(name, channel_kind(name), 0, private, now, created_by, member_set)
 
     async def get_channel(self, name: str) -> ChannelInfo | None:
-        found = await self._channel_infos(channels.c.name == name)
-        return found[0] if found else None
+        return await self._channel_batch.get(name)
+
+    async def _channels_named(self, names: list[str]) -> dict[str, ChannelInfo]:
+        found: dict[str, ChannelInfo] = {}
+        for start in range(0, len(names), 500):  # under every database's limit of bound parameters
+            for info in await self._channel_infos(channels.c.name.in_(names[start : start + 500])):
+                found[info.name] = info
+        return found
 
     async def list_channels(self) -> list[ChannelInfo]:
         return await self._channel_infos(sa.true())
