@@ -6,8 +6,8 @@
  * the socket, and a room seen before resumes after its last seq with its messages kept in memory.
  * A direct-message conversation (`chat.html#dm:<user id>`) is shown over the same socket: its channel
  * `dm:<a>:<b>` is an extra subscription; the conversations are the server's list (`list_dms`) merged
- * with those this browser keeps in localStorage (static/js/chat-dms.js). Messages not acknowledged yet are kept in
- * localStorage too and sent again, with their ids, on the next visit (see docs/client.md).
+ * with those this browser keeps in localStorage (static/js/chat-dms.js). Messages not acknowledged yet
+ * are kept in localStorage too and sent again, with their ids, on the next visit (see docs/client.md).
  */
 
 import { Conversations, DMS_FOLLOWED, DMS_KEEP } from "./chat-dms.js";
@@ -489,7 +489,8 @@ function sendRead() {
     if (!client.joined(dm.channel)) return;
     channel = dm.channel;
   }
-  if (maxVisible > (readSent.get(channel) ?? 0) && client.markRead(maxVisible, channel)) readSent.set(channel, maxVisible);
+  if (maxVisible <= (readSent.get(channel) ?? 0)) return;
+  if (client.markRead(maxVisible, channel)) readSent.set(channel, maxVisible);
 }
 
 // -- the connection ---------------------------------------------------------------------------

@@ -199,7 +199,8 @@ export function renderState(state, { body = true, label } = {}) {
 /**
  * A {@link CollabClient} with the stored nickname and token that shows its state on the badge and what
  * backends broadcast in a banner (static/js/announcements.js). A stored token the server no longer
- * accepts is forgotten (the page comes back as a new guest); the token a `welcome` brings is stored. `options` are the client's and win over these defaults.
+ * accepts is forgotten (the page comes back as a new guest); the token a `welcome` brings is stored.
+ * `options` are the client's and win over these defaults.
  * @param {object} options
  * @param {{body?: boolean, keepToken?: boolean}} [page] `body`: see {@link renderState};
  *        `keepToken`: store the token a `welcome` brings
