@@ -13,6 +13,7 @@ from collab.boards.channels import Board, register_boards
 from collab.boards.drawing import DRAWING
 from collab.boards.kanban import KANBAN
 from collab.chat.channels import register_chat
+from collab.chat.conversations import Conversations
 from collab.chat.frames import register_chat_frames
 from collab.chat.rooms import MAX_ROOMS_PER_USER, Rooms
 from collab.documents.limits import DEFAULT_LIMITS, DocumentLimits
@@ -34,6 +35,7 @@ from collab.realtime.hub import ChannelManager
 from collab.realtime.publishing import Publisher, PublishLimits
 from collab.realtime.session import Session
 from collab.store.base import EventStore
+from collab.store.conversations import DmChannels
 from collab.store.engine import DEFAULT_DATA_DIR
 from collab.store.media import MediaStore
 from collab.store.pg_broker import PostgresBroker, asyncpg_dsn
@@ -144,7 +146,7 @@ class Engine:
         )
         manager.shutdown_hooks.append(documents.close)
         dispatcher = Dispatcher(manager, max_subscriptions=max_subscriptions)
-        register_chat_frames(dispatcher, manager, rooms)
+        register_chat_frames(dispatcher, manager, rooms, Conversations(DmChannels(store.engine), store))
         sampler = Monitor(manager, dispatcher, store, DatabaseStats(store.engine), documents.peers)
         sampler.register()
         manager.shutdown_hooks.insert(0, sampler.stop)  # its last alerts are stored before the store closes

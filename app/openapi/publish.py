@@ -103,7 +103,8 @@ PATHS: dict[str, Any] = {
             "an event every /ws socket gets (service token)",
             "Stored on channel `broadcast:all` and delivered to every `/ws` socket of every server process, "
             "whatever channels it is in; a socket that was away reads it back by subscribing to "
-            "`broadcast:all` with `since`.",
+            "`broadcast:all` with `since`. The pages show it as an announcement, as text: `data.text`, else "
+            "`data.message`, else `data` when a string, else `data` as compact JSON, else the event's name.",
             PUBLICATION,
             ref("Event"),
         )

@@ -1,10 +1,12 @@
-"""Chat's frames that are not for one channel: direct messages, creating and listing rooms, read
-receipts. Registered on the dispatcher by `register_chat_frames`, as boards and documents register theirs."""
+"""Chat's frames that are not for one channel: direct messages and their list, creating and listing
+rooms, read receipts. Registered on the dispatcher by `register_chat_frames`, as boards and documents
+register theirs."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from collab.chat.conversations import Conversations, check_limit
 from collab.chat.rooms import Rooms
 from collab.errors import Forbidden, NotFound, ProtocolError
 from collab.naming import channel_kind, check_channel_name
@@ -16,11 +18,13 @@ from collab.values import check_text
 
 
 class ChatFrames:
-    """The handlers; `manager` finds clients and channels, `rooms` owns rooms, DMs and read positions."""
+    """The handlers; `manager` finds clients and channels, `rooms` owns rooms, DMs and read positions,
+    `conversations` lists a user's DMs."""
 
-    def __init__(self, manager: ChannelManager, rooms: Rooms) -> None:
+    def __init__(self, manager: ChannelManager, rooms: Rooms, conversations: Conversations) -> None:
         self.manager = manager
         self.rooms = rooms
+        self.conversations = conversations
 
     async def private(self, session: Session, frame: dict[str, Any]) -> None:
         target = field_str(frame, "target", max_length=220)
@@ -59,6 +63,13 @@ class ChatFrames:
     async def list_rooms(self, session: Session, frame: dict[str, Any]) -> None:
         await self.rooms.send_list(session)
 
+    async def list_dms(self, session: Session, frame: dict[str, Any]) -> None:
+        limit = check_limit(frame.get("limit"))
+        before = frame.get("before")
+        if before is not None and not isinstance(before, str):
+            raise ProtocolError("field 'before' must be the 'next' of an earlier 'dms' frame")
+        session.send(await self.conversations.frame(session.user.id, limit=limit, before=before))
+
     async def read(self, session: Session, frame: dict[str, Any]) -> None:
         name = frame.get("channel", session.get_attr("home"))
         seq = frame.get("seq")
@@ -71,9 +82,12 @@ class ChatFrames:
         await self.rooms.mark_read(session, self.manager.channels[name], seq)
 
 
-def register_chat_frames(dispatcher: Dispatcher, manager: ChannelManager, rooms: Rooms) -> None:
-    frames = ChatFrames(manager, rooms)
+def register_chat_frames(
+    dispatcher: Dispatcher, manager: ChannelManager, rooms: Rooms, conversations: Conversations
+) -> None:
+    frames = ChatFrames(manager, rooms, conversations)
     dispatcher.on_frame("private", frames.private)
     dispatcher.on_frame("create_room", frames.create_room)
     dispatcher.on_frame("list_rooms", frames.list_rooms)
+    dispatcher.on_frame("list_dms", frames.list_dms)
     dispatcher.on_frame("read", frames.read)

@@ -8,13 +8,14 @@ import time
 # What a `/ws` frame takes from the buckets, by type (docs/protocol.md, "Limits"): about what it costs
 # the server to answer, in chat messages (bench/amplification_bench.py: a message ~0.05 ms of CPU, a
 # `read` ~2 ms). `read` writes a position and sends receipts; `create_room` writes and tells every
-# socket; `list_rooms` builds the user's list; `subscribe` reads the store and may replay; `sync` sends
-# a board's whole state. Everything else (appends, `ping`, `unsubscribe`, a binary or malformed
-# frame) costs 1.
+# socket; `list_rooms` builds the user's list, `list_dms` reads theirs from the database; `subscribe`
+# reads the store and may replay; `sync` sends a board's whole state. Everything else (appends, `ping`,
+# `unsubscribe`, a binary or malformed frame) costs 1.
 FRAME_COSTS: dict[str, int] = {
     "read": 50,
     "create_room": 50,
     "list_rooms": 20,
+    "list_dms": 20,
     "subscribe": 20,
     "sync": 20,
 }

@@ -27,6 +27,7 @@ SERVER_FRAME_TYPES = frozenset(
         "rooms",
         "room_added",
         "heads",
+        "dms",
         "presence",
         "presence_diff",
         "system",

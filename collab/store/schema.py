@@ -58,6 +58,8 @@ channel_members = sa.Table(
     sa.Column("channel", sa.String(200), sa.ForeignKey("channels.name", ondelete="CASCADE"), primary_key=True),
     sa.Column("user_id", sa.String(200), primary_key=True),
     sa.Column("added_at", Timestamp, nullable=False),
+    # A user's channels (their direct messages: collab.store.conversations), without a scan.
+    sa.Index("ix_channel_members_user_id", "user_id"),
 )
 
 events = sa.Table(

@@ -5,11 +5,12 @@
  * only. The room in view is the socket's home channel (`chat.html#<room>`); switching rooms replaces
  * the socket, and a room seen before resumes after its last seq with its messages kept in memory.
  * A direct-message conversation (`chat.html#dm:<user id>`) is shown over the same socket: its channel
- * `dm:<a>:<b>` is an extra subscription, and the conversations this browser knows are kept in
- * localStorage (the server lists rooms, not DM channels). Messages not acknowledged yet are kept in
- * localStorage too and sent again, with their ids, on the next visit (see docs/client.md).
+ * `dm:<a>:<b>` is an extra subscription; the conversations are the server's list (`list_dms`) merged
+ * with those this browser keeps in localStorage (static/js/chat-dms.js). Messages not acknowledged yet
+ * are kept in localStorage too and sent again, with their ids, on the next visit (see docs/client.md).
  */
 
+import { Conversations, DMS_FOLLOWED, DMS_KEEP } from "./chat-dms.js";
 import { newId } from "./client.js";
 import {
   $,
@@ -35,9 +36,6 @@ const GROUP_MS = 5 * 60 * 1000;
 const ROOM_NAME = /^[\w.\-@]{1,200}$/;
 /** Where the messages not acknowledged yet wait across visits (see {@link readOutbox}). */
 const OUTBOX_KEY = "collab.chat.outbox";
-/** Direct-message conversations kept per user (most recent first), and how many are followed live. */
-const DMS_KEEP = 100;
-const DMS_FOLLOWED = 50;
 
 /** @param {string} ts @returns {string} */
 function shortTime(ts) {
@@ -85,10 +83,8 @@ const rooms = new Map();
 const history = new Map();
 /** Per view (see {@link viewKey}), messages typed but not acknowledged yet: id → {content, error?}. */
 const unsent = new Map();
-/** Direct-message conversations by the other user's id. @type {Map<string, {peer: string, name: string, channel: string|null, seq: number, read: number, at: number}>} */
-const dms = new Map();
-/** The user whose conversations are loaded (from localStorage, on `welcome`). */
-let dmsOwner = null;
+/** Direct-message conversations by the other user's id. */
+const dms = new Conversations(() => (view.kind === "dm" ? view.peer : null));
 /** DM channels whose last messages this page has asked for. */
 const dmsLoaded = new Set();
 /** Messages of a previous visit not acknowledged then: sent again on the first `welcome`. */
@@ -123,61 +119,6 @@ const viewKey = () => (view.kind === "room" ? view.name : `dm:${view.peer}`);
 const viewChannel = () => (view.kind === "room" ? view.name : (dms.get(view.peer)?.channel ?? null));
 
 /**
- * The conversation with `peer`, made if new.
- * @param {string} peer @param {string} [name]
- */
-function conversation(peer, name) {
-  let dm = dms.get(peer);
-  if (!dm) {
-    dm = { peer, name: name ?? peer, channel: null, seq: 0, read: 0, at: Date.now() };
-    dms.set(peer, dm);
-  } else if (name) {
-    dm.name = name;
-  }
-  return dm;
-}
-
-const dmsKey = (userId) => `collab.chat.dms.${userId}`;
-
-function saveDms() {
-  if (!dmsOwner) return;
-  // A conversation nobody wrote in yet is kept only while in view (it has no channel to follow).
-  const kept = [...dms.values()]
-    .filter((dm) => dm.channel || (view.kind === "dm" && view.peer === dm.peer))
-    .sort((a, b) => b.at - a.at)
-    .slice(0, DMS_KEEP);
-  try {
-    localStorage.setItem(dmsKey(dmsOwner), JSON.stringify(kept));
-  } catch {
-    // Storage full or refused: the conversations live as long as the page.
-  }
-}
-
-/** Adds the conversations stored for `userId` to those this page has (a stored one keeps its place). */
-function loadDms(userId) {
-  dmsOwner = userId;
-  let stored = [];
-  try {
-    stored = JSON.parse(localStorage.getItem(dmsKey(userId)) ?? "[]");
-  } catch {
-    stored = [];
-  }
-  if (!Array.isArray(stored)) return;
-  for (const entry of stored) {
-    if (!entry || typeof entry.peer !== "string") continue;
-    const dm = conversation(entry.peer);
-    if (dm.name === dm.peer && typeof entry.name === "string") dm.name = entry.name;
-    if (typeof entry.channel === "string") dm.channel = entry.channel;
-    dm.seq = Math.max(dm.seq, Number(entry.seq) || 0);
-    dm.read = Math.max(dm.read, Number(entry.read) || 0);
-    dm.at = Number(entry.at) || 0;
-  }
-}
-
-/** @param {{peer: string, seq: number, read: number}} dm @returns {number} */
-const dmUnread = (dm) => (view.kind === "dm" && view.peer === dm.peer ? 0 : Math.max(0, dm.seq - dm.read));
-
-/**
  * Ask for the last messages of a conversation (once a page): its channel is followed again from
  * `HISTORY` messages back. Until then, a followed channel brings only what is new.
  */
@@ -192,8 +133,7 @@ function loadConversation(dm) {
 
 /** Follow the conversations' channels: what comes while away counts as unread. */
 function followConversations() {
-  const recent = [...dms.values()].filter((dm) => dm.channel).sort((a, b) => b.at - a.at);
-  for (const dm of recent.slice(0, DMS_FOLLOWED)) {
+  for (const dm of dms.recent(DMS_FOLLOWED)) {
     if (view.kind === "dm" && view.peer === dm.peer) loadConversation(dm);
     else client.subscribe(dm.channel, { since: dm.seq });
   }
@@ -336,7 +276,7 @@ function renderDms() {
       link.dataset.peer = dm.peer;
       if (active) link.setAttribute("aria-current", "page");
       link.append(avatar(dm.name, dm.peer, { hidden: true }), el("span", "room-name", dm.name));
-      addBadge(link, dmUnread(dm));
+      addBadge(link, dms.unread(dm));
       const item = el("li");
       item.append(link);
       return item;
@@ -350,7 +290,7 @@ function renderUnreadTotal() {
   let total = 0;
   const shown = view.kind === "room" ? view.name : null;
   for (const [name, info] of rooms) if (name !== shown) total += info.unread ?? 0;
-  for (const dm of dms.values()) total += dmUnread(dm);
+  for (const dm of dms.values()) total += dms.unread(dm);
   const button = $("toggle-rooms");
   if (!button) return;
   button.querySelector(".badge")?.remove();
@@ -398,7 +338,7 @@ function renderPresence() {
         write.type = "button";
         write.setAttribute("aria-label", `Message ${user.name}`);
         write.addEventListener("click", () => {
-          conversation(user.id, user.name);
+          dms.open(user.id, user.name);
           location.hash = dmHash(user.id);
         });
         item.append(write);
@@ -536,17 +476,21 @@ function scheduleRead() {
 
 function sendRead() {
   if (document.visibilityState !== "visible" || !client) return;
+  let channel = room;
   if (view.kind === "dm") {
-    // A conversation's read position is this browser's (the server keeps those of rooms).
+    // Kept here at once (the list's badge), and told to the server once the socket is in the channel.
     const dm = dms.get(view.peer);
-    if (dm && maxVisible > dm.read) {
+    if (!dm?.channel) return;
+    if (maxVisible > dm.read) {
       dm.read = maxVisible;
-      saveDms();
+      dms.save();
       renderDms();
     }
-    return;
+    if (!client.joined(dm.channel)) return;
+    channel = dm.channel;
   }
-  if (maxVisible > (readSent.get(room) ?? 0) && client.markRead(maxVisible, room)) readSent.set(room, maxVisible);
+  if (maxVisible <= (readSent.get(channel) ?? 0)) return;
+  if (client.markRead(maxVisible, channel)) readSent.set(channel, maxVisible);
 }
 
 // -- the connection ---------------------------------------------------------------------------
@@ -563,12 +507,15 @@ function start() {
     showMe(me, { hidden: true });
     people.clear();
     renderPresence();
-    if (dmsOwner !== me.id) {
-      loadDms(me.id);
+    if (dms.owner !== me.id) {
+      dms.load(me.id);
       followConversations();
       renderDms();
       renderTitle();
     }
+    // The conversations the server knows: also those begun while no page of this user's was open
+    // (and, after a reconnect, while this one was away).
+    client.listDms({ limit: DMS_KEEP });
     // What a previous visit could not send goes now, with its ids (stored once however often it
     // arrives); what another user left in this browser is not sent as this one.
     const again = leftover;
@@ -583,7 +530,7 @@ function start() {
     }
     renderPending();
     // A read position that could not be sent while away goes now.
-    readSent.delete(room);
+    readSent.clear();
     scheduleRead();
   });
   client.on("rooms", (frame) => {
@@ -614,6 +561,19 @@ function start() {
     if (unknown) client.listRooms();
     renderRooms();
   });
+  client.on("dms", (frame) => {
+    const learned = dms.merge(frame.dms);
+    followConversations();
+    dms.save();
+    renderDms();
+    if (view.kind !== "dm") return;
+    renderTitle();
+    if (learned.includes(dms.get(view.peer))) renderMessages();
+  });
+  // The conversation in view can take its read position once its channel is joined.
+  client.on("subscribed", (frame) => {
+    if (frame.channel === viewChannel()) scheduleRead();
+  });
   client.on("message", (frame) => {
     appendMessage(frame);
   });
@@ -637,7 +597,7 @@ function start() {
     const mine = frame.user_id === me.id;
     const peer = mine ? frame.to : frame.user_id;
     if (typeof peer !== "string" || !peer) return;
-    const dm = conversation(peer, mine ? undefined : frame.nickname);
+    const dm = dms.open(peer, mine ? undefined : frame.nickname);
     const fresh = dm.channel === null;
     dm.channel = frame.channel;
     dm.seq = Math.max(dm.seq, frame.seq);
@@ -654,7 +614,7 @@ function start() {
     } else if (!client.subscriptions.has(frame.channel)) {
       client.subscribe(frame.channel);
     }
-    saveDms();
+    dms.save();
     renderDms();
     if (inView) renderTitle();
   });
@@ -685,9 +645,9 @@ function showView() {
   maxVisible = 0;
   closeDrawer();
   if (view.kind === "dm") {
-    const dm = conversation(view.peer, people.get(view.peer)?.name);
+    const dm = dms.open(view.peer, people.get(view.peer)?.name);
     if (me) loadConversation(dm);
-    saveDms();
+    dms.save();
   } else if (view.name !== room) {
     room = view.name;
     people.clear();
@@ -855,7 +815,7 @@ async function main() {
     if (!unsent.has(key)) unsent.set(key, new Map());
     unsent.get(key).set(entry.id, { content: entry.content });
   }
-  if (view.kind === "dm") conversation(view.peer);
+  if (view.kind === "dm") dms.open(view.peer);
   renderTitle();
   renderRooms();
   renderDms();

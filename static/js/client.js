@@ -59,6 +59,7 @@ const CONTROL_TYPES = new Set([
   "state",
   "users_update",
   "heads",
+  "dms",
 ]);
 
 /** WebSocket close codes the server uses (docs/protocol.md, "Limits, heartbeats and close codes"). */
@@ -637,6 +638,16 @@ export class CollabClient {
     if (this._ready.has(this.channel)) this._sendSubscribe(channel, since ?? null);
   }
 
+  /**
+   * Whether the socket is in `channel` now (its `welcome` or `subscribed` came): frames that need it,
+   * like `read`, are refused otherwise.
+   * @param {string} channel
+   * @returns {boolean}
+   */
+  joined(channel) {
+    return this._ready.has(channel);
+  }
+
   /** @param {string} channel */
   unsubscribe(channel) {
     if (!this.subscriptions.delete(channel)) return;
@@ -664,6 +675,16 @@ export class CollabClient {
   /** Ask for the room list again (answered with a `rooms` frame). @returns {boolean} */
   listRooms() {
     return this.send({ type: "list_rooms" });
+  }
+
+  /**
+   * Ask for the user's direct-message conversations (answered with a `dms` frame).
+   * @param {{limit?: number, before?: string}} [options] `limit`: 1–200 (the server's default: 50);
+   *        `before`: the `next` of an earlier `dms` frame, for the page after it
+   * @returns {boolean} whether it was sent
+   */
+  listDms({ limit, before } = {}) {
+    return this.send({ type: "list_dms", ...(limit != null ? { limit } : {}), ...(before != null ? { before } : {}) });
   }
 
   /**

@@ -1,12 +1,14 @@
 /**
  * @file What the pages share (chat, editor, kanban, drawing, media, monitor): their chrome (the top bar,
  * the notice, the nickname prompt: {@link mountChrome}), the stored nickname and token, small DOM helpers,
- * the connection badge, the socket with the stored token, who is here, and the name in the page's hash.
+ * the connection badge, the socket with the stored token (and its announcements), who is here, and the
+ * name in the page's hash.
  * A page's HTML holds only its own content.
  *
  * Everything users typed reaches the DOM through `textContent` only.
  */
 
+import { showAnnouncements } from "./announcements.js";
 import { CollabClient } from "./client.js";
 import { el } from "./dom.js";
 import { TOKEN_KEY, guestsRefused, showSignedOut } from "./signin.js";
@@ -195,9 +197,10 @@ export function renderState(state, { body = true, label } = {}) {
 }
 
 /**
- * A {@link CollabClient} with the stored nickname and token that shows its state on the badge. A stored
- * token the server no longer accepts is forgotten (the page comes back as a new guest); the token a
- * `welcome` brings is stored. `options` are the client's and win over these defaults.
+ * A {@link CollabClient} with the stored nickname and token that shows its state on the badge and what
+ * backends broadcast in a banner (static/js/announcements.js). A stored token the server no longer
+ * accepts is forgotten (the page comes back as a new guest); the token a `welcome` brings is stored.
+ * `options` are the client's and win over these defaults.
  * @param {object} options
  * @param {{body?: boolean, keepToken?: boolean}} [page] `body`: see {@link renderState};
  *        `keepToken`: store the token a `welcome` brings
@@ -214,6 +217,7 @@ export function createClient(options, { body = true, keepToken = true } = {}) {
     ...options,
   });
   client.on("statechange", ({ state }) => renderState(state, { body }));
+  showAnnouncements(client);
   // Refused for who we are (guests off and no token, or a token refused twice): the signed-out state.
   client.on("fatal", ({ error, reason }) => {
     if (error === null || error?.code === "unauthorized") showSignedOut(error?.message ?? reason);

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import uuid
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
+from support.auth import token
+from support.browser import browser_contexts, open_connected
+
+SHOTS = Path(os.environ.get("COLLAB_SHOTS", "/tmp/shots-dms"))
 
 
 def fresh_room() -> str:
@@ -115,3 +121,48 @@ def test_a_private_room_is_made_with_the_members_picked(join_chat):
     bob.page.locator("#new-room button").click()
     expect(bob.page.locator("#new-room-error")).to_have_text("That room exists already.")
     expect(bob.page.locator("#page-title")).to_have_text(f"#{secret}")
+
+
+@pytest.mark.browser
+def test_a_conversation_begun_while_away_is_listed_when_the_page_opens(join_chat, new_context, watch, browser, server):
+    """Bob writes to Alice while no page of hers is open: her chat page learns of it from the server's
+    list (`list_dms`), with its unread count, and the read position she leaves holds in another browser."""
+    room = fresh_room()
+    alice_id = f"alice-{uuid.uuid4().hex[:8]}"
+    alice_token = token(alice_id, name="Alice")
+    bob = join_chat("bob", room)
+    bob_id = user_id(bob, "bob")
+    bob.page.evaluate("(peer) => { location.hash = `dm:${encodeURIComponent(peer)}`; }", alice_id)
+    expect(bob.page.locator("#page-title")).to_have_text(f"@{alice_id}")
+    bob.send("written while you were away")
+    expect(bob.messages).to_have_text(["written while you were away"])
+    expect(bob.page.locator("#pending li")).to_have_count(0)
+
+    # Alice opens chat in a browser that never saw the conversation.
+    page = open_connected(new_context(), watch, f"/static/chat.html#{room}&token={alice_token}")
+    conversation = page.locator(f'#dms a[data-peer="{bob_id}"]')
+    expect(conversation).to_contain_text("bob")
+    expect(conversation.locator(".badge")).to_have_text("1")
+    expect(page.locator("#page-title")).to_have_text(f"#{room}")
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / "dm-listed-desktop.png"))
+
+    conversation.click()
+    expect(page.locator("#page-title")).to_have_text("@bob")
+    expect(page.locator("#messages li.msg .text")).to_have_text(["written while you were away"])
+    expect(conversation.locator(".badge")).to_have_count(0)
+    # Bob sees that she read it (her read position went to the server).
+    expect(bob.page.locator("#seen")).to_have_text("Seen by Alice")
+
+    # Another browser of hers: the conversation is there, read.
+    phone = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
+    with browser_contexts(browser, server, **phone) as new_phone:
+        other = open_connected(new_phone(), watch, f"/static/chat.html#{room}&token={alice_token}")
+        other.locator("#toggle-rooms").tap()
+        listed = other.locator(f'#dms a[data-peer="{bob_id}"]')
+        expect(listed).to_contain_text("bob")
+        other.wait_for_timeout(300)  # the drawer's slide
+        other.screenshot(path=str(SHOTS / "dm-listed-phone.png"))
+        expect(listed.locator(".badge")).to_have_count(0)
+        bob.send("and now?")
+        expect(listed.locator(".badge")).to_have_text("1")

@@ -30,6 +30,7 @@ SERVER_FRAME_TYPES = (
     "unsubscribed",
     "rooms",
     "heads",
+    "dms",
     "presence",
     "presence_diff",
     "system",

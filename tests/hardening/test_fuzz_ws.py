@@ -216,6 +216,15 @@ def bad_frames() -> dict[str, tuple[dict[str, Any], dict[str, st.SearchStrategy[
                 ),
             },
         ),
+        "list_dms": (
+            {"limit": 10},
+            {
+                "limit": st.one_of(NOT_WHOLE, st.sampled_from([0, 201, 10**6])),
+                "before": st.one_of(
+                    NOT_STRING_OR_NULL, st.sampled_from(["", "nope", "1", "x.dm:a:b", "9" * 30 + ".dm:a:b"])
+                ),
+            },
+        ),
         "read": (
             {"seq": 0},
             {
@@ -344,6 +353,7 @@ FIELDS = {
     "publish": ["channel", "event", "data", "id"],
     "create_room": ["name", "private", "members"],
     "list_rooms": [],
+    "list_dms": ["limit", "before"],
     "read": ["channel", "seq"],
     "ping": [],
     "sync": ["channel"],
@@ -375,6 +385,8 @@ PLAUSIBLE = {
     "private": st.booleans(),
     "members": st.lists(TEXT, max_size=3),
     "seq": st.integers(min_value=0),
+    "limit": st.integers(min_value=1, max_value=200),
+    "before": st.sampled_from(["1.dm:a:b", "0.dm:x:y", "9" * 30 + ".z"]),
     # Never "nope": the bad frames count on no column, card or stroke of that name.
     "column": st.sampled_from(["c1", "c2"]),
     "card": st.sampled_from(["k1", "k2"]),
