@@ -1,7 +1,7 @@
 """The drawing page on a phone (390x844, touch): the board spans the screen and the tools sit under it, each
-a fingertip wide; a stroke drawn with a finger is stored whole (the page neither scrolls nor takes the
-gesture) and appears on a desktop, a second finger draws nothing, and colour, width, undo and clear work
-by touch. On a desktop the board still fits under its toolbar."""
+a fingertip wide, the brand a way home; a stroke drawn with a finger is stored whole (the page neither
+scrolls nor takes the gesture) and appears on a desktop, a second finger draws nothing, and colour, width,
+undo and clear work by touch. On a desktop the board still fits under its toolbar."""
 
 from __future__ import annotations
 
@@ -103,6 +103,12 @@ def test_the_board_spans_the_phone_and_the_tools_are_a_fingertip_wide(
     # The finger draws: the board takes no touch gesture for itself (no scrolling, no zoom).
     assert phone.locator("#overlay").evaluate("node => getComputedStyle(node).touchAction") == "none"
     shot(phone, tmp_path, "phone-drawing")
+    # The way home: the brand, an icon here.
+    home = phone.locator(".topbar .brand")
+    assert_on_screen(home, fully=True)
+    assert_finger_sized(home)
+    home.tap()
+    expect(phone.locator(".pages a").first).to_be_visible()
 
     desk = open_page(path, "bob")
     desk.set_viewport_size(DESKTOP["viewport"])

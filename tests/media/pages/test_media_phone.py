@@ -50,7 +50,7 @@ def test_a_phone_uploads_filters_and_edits_in_a_gallery_that_fits(
 ) -> None:
     phone, desk = open_media_phone("ann"), open_media("bob")
     assert_no_sideways_scroll(phone)
-    form = phone.locator(".drop, #upload-title, #upload-tags, #upload-submit, #filter")
+    form = phone.locator(".topbar .brand, .drop, #upload-title, #upload-tags, #upload-submit, #filter")
     assert_on_screen(form)
     assert_finger_sized(form)
     for index, (title, tags, width, height, colour) in enumerate(PICTURES):
