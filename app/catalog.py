@@ -20,7 +20,11 @@ from collab.engine import Engine
 from collab.realtime.protocol import timestamp
 from collab.users import User
 
-KINDS = ("kanban", "drawing", "doc")
+# The kinds the API names (docs/client.md) and the channel kinds they are: a drawing board's channel is
+# `draw:<board>` (collab.boards.drawing).
+CHANNEL_KINDS = {"kanban": "kanban", "drawing": "draw", "doc": "doc"}
+KINDS = tuple(CHANNEL_KINDS)
+API_KINDS = {channel_kind: kind for kind, channel_kind in CHANNEL_KINDS.items()}
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
 PARAMETERS = frozenset({"kind", "limit"})
@@ -67,14 +71,14 @@ async def catalog(request: web.Request) -> web.Response:
     reader = _reader(request)
     kinds, limit = _kinds(request), _limit(request)
     engine = request.app[ENGINE]
-    found = await engine.history.channels(kinds)
+    found = await engine.history.channels(tuple(CHANNEL_KINDS[kind] for kind in kinds))
     listed: list[tuple[datetime, dict[str, Any]]] = []
     for stats in found:
         if stats.private and not await _may_open(engine, reader, stats.name):
             continue
         changed = stats.last_event_at or stats.created_at
         item = {
-            "kind": stats.kind,
+            "kind": API_KINDS[stats.kind],
             "name": stats.name.partition(":")[2],
             "channel": stats.name,
             "private": stats.private,

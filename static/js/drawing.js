@@ -241,9 +241,12 @@ function strokeAt([x, y]) {
   return null;
 }
 
+/** The pointer drawing the stroke in progress: a second finger (or a palm) on a touch screen draws nothing. */
+let drawingPointer = null;
+
 function wirePointer() {
   overlay.addEventListener("pointerdown", (event) => {
-    if (event.button !== 0 || !stored()) return;
+    if (event.button !== 0 || !event.isPrimary || !stored()) return;
     const point = boardPoint(event);
     if (style.tool === "remove") {
       const hit = strokeAt(point);
@@ -251,13 +254,15 @@ function wirePointer() {
       return;
     }
     overlay.setPointerCapture(event.pointerId);
+    drawingPointer = event.pointerId;
     begin(point);
     queueOverlay();
   });
   overlay.addEventListener("pointermove", (event) => {
+    if (!event.isPrimary) return;
     const point = boardPoint(event);
     sendCursor(point);
-    if (!current) return;
+    if (!current || event.pointerId !== drawingPointer) return;
     const last = current.points[current.points.length - 1];
     if (Math.hypot(point[0] - last[0], point[1] - last[1]) < 1) return;
     current.points.push(point);
@@ -269,8 +274,8 @@ function wirePointer() {
     }
     queueOverlay();
   });
-  const end = () => {
-    if (!current) return;
+  const end = (event) => {
+    if (!current || event.pointerId !== drawingPointer) return;
     sendProgress();
     finish();
   };

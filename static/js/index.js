@@ -5,7 +5,7 @@
  * Without a token on a server that admits no guests, the signed-out state (static/js/signin.js).
  */
 
-import { BOARD_NAME } from "./ui.js";
+import { BOARD_NAME, el } from "./ui.js";
 import { TOKEN_KEY, showSignedOut } from "./signin.js";
 
 const PAGES = { kanban: "kanban", drawing: "drawing", doc: "editor" };
@@ -24,14 +24,6 @@ function ago(iso) {
   return format.format(-Math.round(seconds / 86400), "day");
 }
 
-/** @param {string} tag @param {string} [className] @param {string} [text] */
-function el(tag, className, text) {
-  const node = document.createElement(tag);
-  if (className) node.className = className;
-  if (text != null) node.textContent = text;
-  return node;
-}
-
 /** @param {HTMLElement} list @param {any[]} items @param {string} empty what to say when there are none */
 function fill(list, items, empty) {
   if (!items.length) {
@@ -42,7 +34,7 @@ function fill(list, items, empty) {
     ...items.map((item) => {
       const link = /** @type {HTMLAnchorElement} */ (el("a"));
       link.href = pageOf(item.kind, item.name);
-      const label = el("span", "", item.name);
+      const label = el("span", "catalog-name", item.name);
       const meta = el("span", "muted", `${item.kind === "doc" ? "" : `${KIND_LABELS[item.kind]} · `}${item.private ? "private · " : ""}${ago(item.changed_at)}`);
       link.append(label, meta);
       const row = el("li");

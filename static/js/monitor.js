@@ -346,7 +346,6 @@ function renderNodes() {
     ...NODE_COLUMNS.map(([, read, combine, format]) => el("th", null, format(combine(order.map((n) => read(nodes.get(n))))))),
   );
   const table = el("table", "nodes-table");
-  table.style.cssText = "width: 100%; border-collapse: collapse; text-align: right; font-variant-numeric: tabular-nums";
   const body = el("tbody");
   body.append(...rows);
   const foot = el("tfoot");

@@ -10,14 +10,15 @@ from collab.events import NewEvent
 
 
 async def fill(client) -> None:
-    """Boards and documents changed in this order: old board, document, private board, newest drawing."""
+    """Boards and documents changed in this order: old board, document, private board, newest drawing (a
+    drawing board's channel is `draw:<board>`, listed as kind `drawing`)."""
     store = client.app[ENGINE].store
     await store.create_channel("kanban:old", created_by="ann")
     await store.create_channel("doc:notes", created_by="ann")
     await store.create_channel("kanban:secret", created_by="ann", private=True, members=["ann"])
-    await store.create_channel("drawing:sketch", created_by="bob")
+    await store.create_channel("draw:sketch", created_by="bob")
     await store.create_channel("lobby", created_by="bob")  # a chat room: not listed
-    for channel in ("kanban:old", "doc:notes", "kanban:secret", "drawing:sketch"):
+    for channel in ("kanban:old", "doc:notes", "kanban:secret", "draw:sketch"):
         await store.append(NewEvent(channel, "note", {"x": 1}, user_id="ann"))
 
 
@@ -32,14 +33,14 @@ async def test_boards_and_documents_most_recent_first_private_to_members(start) 
     answer = await client.get("/api/catalog", headers=ann)
     assert answer.status == 200
     body = await answer.json()
-    assert names(body) == ["drawing:sketch", "kanban:secret", "doc:notes", "kanban:old"]
+    assert names(body) == ["draw:sketch", "kanban:secret", "doc:notes", "kanban:old"]
     first = body["items"][0]
     assert first["kind"] == "drawing" and first["name"] == "sketch" and first["private"] is False
     assert first["changed_at"].endswith("Z") or "+" in first["changed_at"]
     # Not a member: the private board is not listed; nor to nobody in particular.
     bob = {"Authorization": f"Bearer {token('bob')}"}
     assert names(await (await client.get("/api/catalog", headers=bob)).json()) == [
-        "drawing:sketch",
+        "draw:sketch",
         "doc:notes",
         "kanban:old",
     ]
@@ -52,7 +53,7 @@ async def test_boards_and_documents_most_recent_first_private_to_members(start) 
     boards = await (
         await client.get("/api/catalog", params={"kind": "kanban,drawing", "limit": "1"}, headers=ann)
     ).json()
-    assert names(boards) == ["drawing:sketch"]
+    assert names(boards) == ["draw:sketch"]
 
 
 async def test_bad_requests_and_tokens_are_refused(start) -> None:

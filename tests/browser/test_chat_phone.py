@@ -8,8 +8,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, expect
 from support.browser import PageWatch, browser_contexts, open_connected
-
-PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
+from support.phone import PHONE
 
 
 def fresh_room() -> str:

@@ -4,25 +4,11 @@ by the column chosen in the card dialog; another page sees each move."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-
 import pytest
-from playwright.sync_api import Browser, Page, expect
-from support.browser import PageWatch, browser_contexts, open_connected
+from playwright.sync_api import Page, expect
+from support.phone import WIDTH, touch_drag
 
-from .conftest import board_shown
 from .test_pages import OpenPage, add_card, add_column, cards, fresh, settled
-
-PHONE = {"width": 390, "height": 844}
-
-
-@pytest.fixture
-def open_phone(browser: Browser, page_server: str, watch: PageWatch) -> Iterator[Callable[[str, str], Page]]:
-    """`open_phone(path, nickname)`: the page as a new user on a touch phone."""
-    with browser_contexts(browser, page_server) as new_context:
-        yield lambda path, nickname: open_connected(
-            new_context(viewport=PHONE, has_touch=True, is_mobile=True), watch, path, nickname, board_shown
-        )
 
 
 def board_with_cards(phone: Page, desk: Page) -> None:
@@ -32,20 +18,6 @@ def board_with_cards(phone: Page, desk: Page) -> None:
         add_card(phone, 0, title)
     expect(cards(desk, 0)).to_have_text(["First", "Second", "Third"])
     settled(phone)
-
-
-def touch_drag(page: Page, points: list[tuple[float, float]], hold_ms: int = 450) -> None:
-    """A finger put down on the first point, held, moved through the others and lifted (real touch input
-    through the DevTools protocol, as a touch screen gives it)."""
-    session = page.context.new_cdp_session(page)
-    x, y = points[0]
-    session.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [{"x": x, "y": y}]})
-    page.wait_for_timeout(hold_ms)
-    for x, y in points[1:]:
-        session.send("Input.dispatchTouchEvent", {"type": "touchMove", "touchPoints": [{"x": x, "y": y}]})
-        page.wait_for_timeout(30)
-    session.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
-    session.detach()
 
 
 def centre(page: Page, selector: str) -> tuple[float, float]:
@@ -62,9 +34,9 @@ def test_the_phone_layout_shows_the_board_name_and_fits_the_screen(open_phone, o
     title = phone.locator("#page-title")
     # The heading is not cut: it is as wide as its text, and the page does not scroll sideways.
     assert title.evaluate("node => node.scrollWidth <= node.clientWidth")
-    assert phone.evaluate("() => document.documentElement.scrollWidth") <= PHONE["width"]
+    assert phone.evaluate("() => document.documentElement.scrollWidth") <= WIDTH
     first = phone.locator(".column").first.bounding_box()
-    assert first is not None and first["x"] >= 0 and first["x"] + first["width"] <= PHONE["width"]
+    assert first is not None and first["x"] >= 0 and first["x"] + first["width"] <= WIDTH
 
 
 @pytest.mark.browser
@@ -86,7 +58,7 @@ def test_a_card_held_and_dragged_by_touch_moves(open_phone, open_page: OpenPage)
     target = phone.locator(".column").nth(1).locator(".cards").bounding_box()
     assert target is not None
     start = centre(phone, ".card:has-text('Second')")
-    end = (min(target["x"] + 20, PHONE["width"] - 5), target["y"] + 10)
+    end = (min(target["x"] + 20, WIDTH - 5), target["y"] + 10)
     touch_drag(
         phone,
         [
