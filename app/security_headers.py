@@ -41,6 +41,10 @@ HEADERS = {
 
 
 async def add_security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    if response.status == 101:
+        # A WebSocket upgrade: no document to frame or sniff, and the headers would be kept on the
+        # socket's response object for its whole life (about 0.6 KB a socket).
+        return
     if request.path in INLINE_STYLE_PAGES:
         policy = INLINE_STYLE_CSP
     elif request.path in DATA_IMAGE_PAGES:

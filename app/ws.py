@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from functools import partial
 
 from aiohttp import WSMsgType, web
 
@@ -28,6 +29,13 @@ async def _refuse(
     """Say why in an `error` frame, then close: browsers cannot read an HTTP error on a WebSocket."""
     await ws.send_json(error_frame(error.code, str(error)))
     return await close_refused(request, ws, code, str(error))
+
+
+def _welcome(session: Session, channel: str, guest_token: str | None, head: int) -> None:
+    frame = {"type": "welcome", "client_id": session.id, "user": session.user.public(), "channel": channel, "seq": head}
+    if guest_token is not None:
+        frame["token"] = guest_token
+    session.send(frame)  # Base's clients get `room` on it too (collab.realtime.base_compat)
 
 
 async def websocket_handler(request: web.Request) -> web.StreamResponse:
@@ -68,15 +76,8 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
         "ws open client=%s user=%s channel=%s since=%s%s", session.id, user.id, name, since, " legacy" if legacy else ""
     )
     try:
-
-        def welcome(head: int) -> None:
-            frame = {"type": "welcome", "client_id": session.id, "user": user.public(), "channel": name, "seq": head}
-            if guest_token is not None:
-                frame["token"] = guest_token
-            session.send(frame)  # Base's clients get `room` on it too (collab.realtime.base_compat)
-
         try:
-            await engine.connect(session, name, since, announce=welcome)
+            await engine.connect(session, name, since, announce=partial(_welcome, session, name, guest_token))
         except CollabError as error:
             # Stop the session's writer without closing the socket: `_refuse` still has to send the error.
             session.connection_lost()
@@ -84,6 +85,8 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
             unavailable = isinstance(error, StoreUnavailable)
             await _refuse(request, ws, CloseCode.TRY_AGAIN_LATER if unavailable else CloseCode.POLICY_VIOLATION, error)
             return ws
+        # Sent with the welcome: not kept in this frame for the socket's life (ten thousand idle sockets).
+        del guest_token
         session.expire_with_token(settings.jwt_leeway_seconds)
         bucket = TokenBucket(settings.rate_limit_per_second, settings.rate_burst)
         inbox = Inbox(session, engine.dispatcher, bucket, user_bucket=user_bucket)
