@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
 import logging
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -48,6 +49,12 @@ class Rooms:
         self._dm_ready: dict[str, asyncio.Future[None]] = {}
         self._learning: dict[str, asyncio.Task[None]] = {}  # rooms another process made, being read
         manager.relay_handlers[ROOMS_RELAY] = self._on_relay
+        # Moves whenever a room comes, changes or its head moves: what a cut list is cached under.
+        self._version = 0
+        # The cut list of a user who sees the public rooms only and has read none (every new user):
+        # (version, its rooms by name, their names), shared by every such socket until the version moves.
+        self._plain_cut: tuple[int, list[ChannelInfo], frozenset[str]] | None = None
+        self._public: tuple[int, int] = (-1, 0)  # (version, how many rooms are public)
 
     async def load(self) -> None:
         for info in await self.manager.store.list_channels():
@@ -62,6 +69,7 @@ class Rooms:
         if info.name not in self.infos and info.created_by is not None:
             self._created[info.created_by] += 1
         self.infos[info.name] = info
+        self._version += 1
 
     @contextlib.contextmanager
     def _one_more_room(self, user_id: str) -> Iterator[None]:
@@ -108,15 +116,38 @@ class Rooms:
         then the most active. `read` is the user's read positions (fetched if None)."""
         if read is None:
             read = await self.positions.of_user(session.user.id)
-        heads = self.manager.heads
         visible = self.visible_to(session)
-        if len(visible) > MAX_LISTED:
-            visible.sort(key=lambda i: (i.name not in read, -max(heads.get(i.name, 0), i.head)))
-            visible = visible[:MAX_LISTED]
-            # What `push_heads` reports to this client; kept only when the list is cut (a set per
-            # socket costs ~2 KB).
-            session.set_attr("listed_rooms", frozenset(info.name for info in visible))
-        return [self._entry(info, read) for info in sorted(visible, key=lambda i: i.name)]
+        if len(visible) <= MAX_LISTED:
+            return [self._entry(info, read) for info in sorted(visible, key=lambda i: i.name)]
+        shown, listed = self._cut(visible, read)
+        # What `push_heads` reports to this client; kept only when the list is cut.
+        session.set_attr("listed_rooms", listed)
+        return [self._entry(info, read) for info in shown]
+
+    def _cut(self, visible: list[ChannelInfo], read: dict[str, int]) -> tuple[list[ChannelInfo], frozenset[str]]:
+        """The MAX_LISTED rooms a list shows (read ones first, then the most active), by name, and
+        their names. A burst of new users (10,000 sockets over 1,000 rooms) all get the same cut: it
+        is computed once per change of the rooms and shared, names set included (~8 KB a socket)."""
+        plain = not read and len(visible) == self._public_count()
+        cached = self._plain_cut
+        if plain and cached is not None and cached[0] == self._version:
+            return cached[1], cached[2]
+        heads = self.manager.heads
+        top = heapq.nsmallest(
+            MAX_LISTED, visible, key=lambda i: (i.name not in read, -max(heads.get(i.name, 0), i.head))
+        )
+        top.sort(key=lambda i: i.name)
+        listed = frozenset(info.name for info in top)
+        if plain:
+            self._plain_cut = (self._version, top, listed)
+        return top, listed
+
+    def _public_count(self) -> int:
+        version, count = self._public
+        if version != self._version:
+            count = sum(1 for info in self.infos.values() if not info.private)
+            self._public = (self._version, count)
+        return count
 
     async def send_list(self, session: Session) -> None:
         session.send({"type": "rooms", "rooms": await self.room_list(session), "total": len(self.visible_to(session))})
@@ -125,6 +156,7 @@ class Rooms:
         """A known room's members changed (an operator's doing): its info as it is now."""
         if info.name in self.infos:
             self.infos[info.name] = info
+            self._version += 1
 
     async def announce_list(self) -> None:
         """The list changed (an operator changed a room's members): everyone gets theirs again, at the
@@ -221,6 +253,7 @@ class Rooms:
         process has not heard of was made by another one: read it (its `rooms` relay may have been lost)."""
         if event.channel in self.infos:
             self._moved[event.channel] = event.seq
+            self._version += 1
         elif channel_kind(event.channel) == "chat":
             self._learn(event.channel, announce=False)
 

@@ -1,0 +1,43 @@
+"""With more rooms than a `rooms` list shows (200), the list is the rooms the user has read first, then
+the most active; every new user gets the same cut, computed once while nothing moves."""
+
+from __future__ import annotations
+
+from support.apps import Start
+from support.ws import connect
+
+from app.keys import ENGINE
+from collab.chat.rooms import MAX_LISTED
+
+
+async def test_a_cut_list_is_the_read_rooms_then_the_busiest_and_shared_by_new_users(start: Start) -> None:
+    client = await start()
+    engine = client.app[ENGINE]
+    for n in range(MAX_LISTED + 20):
+        await engine.store.create_channel(f"room-{n:03}")
+    await engine.rooms.load()
+    # The last room made is the busiest: it makes the cut although it sorts last by name.
+    writer = await connect(client, channel="room-219", nickname="writer")
+    for n in range(3):
+        await writer.send(type="message", content=f"m{n}", id=f"w{n}")
+        await writer.expect("message", id=f"w{n}")
+
+    first = await connect(client, channel="general", nickname="first")
+    second = await connect(client, channel="general", nickname="second")
+    lists = [await peer.expect("rooms") for peer in (first, second)]
+    for listed in lists:
+        names = [room["name"] for room in listed["rooms"]]
+        assert len(names) == MAX_LISTED and names == sorted(names)
+        assert "room-219" in names and listed["total"] == MAX_LISTED + 21  # general too
+    assert lists[0]["rooms"] == lists[1]["rooms"]
+    sessions = {s.attrs["nickname"]: s for s in engine.manager.sessions.values()}
+    # One names set for both new users, not one each.
+    assert sessions["first"].attrs["listed_rooms"] is sessions["second"].attrs["listed_rooms"]
+
+    # A user who has read a quiet room gets it in their list, whatever its activity.
+    reader = await connect(client, channel="room-218", nickname="reader")
+    assert "room-218" not in [room["name"] for room in (await reader.expect("rooms"))["rooms"]]
+    await reader.send(type="read", seq=0, channel="room-218")
+    await reader.send(type="list_rooms")
+    names = [room["name"] for room in (await reader.expect("rooms"))["rooms"]]
+    assert "room-218" in names and "room-219" in names and len(names) == MAX_LISTED
