@@ -14,17 +14,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import linecache
-import subprocess
 import sys
 import tracemalloc
 from collections import Counter
 from pathlib import Path
 
 import aiohttp
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from bench.served import served  # noqa: E402
+from served import served
 
 
 def rss_kb() -> int:
@@ -65,15 +61,18 @@ async def measure(sockets: int) -> None:
         tracemalloc.start(8)
         before = tracemalloc.take_snapshot()
         rss_before = rss_kb()
-        child = subprocess.Popen(
-            [sys.executable, __file__, "--client", url, "--sockets", str(sockets)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
+        child = await asyncio.create_subprocess_exec(
+            sys.executable,
+            __file__,
+            "--client",
+            url,
+            "--sockets",
+            str(sockets),
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
         )
-        loop = asyncio.get_running_loop()
-        line = await loop.run_in_executor(None, child.stdout.readline)  # type: ignore[union-attr]
-        assert line.strip() == "open", line
+        line = await child.stdout.readline()  # type: ignore[union-attr]
+        assert line.strip() == b"open", line
         await asyncio.sleep(2)  # presence and room lists go out
         after = tracemalloc.take_snapshot()
         rss_after = rss_kb()
@@ -91,15 +90,17 @@ async def measure(sockets: int) -> None:
             text = linecache.getline(site.filename, site.lineno).strip()
             by_site[f"{site.filename.split('site-packages/')[-1]}:{site.lineno}  {text[:70]}"] += stat.size_diff
         heap = sum(by_package.values())
-        print(f"{sockets} sockets: Python heap +{heap / sockets / 1024:.1f} KB/socket (tracemalloc), "
-              f"RSS +{(rss_after - rss_before) / sockets:.1f} KB/socket (tracemalloc's own overhead included)")
+        print(
+            f"{sockets} sockets: Python heap +{heap / sockets / 1024:.1f} KB/socket (tracemalloc), "
+            f"RSS +{(rss_after - rss_before) / sockets:.1f} KB/socket (tracemalloc's own overhead included)"
+        )
         for package, size in by_package.most_common():
             print(f"  {package:12} {size / sockets:8.0f} B/socket")
         print("top sites (innermost frame in collab/ or app/ when there is one):")
-        for site, size in by_site.most_common(int(__import__('os').environ.get('TOP', '25'))):
+        for site, size in by_site.most_common(int(__import__("os").environ.get("TOP", "25"))):
             print(f"  {size / sockets:7.0f} B  {site}")
         child.stdin.close()  # type: ignore[union-attr]
-        child.wait()
+        await child.wait()
 
 
 def main() -> None:
