@@ -178,7 +178,7 @@ class Connection:
                 return
         elif not self._flush_due:
             self._flush_due = True
-            asyncio.get_running_loop().call_soon(self._flush)
+            _turn_end.add(self)
         outbox.append(wire)
         self._queued_bytes += size
 
@@ -350,6 +350,37 @@ class Connection:
         if self._expiry is not None:
             self._expiry.cancel()
             self._expiry = None
+
+
+class _TurnEnd:
+    """The connections with frames to write at the end of this loop turn: one callback a turn for all
+    of them (an event to a room of a hundred sockets is one scheduled call, not a hundred)."""
+
+    __slots__ = ("due", "loop")
+
+    def __init__(self) -> None:
+        self.due: list[Connection] = []
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+    def add(self, connection: Connection) -> None:
+        loop = asyncio.get_running_loop()
+        if loop is not self.loop:  # a new loop (tests run one each): what the old one left is gone
+            self.due, self.loop = [], loop
+        if not self.due:
+            loop.call_soon(self.flush)
+        self.due.append(connection)
+
+    def flush(self) -> None:
+        due, self.due = self.due, []
+        for connection in due:
+            try:
+                connection._flush()
+            except Exception:  # one socket's fault must not leave the others' frames unwritten
+                log.exception("client %s: writing its frames failed", connection.id)
+                connection.connection_lost()
+
+
+_turn_end = _TurnEnd()
 
 
 def frame_bytes(frame: str | bytes) -> int:
