@@ -39,9 +39,12 @@ Changed = Callable[[str, list[Public], list[Public]], None]
 class ClusterPresence:
     """The other processes' members per channel (see the module docstring)."""
 
-    def __init__(self, relay: Callable[[str, dict], None], node: str) -> None:
+    def __init__(self, relay: Callable[[str, dict], None], node: str, *, alone: bool = False) -> None:
         self._relay = relay
         self.node = node
+        # The only process (the in-process broker): nobody to tell, so nothing is sent (a heartbeat
+        # walked every channel's members every few seconds to tell nobody).
+        self.alone = alone
         self.changed: Changed = lambda channel, joins, leaves: None
         self.local: Callable[[], Iterable[tuple[str, list[Public]]]] = list
         # channel → node → user id → (public, expires at)
@@ -65,12 +68,16 @@ class ClusterPresence:
 
     def announce(self, channel: str, joins: list[Public], leaves: list[str]) -> None:
         """This process's members of `channel` changed."""
+        if self.alone:
+            return
         for start in range(0, len(joins), CHUNK):
             self._send({"t": "join", "c": channel, "u": joins[start : start + CHUNK]})
         for start in range(0, len(leaves), CHUNK):
             self._send({"t": "leave", "c": channel, "u": leaves[start : start + CHUNK]})
 
     def heartbeat(self) -> None:
+        if self.alone:
+            return
         for channel, users in self.local():
             for start in range(0, len(users), CHUNK):
                 self._send({"t": "here", "c": channel, "u": users[start : start + CHUNK]})
@@ -79,7 +86,8 @@ class ClusterPresence:
         self._send({"t": "hello"})
 
     def _send(self, frame: dict[str, Any]) -> None:
-        self._relay(PRESENCE_RELAY, {**frame, "n": self.node})
+        if not self.alone:
+            self._relay(PRESENCE_RELAY, {**frame, "n": self.node})
 
     # -- hearing the others ----------------------------------------------------------------------
 

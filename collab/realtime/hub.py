@@ -175,7 +175,7 @@ class ChannelManager:
         self.broker = broker or InProcessBroker()
         self.broker.subscribe(self._deliver_event, self._deliver_relay)
         # Who is where on the other server processes; `run_cluster_presence` keeps it current.
-        self.cluster = ClusterPresence(self.broker.relay, self.broker.node)
+        self.cluster = ClusterPresence(self.broker.relay, self.broker.node, alone=self.broker.kind == "memory")
         self.cluster.changed = self._cluster_changed
         self.cluster.local = self._local_presence
         # Relayed frames that are for this process, not for a channel's clients (by relay channel name).

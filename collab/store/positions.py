@@ -11,6 +11,11 @@ from collab.store.batching import TurnBatch
 from collab.store.errors import translated
 from collab.store.schema import read_positions
 
+# Built once (every join reads positions): a statement built per call costs a cache-key walk each time.
+_OF_USERS = sa.select(read_positions.c.user_id, read_positions.c.channel, read_positions.c.seq).where(
+    read_positions.c.user_id.in_(sa.bindparam("ids", expanding=True))
+)
+
 
 class ReadPositions:
     def __init__(self, engine: AsyncEngine) -> None:
@@ -55,11 +60,7 @@ class ReadPositions:
         with translated():
             async with self.engine.connect() as conn:
                 for start in range(0, len(ids), 1000):
-                    rows = await conn.execute(
-                        sa.select(read_positions.c.user_id, read_positions.c.channel, read_positions.c.seq).where(
-                            read_positions.c.user_id.in_(ids[start : start + 1000])
-                        )
-                    )
+                    rows = await conn.execute(_OF_USERS, {"ids": ids[start : start + 1000]})
                     for user_id, channel, seq in rows:
                         found.setdefault(user_id, {})[channel] = seq
         return found
