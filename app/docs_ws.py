@@ -64,7 +64,7 @@ async def _serve(
     except Exception as error:  # the store failed to load it: the client retries later
         log.error("doc %s: cannot open for %s: %r", name, user.id, error)
         return await close_refused(request, ws, CloseCode.TRY_AGAIN_LATER, "the document cannot be loaded now")
-    log.info("doc open client=%s user=%s doc=%s%s", peer.id, user.id, name, " read-only" if peer.read_only else "")
+    log.debug("doc open client=%s user=%s doc=%s%s", peer.id, user.id, name, " read-only" if peer.read_only else "")
     started = time.monotonic()
     peer.expire_with_token(settings.jwt_leeway_seconds)
     bucket = TokenBucket(settings.rate_limit_per_second, settings.rate_burst)

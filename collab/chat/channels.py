@@ -22,9 +22,17 @@ def register_chat(manager: ChannelManager, rooms: Rooms) -> None:
 
     @chat.authorizer
     def members_only(info: ChannelInfo | None, client: Session) -> None:
-        # `info` was just read from the store: the cache in `rooms` misses rooms that another process
-        # created, and a private room must not look public because this process has not seen it yet.
+        # `info` was read from the store unless `known_public` vouched for it.
         require_member(info, client)
+
+    def known_public(name: str) -> ChannelInfo | None:
+        """A public room this process knows: a join needs no read (a room never turns private, and its
+        head the hub knows). Private rooms are read at every join (another process may have changed
+        their members), and so is a room this process has not seen (it may be another's private one)."""
+        info = rooms.infos.get(name)
+        return info if info is not None and not info.private else None
+
+    chat.known = known_public
 
     async def create_missing(name: str, client: Session) -> ChannelInfo | None:
         # Looked up at each join (not bound once): tests hold `rooms.ensure` to open a race.

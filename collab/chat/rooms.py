@@ -7,8 +7,10 @@ import asyncio
 import contextlib
 import heapq
 import logging
+import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from collab.chat.dm_names import dm_channel, dm_readers
@@ -28,6 +30,22 @@ HEADS_INTERVAL = 1.0
 ROOMS_RELAY = "_rooms"
 # A `rooms` list names at most this many rooms (the user's own first, then the most active).
 MAX_LISTED = 200
+# How old the `online` counts of the list every new user shares may be (see `Rooms._list`).
+PLAIN_LIST_SECONDS = 0.5
+
+
+@dataclass(frozen=True)
+class PlainList:
+    """The `rooms` list of a user who sees the public rooms only and has read none."""
+
+    version: int  # `Rooms._version` it was built at
+    expires: float  # monotonic time after which its entries (their `online` counts) are rebuilt
+    shown: list[ChannelInfo]
+    listed: frozenset[str] | None  # the names, when the list is cut
+    rooms: list[dict[str, Any]]
+    total: int
+
+
 # Chat rooms one user may make: with `create_room`, or by joining a name nobody used.
 MAX_ROOMS_PER_USER = 100
 
@@ -49,12 +67,12 @@ class Rooms:
         self._dm_ready: dict[str, asyncio.Future[None]] = {}
         self._learning: dict[str, asyncio.Task[None]] = {}  # rooms another process made, being read
         manager.relay_handlers[ROOMS_RELAY] = self._on_relay
-        # Moves whenever a room comes, changes or its head moves: what a cut list is cached under.
+        # Moves whenever a room comes, changes or its head moves: what the plain list is cached under.
         self._version = 0
-        # The cut list of a user who sees the public rooms only and has read none (every new user):
-        # (version, its rooms by name, their names), shared by every such socket until the version moves.
-        self._plain_cut: tuple[int, list[ChannelInfo], frozenset[str]] | None = None
-        self._public: tuple[int, int] = (-1, 0)  # (version, how many rooms are public)
+        # The list of a user who sees the public rooms only and has read none (every new user), shared
+        # by every such socket while the rooms stay as they are (see `_list`).
+        self._plain: PlainList | None = None
+        self._private: tuple[int, list[ChannelInfo]] = (-1, [])  # (version, the private rooms)
 
     async def load(self) -> None:
         for info in await self.manager.store.list_channels():
@@ -111,46 +129,56 @@ class Rooms:
             "online": len(channel.presence.users) if channel is not None else 0,
         }
 
-    async def room_list(self, session: Session, read: dict[str, int] | None = None) -> list[dict[str, Any]]:
-        """The rooms `session`'s user can see, at most `MAX_LISTED`: those the user has read in first,
-        then the most active. `read` is the user's read positions (fetched if None)."""
-        if read is None:
-            read = await self.positions.of_user(session.user.id)
-        visible = self.visible_to(session)
-        if len(visible) <= MAX_LISTED:
-            return [self._entry(info, read) for info in sorted(visible, key=lambda i: i.name)]
-        shown, listed = self._cut(visible, read)
-        # What `push_heads` reports to this client; kept only when the list is cut.
-        session.set_attr("listed_rooms", listed)
-        return [self._entry(info, read) for info in shown]
+    async def send_list(self, session: Session) -> None:
+        read = await self.positions.of_user(session.user.id)
+        session.send(self._list(session, read))
+
+    def _list(self, session: Session, read: dict[str, int]) -> dict[str, Any]:
+        """The `rooms` frame for `session`: the rooms its user can see, at most `MAX_LISTED` (those
+        the user has read in first, then the most active), by name, with `total` visible.
+
+        Every new user (public rooms only, none read) gets the same list: it is built once and shared
+        while no room comes, changes or moves (10,000 sockets connecting over 1,000 rooms built 200
+        entries and a names set each), its `online` counts at most PLAIN_LIST_SECONDS old."""
+        user = session.user
+        plain = not read and not user.is_admin and not any(user.id in info.members for info in self._privates())
+        cached = self._plain if plain else None
+        if cached is not None and cached.version == self._version:
+            if cached.listed is not None:
+                session.set_attr("listed_rooms", cached.listed)
+            if time.monotonic() < cached.expires:
+                return {"type": "rooms", "rooms": cached.rooms, "total": cached.total}
+            shown, listed, total = cached.shown, cached.listed, cached.total
+        else:
+            visible = self.visible_to(session)
+            total = len(visible)
+            if total <= MAX_LISTED:
+                shown, listed = sorted(visible, key=lambda i: i.name), None
+            else:
+                shown, listed = self._cut(visible, read)
+                # What `push_heads` reports to this client; kept only when the list is cut.
+                session.set_attr("listed_rooms", listed)
+        rooms = [self._entry(info, read) for info in shown]
+        if plain:
+            self._plain = PlainList(self._version, time.monotonic() + PLAIN_LIST_SECONDS, shown, listed, rooms, total)
+        return {"type": "rooms", "rooms": rooms, "total": total}
 
     def _cut(self, visible: list[ChannelInfo], read: dict[str, int]) -> tuple[list[ChannelInfo], frozenset[str]]:
         """The MAX_LISTED rooms a list shows (read ones first, then the most active), by name, and
-        their names. A burst of new users (10,000 sockets over 1,000 rooms) all get the same cut: it
-        is computed once per change of the rooms and shared, names set included (~8 KB a socket)."""
-        plain = not read and len(visible) == self._public_count()
-        cached = self._plain_cut
-        if plain and cached is not None and cached[0] == self._version:
-            return cached[1], cached[2]
+        their names."""
         heads = self.manager.heads
         top = heapq.nsmallest(
             MAX_LISTED, visible, key=lambda i: (i.name not in read, -max(heads.get(i.name, 0), i.head))
         )
         top.sort(key=lambda i: i.name)
-        listed = frozenset(info.name for info in top)
-        if plain:
-            self._plain_cut = (self._version, top, listed)
-        return top, listed
+        return top, frozenset(info.name for info in top)
 
-    def _public_count(self) -> int:
-        version, count = self._public
+    def _privates(self) -> list[ChannelInfo]:
+        version, private = self._private
         if version != self._version:
-            count = sum(1 for info in self.infos.values() if not info.private)
-            self._public = (self._version, count)
-        return count
-
-    async def send_list(self, session: Session) -> None:
-        session.send({"type": "rooms", "rooms": await self.room_list(session), "total": len(self.visible_to(session))})
+            private = [info for info in self.infos.values() if info.private]
+            self._private = (self._version, private)
+        return private
 
     def update_members(self, info: ChannelInfo) -> None:
         """A known room's members changed (an operator's doing): its info as it is now."""
@@ -180,8 +208,7 @@ class Rooms:
             self.owe_list(sessions)  # the next tick tries again
             raise
         for session in sessions:
-            rooms = await self.room_list(session, positions.get(session.user.id, {}))
-            session.send({"type": "rooms", "rooms": rooms, "total": len(self.visible_to(session))})
+            session.send(self._list(session, positions.get(session.user.id, {})))
 
     def _announce_room(self, info: ChannelInfo, creator: Session | None = None) -> None:
         """A room came to exist. A socket that can see it gets `room_added` now if it takes changes

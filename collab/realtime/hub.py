@@ -58,6 +58,9 @@ class ChannelKind:
         # `ensure(name, client)` makes a channel its joiner found missing exist (chat rooms are made by
         # their first joiner) and returns its record as stored, which the joiner must pass too.
         self.ensure: Ensure | None = None
+        # `known(name)`: a record of the channel that this process keeps current and that may stand in
+        # for reading it (chat's public rooms: nothing about them changes but their head), or None.
+        self.known: Callable[[str], ChannelInfo | None] | None = None
         # Kinds whose channels announce who is there (presence, system notices).
         self.presence = True
         # Whether clients may `publish` events of their own here (no for channels the server writes).
@@ -272,11 +275,17 @@ class ChannelManager:
         # (held meanwhile) or are read back, never silently skipped.
         joined_at = self.heads.get(name)
         try:
-            info = await self.store.get_channel(name)
+            known = kind.known(name) if kind.known is not None and joined_at is not None else None
+            if known is not None:
+                # Nothing to read: the record is kept current here, and so is the head (every committed
+                # event reaches this process in seq order; those after `joined_at` come live, held).
+                info, head = known, joined_at
+            else:
+                info = await self.store.get_channel(name)
+                # The record carries the head it was read with: one read where there were two.
+                head = info.head if info is not None else await self.store.head(name)
             if kind.authorize is not None:
                 kind.authorize(info, session)
-            # The record carries the head it was read with: one read where there were two.
-            head = info.head if info is not None else await self.store.head(name)
             self.heads[name] = max(self.heads.get(name, 0), head)
             if since is not None:
                 start = since
