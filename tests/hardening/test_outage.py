@@ -310,6 +310,10 @@ async def test_a_postgres_outage_under_load_refuses_unavailable_and_loses_nothin
             try:
                 async with http.ws_connect(f"{servers[0].url}/ws", params={"channel": CHANNEL}) as ws:
                     refusal = await ws.receive_json(timeout=DEADLINE)
+                    if refusal["type"] == "welcome":
+                        # A room this process knows is joined without a read; the refusal comes when the
+                        # join reads what it must (the user's read positions for the room list).
+                        refusal = await ws.receive_json(timeout=DEADLINE)
                     closing = await ws.receive(timeout=DEADLINE)
             finally:
                 proxy.restore()
