@@ -226,7 +226,7 @@ def build_parser() -> argparse.ArgumentParser:
     history.add_argument("--type", action="append", default=[], help="event type (repeat or comma-separate)")
     history.add_argument(
         "--text",
-        help="what users typed contains this (case-insensitive): content, titles, descriptions, tags, labels",
+        help='search what users typed: words, "a phrase", prefix* (case and accents do not matter)',
     )
     history.add_argument("--limit", type=int, help="at most this many events")
     output = history.add_mutually_exclusive_group()

@@ -16,8 +16,10 @@ _EVENT_FILTERS = [
     query("user", "user ids (repeat, or comma-separate)", explode=True),
     query(
         "text",
-        "a substring of what users typed, case-insensitive and literal: a message's `content`, a card's or "
-        "column's `title`, a card's `description` or `labels`, a media item's `title`, `description` or `tags`",
+        'a search of what users typed (docs/operators.md, "Search"): words, "quoted phrases" and prefix* '
+        "(at least 3 letters), all of them, case- and accent-insensitive, in a message's `content`, a card's "
+        "or column's `title`, a card's `description` or `labels`, a media item's `title`, `description` or "
+        "`tags`, a published event's text `data`; a query it cannot read is a 400 that says why",
     ),
 ]
 

@@ -25,6 +25,7 @@ from collab.events import StoredEvent, utcnow
 from collab.naming import channel_kind, check_channel_name
 from collab.realtime.protocol import event_frame, timestamp
 from collab.store.history import ChannelStats, EventFilter, HistoryQueries
+from collab.store.search.query import parse_text_query
 from collab.store.sql import SqlEventStore
 from collab.users import User
 from collab.values import age_seconds, in_range, whole_number
@@ -163,7 +164,7 @@ class HistoryQuery:
             until=parse_time(until, key="until", now=now) if until else None,
             types=_listed(params.get("type") or ()),
             users=_listed(params.get("user") or ()),
-            text=one("text"),
+            text=_search_text(one("text")),
         )
         position = where.after
         cursor_text = one("cursor")
@@ -176,6 +177,13 @@ class HistoryQuery:
             where = _filter_from_key(cursor.after, cursor.filter_key)
             position = cursor.seq
         return cls(channel, where, position, limit, fmt)
+
+
+def _search_text(text: str | None) -> str | None:
+    """`text` as given, once the search box's language accepts it (`ProtocolError` says what is wrong)."""
+    if text is not None:
+        parse_text_query(text)
+    return text
 
 
 def _is_age(text: str | None) -> bool:

@@ -3,7 +3,8 @@ with their heads and counts. Plain SQLAlchemy Core, the same statements on SQLit
 
 Pages are keyset pages (`seq > after … ORDER BY seq LIMIT n`) on the events' primary key
 (channel, seq), never OFFSET: a page costs the same at the end of a long log as at its start, and
-events appended meanwhile never shift a page boundary (seqs only grow).
+events appended meanwhile never shift a page boundary (seqs only grow). A filter with `text` is
+answered by the search index (collab/store/search/), in the same seq order.
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -21,21 +21,16 @@ from collab.events import StoredEvent
 from collab.store.errors import translated
 from collab.store.rows import EVENT_COLUMNS, aware, stored_event
 from collab.store.schema import channel_members, channels, events
-
-# The payload fields `EventFilter.text` searches, as paths into the payload: text (a message's `content`, a
-# card's or a column's `title`, a card's `description`, a media item's `media.title` and
-# `media.description`) and lists of text (a card's `labels`, a media item's `media.tags`).
-TEXT_FIELDS = (("content",), ("title",), ("description",), ("media", "title"), ("media", "description"))
-LIST_FIELDS = (("labels",), ("media", "tags"))
+from collab.store.search.queries import SearchFilter, SearchQueries
+from collab.store.search.query import parse_text_query
 
 
 @dataclass(frozen=True)
 class EventFilter:
     """Which events of a channel: `after < seq < before`, `since <= created_at < until` (UTC),
-    `type` in `types`, `user_id` in `users` (empty: any), `text` in what users typed: the payload's
-    `content` (messages), a `title` or `description` (cards, columns, media items), or one of the
-    `labels` or `tags` (cards, media items): TEXT_FIELDS and LIST_FIELDS — case-insensitive, literally:
-    `%` and `_` are not wildcards."""
+    `type` in `types`, `user_id` in `users` (empty: any), and with `text`, a search of what users typed
+    (collab.store.search.typed) in the search box's language (collab.store.search.query: words,
+    "phrases", prefix*), which only events with typed text can match."""
 
     after: int = 0
     before: int | None = None
@@ -68,22 +63,10 @@ def _utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def _payload_field(path: tuple[str, ...], postgres: bool) -> Any:
-    """The payload's field at `path` as text (a list as its JSON text; NULL when it has none)."""
-    if postgres:
-        return sa.func.jsonb_extract_path_text(events.c.data, *path, type_=sa.Text)
-    return sa.func.json_extract(events.c.data, "$." + ".".join(path), type_=sa.Text)
-
-
 class HistoryQueries:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-        # The payload's fields users type into, as text: JSONB on PostgreSQL, JSON text on SQLite. A list
-        # field comes out as its JSON text (`["a","b"]` on SQLite, `["a", "b"]` on PostgreSQL); it is
-        # searched for the text as JSON writes it inside a string, so a `"` or `\\` in a tag matches.
-        postgres = engine.dialect.name == "postgresql"
-        self._texts = [_payload_field(path, postgres) for path in TEXT_FIELDS]
-        self._lists = [_payload_field(path, postgres) for path in LIST_FIELDS]
+        self.search = SearchQueries(engine)
 
     async def _rows(self, statement: Any) -> list[Any]:
         with translated():
@@ -102,20 +85,24 @@ class HistoryQueries:
             query = query.where(events.c.type.in_(where.types))
         if where.users:
             query = query.where(events.c.user_id.in_(where.users))
-        if where.text:
-            query = query.where(self._matches(where.text))
         return query.order_by(events.c.seq)
 
-    def _matches(self, text: str) -> Any:
-        """Any of the typed fields contains `text`, case-insensitively (EventFilter)."""
-        in_json = orjson.dumps(text).decode()[1:-1]
-        return sa.or_(
-            *(column.icontains(text, autoescape=True) for column in self._texts),
-            *(column.icontains(in_json, autoescape=True) for column in self._lists),
-        )
-
     async def page(self, channel: str, where: EventFilter, *, after: int = 0, limit: int = 100) -> list[StoredEvent]:
-        """At most `limit` matching events with seq > `after` (and > `where.after`), in seq order."""
+        """At most `limit` matching events with seq > `after` (and > `where.after`), in seq order.
+        `ProtocolError` for a `text` the search box's language refuses."""
+        if where.text:
+            searched = SearchFilter(
+                parse_text_query(where.text),
+                channels=(channel,),
+                users=where.users,
+                types=where.types,
+                since=where.since,
+                until=where.until,
+                after=max(after, where.after),
+                before=where.before,
+            )
+            hits = await self.search.page(searched, limit=limit, newest_first=False)
+            return [hit.event for hit in hits]
         rows = await self._rows(self._select(channel, where, after).limit(limit))
         return [stored_event(row) for row in rows]
 

@@ -211,3 +211,56 @@ async def test_the_migration_indexes_an_existing_log(empty_database_url: str) ->
     finally:
         await store.close()
     await asyncio.to_thread(command.downgrade, config, "0005")
+
+
+CORPUS = [
+    said("general", "The late invoice from ACME", user_id="ann"),  # general 1
+    said("general", "invoice late? never", user_id="bob"),  # general 2
+    said("sales", "Café crème, s'il vous plaît", user_id="ann"),  # sales 1
+    NewEvent("kanban:b", "card_added", {"title": "Invoicing run", "labels": ["late"]}, user_id="bob"),  # kanban:b 1
+    NewEvent("dm:ann:bob", "private", {"content": "the invoice is late"}, user_id="ann"),  # dm:ann:bob 1
+    NewEvent("news", "event", {"event": "bill", "data": {"lines": ["late fee"], "n": 3}}, user_id="svc"),  # news 1
+    said("general", "INVOICES, invoiced, invoice", user_id="cyd"),  # general 3
+]
+# The same answers from both databases, newest first: (text, filter, hits).
+SEARCHES: list[tuple[str | None, dict[str, object], list[tuple[str, int]]]] = [
+    ("invoice", {}, [("general", 3), ("dm:ann:bob", 1), ("general", 2), ("general", 1)]),
+    ("invoice", {"exclude_dms": True}, [("general", 3), ("general", 2), ("general", 1)]),
+    ("invoic*", {"exclude_dms": True}, [("general", 3), ("kanban:b", 1), ("general", 2), ("general", 1)]),
+    ('"late invoice"', {}, [("general", 1)]),
+    ('"invoice late"', {}, [("general", 2)]),
+    ("late invoice", {}, [("dm:ann:bob", 1), ("general", 2), ("general", 1)]),
+    ('"invoice is lat"*', {}, [("dm:ann:bob", 1)]),
+    ("CAFE PLAIT", {}, [("sales", 1)]),
+    ("late", {"types": ("card_added", "event")}, [("news", 1), ("kanban:b", 1)]),
+    ("late", {"users": ("bob",)}, [("kanban:b", 1), ("general", 2)]),
+    ("late", {"channels": ("general", "news")}, [("news", 1), ("general", 2), ("general", 1)]),
+    ("fee", {}, [("news", 1)]),
+    ("bill", {}, []),  # a published event's name
+    (None, {"users": ("ann",), "exclude_dms": True}, [("sales", 1), ("general", 1)]),
+    ("invoice", {"channels": ("general",), "after": 1, "before": 3}, [("general", 2)]),
+    ("acme", {"channels": ("general",), "after": 1}, []),
+]
+
+
+@pytest.mark.parametrize(("text", "where", "hits"), SEARCHES)
+async def test_both_databases_give_the_same_answers(
+    store: SqlEventStore, text: str | None, where: dict[str, object], hits: list[tuple[str, int]]
+) -> None:
+    for event in CORPUS:  # one by one: ids in this order
+        await store.append(event)
+    assert await found(store, text, **where) == hits
+    query = parse_text_query(text) if text is not None else None
+    search = SearchQueries(store.engine)
+    oldest_first = await search.page(SearchFilter(query, **where), newest_first=False)  # type: ignore[arg-type]
+    assert [(hit.event.channel, hit.event.seq) for hit in oldest_first] == hits[::-1]
+    # Pages of one, by id: the same hits, none twice.
+    paged: list[tuple[str, int]] = []
+    below = None
+    while True:
+        page = await search.page(SearchFilter(query, **where), below=below, limit=1)  # type: ignore[arg-type]
+        if not page:
+            break
+        paged.append((page[0].event.channel, page[0].event.seq))
+        below = page[0].id
+    assert paged == hits
