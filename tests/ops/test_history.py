@@ -105,6 +105,7 @@ async def test_events_have_the_fields_they_had_on_the_socket(start) -> None:
         "?text=in*voice",
         "?text=ab*",
         "?text=...",
+        "?user=a%00",
     ):
         response = await client.get(EVENTS.format("lobby") + query, headers=OPERATOR)
         assert response.status == 400, (query, await response.text())
