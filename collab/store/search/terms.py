@@ -6,8 +6,9 @@ written out token by token (`collab.store.search.rows`). So both index exactly t
 same positions, and a query (`collab.store.search.query`) is normalized by the same code: what one
 database finds, the other finds.
 
-- Case- and accent-insensitive: compatibility decomposition (NFKD), case folding, NFKD again (folding can
-  produce decomposable letters), then the nonspacing and enclosing marks (the accents) are dropped:
+- Case- and accent-insensitive: compatibility decomposition (NFKD), case folding, NFKD and folding again
+  (folding can produce decomposable letters, and decomposing capitals: `\U0001d400` is `A`), then the nonspacing
+  and enclosing marks (the accents) are dropped:
   `Café`, `CAFÉ`, `cafe` and a decomposed `cafe\u0301` are one word; `ﬁ` is `fi`, `Straße` is `strasse`.
 - A token is a run of letters, digits and spacing marks (the vowel signs of Indic scripts, which are part
   of their words); everything else separates. `e-mail` is two tokens, which a query reads as a phrase.
@@ -56,7 +57,7 @@ def normalize(text: str) -> str:
     if text.isascii():
         return text.lower()
     drop, _ = _tables()
-    folded = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", text).casefold())
+    folded = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", text).casefold()).casefold()
     return folded.translate(drop)
 
 
