@@ -4,7 +4,11 @@ with their heads and counts. Plain SQLAlchemy Core, the same statements on SQLit
 Pages are keyset pages (`seq > after … ORDER BY seq LIMIT n`) on the events' primary key
 (channel, seq), never OFFSET: a page costs the same at the end of a long log as at its start, and
 events appended meanwhile never shift a page boundary (seqs only grow). A filter with `text` is
-answered by the search index (collab/store/search/), in the same seq order.
+answered by the search index (collab/store/search/), in the same seq order. A time window (`since`,
+`until`) is first narrowed to a range of seqs: `event_hours` gives the ids the window's events lie
+between (collab/store/hours.py), and since a channel's ids grow with its seqs (the writer allocates both
+under the channel's lock), a bisection on the channel's seqs finds where those ids start and end. So the
+window's events are read, not the channel's whole log, and each is still compared by its `created_at`.
 """
 
 from __future__ import annotations
@@ -19,10 +23,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from collab.events import StoredEvent
 from collab.store.errors import translated
+from collab.store.hours import id_range
 from collab.store.rows import EVENT_COLUMNS, aware, stored_event
 from collab.store.schema import channel_members, channels, events
 from collab.store.search.queries import SearchFilter, SearchQueries
 from collab.store.search.query import parse_text_query
+from collab.values import INT64_MAX
 
 
 @dataclass(frozen=True)
@@ -63,6 +69,58 @@ def _utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
+async def _window_seqs(
+    conn: Any, channel: str, since: datetime | None, until: datetime | None
+) -> tuple[int, int | None] | None:
+    """The seqs of `channel` its events stored in `since`…`until` lie between, `(low, high)` (high None:
+    no bound), or None when there are none (the module docstring says how)."""
+    window = await id_range(conn, since, until)
+    if window is None:
+        return None
+    low_id, high_id = window
+    if low_id == 0 and high_id is None:
+        return 0, None
+    ends = (
+        await conn.execute(
+            sa.select(sa.func.min(events.c.seq), sa.func.max(events.c.seq)).where(events.c.channel == channel)
+        )
+    ).one()
+    if ends[0] is None:
+        return None
+
+    async def id_at(seq: int) -> int:
+        found = (
+            sa.select(events.c.id)
+            .where(events.c.channel == channel, events.c.seq >= seq)
+            .order_by(events.c.seq)
+            .limit(1)
+        )
+        value = (await conn.execute(found)).scalar()
+        return int(value) if value is not None else INT64_MAX  # pruned meanwhile: past every bound
+
+    async def first_seq_from(bound: int) -> int | None:
+        """The lowest seq whose id is at least `bound` (None: every id is below it)."""
+        low, high = int(ends[0]), int(ends[1])
+        if await id_at(high) < bound:
+            return None
+        while low < high:
+            middle = (low + high) // 2
+            if await id_at(middle) >= bound:
+                high = middle
+            else:
+                low = middle + 1
+        return low
+
+    first = await first_seq_from(low_id) if low_id else int(ends[0])
+    if first is None:
+        return None
+    if high_id is None:
+        return first, None
+    after_window = await first_seq_from(high_id + 1)
+    last = int(ends[1]) if after_window is None else after_window - 1
+    return (first, last) if last >= first else None
+
+
 class HistoryQueries:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
@@ -73,10 +131,15 @@ class HistoryQueries:
             async with self.engine.connect() as conn:
                 return list(await conn.execute(statement))
 
-    def _select(self, channel: str, where: EventFilter, after: int) -> Any:
-        query = sa.select(*EVENT_COLUMNS).where(events.c.channel == channel, events.c.seq > max(after, where.after))
+    def _select(self, channel: str, where: EventFilter, after: int, seqs: tuple[int, int | None]) -> Any:
+        low, high = seqs
+        query = sa.select(*EVENT_COLUMNS).where(
+            events.c.channel == channel, events.c.seq > max(after, where.after, low - 1)
+        )
         if where.before is not None:
             query = query.where(events.c.seq < where.before)
+        if high is not None:
+            query = query.where(events.c.seq <= high)
         if where.since is not None:
             query = query.where(events.c.created_at >= _utc(where.since))
         if where.until is not None:
@@ -103,8 +166,13 @@ class HistoryQueries:
             )
             hits = await self.search.page(searched, limit=limit, newest_first=False)
             return [hit.event for hit in hits]
-        rows = await self._rows(self._select(channel, where, after).limit(limit))
-        return [stored_event(row) for row in rows]
+        with translated():
+            async with self.engine.connect() as conn:
+                seqs = await _window_seqs(conn, channel, where.since, where.until)
+                if seqs is None:
+                    return []
+                rows = await conn.execute(self._select(channel, where, after, seqs).limit(limit))
+                return [stored_event(row) for row in rows]
 
     async def iterate(
         self, channel: str, where: EventFilter, *, after: int = 0, limit: int | None = None, batch: int = 1000

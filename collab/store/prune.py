@@ -22,8 +22,9 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from collab.store.errors import translated
+from collab.store.hours import forget
 from collab.store.schema import channels, events
-from collab.store.search.writes import delete_rows, forget_hours
+from collab.store.search.writes import delete_rows
 
 # Events deleted per transaction: a long delete would hold up the appends of the channel's writer.
 DELETE_BATCH = 5000
@@ -76,5 +77,5 @@ class Pruner:
         if removed:
             with translated():
                 async with self.engine.begin() as conn:
-                    await conn.run_sync(forget_hours)
+                    await conn.run_sync(forget)
         return removed

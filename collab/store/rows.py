@@ -14,6 +14,7 @@ import orjson
 
 from collab.errors import StoreError
 from collab.events import Appended, NewEvent, StoredEvent
+from collab.store.hours import hour_of
 from collab.store.schema import events
 from collab.values import check_json_text, check_text
 
@@ -32,8 +33,8 @@ EVENT_COLUMNS = (
 ROW_COLUMNS = ("channel", "seq", "type", "user_id", "nickname", "op_id", "op_key", "data", "blob", "created_at")
 
 
-# An event's search index row: its terms for the database and the hour it was stored in, or None.
-Indexer = Callable[[NewEvent, datetime], tuple[Any, str] | None]
+# An event's search index terms for the database (collab.store.search.rows.indexer), or None.
+Indexer = Callable[[NewEvent], Any]
 
 
 def aware(moment: datetime) -> datetime:
@@ -67,8 +68,8 @@ class Pending:
     __slots__ = ("channel", "created_at", "event", "future", "hour", "op_key", "row", "terms")
 
     # A member of a `PendingGroup` shares the group's future (a list of `Appended`). `sqlite`: the row is
-    # for SQLite (timestamps as text), else for PostgreSQL. `index` makes the event's row of the search
-    # index for that database (collab.store.search.rows.index_row), None for an event without text.
+    # for SQLite (timestamps as text), else for PostgreSQL. `index` makes the event's terms for the search
+    # index (None for an event without text); `hour` is the hour it is stored in (collab.store.hours).
     def __init__(self, event: NewEvent, future: asyncio.Future[Any], sqlite: bool, index: Indexer) -> None:
         created_at = event.created_at
         if created_at.tzinfo is not UTC:  # `utcnow()` gives UTC itself; asking utcoffset() costs 1 us
@@ -103,7 +104,8 @@ class Pending:
             event.blob,
             created_at.isoformat(" ", "microseconds")[:26] if sqlite else created_at,
         )
-        self.terms, self.hour = index(event, created_at) or (None, "")
+        self.terms = index(event)
+        self.hour = hour_of(created_at)
 
     def stored(self, seq: int) -> StoredEvent:
         """The event as it is stored at `seq` (what its caller is answered with)."""

@@ -91,13 +91,10 @@ events = sa.Table(
 # tsvector and its GIN index on PostgreSQL. Neither fits this metadata, so migration 0006 creates it and
 # alembic's comparison leaves it out (`collab.store.search.schema.is_index_table`, migrations/env.py).
 #
-# The range of ids each hour's indexed events span, per writer (a process's BatchWriter, or the migration
-# that built the index), so that a writer only ever updates its own rows: never a lock another process's
-# appends wait for. The ranges only widen (an event stored late, or with an old `created_at`, widens its
-# hour's) and outlive pruned events: each is a superset of its hour's ids, which is all a search needs to
-# turn a time window into a range of ids (collab/store/search/queries.py).
-event_search_hours = sa.Table(
-    "event_search_hours",
+# The range of ids each hour's events span, per writer (a process's BatchWriter, or the migration that made
+# the table): a time window as a range of ids (collab/store/hours.py says how and why).
+event_hours = sa.Table(
+    "event_hours",
     metadata,
     sa.Column("hour", sa.String(13), primary_key=True),  # YYYY-MM-DDTHH, UTC
     sa.Column("writer", sa.String(32), primary_key=True),

@@ -21,7 +21,8 @@ retry and is answered with the stored events whatever the head; without the op-i
 
 The search index (collab/store/search/) is written in the same transaction: each event's index row is
 made in the caller with its event row (`Pending.terms`), and the batch inserts both, so a search never
-sees an event that did not commit, nor misses one that did.
+sees an event that did not commit, nor misses one that did. So are the batch's hours (`event_hours`,
+collab/store/hours.py), which turn a time window into a range of ids.
 
 The batch is plain (sync) SQLAlchemy Core, written once for both databases: PostgreSQL runs it
 through `run_sync` on an asyncpg connection; SQLite runs it on the event loop's thread (see
@@ -48,6 +49,7 @@ from collab.naming import channel_kind
 from collab.store import notify
 from collab.store.base import StaleHead
 from collab.store.errors import translate
+from collab.store.hours import spans, widen
 from collab.store.rows import Pending, PendingGroup, stored_event
 from collab.store.search.rows import indexer
 from collab.store.search.writes import write_rows
@@ -82,7 +84,7 @@ class BatchWriter:
         self._sql = statements_for(engine.dialect)
         # How many more batches look their op keys up first (see `_write`).
         self._lookups_left = 0
-        # Whose rows of `event_search_hours` this writer widens (collab/store/schema.py): its own only.
+        # Whose rows of `event_hours` this writer widens (collab/store/hours.py): its own only.
         self.writer_id = secrets.token_hex(8)
         # Set (to this process's node id) when other processes listen for commits: each batch then
         # notifies them inside its own transaction (collab.store.notify).
@@ -260,14 +262,9 @@ class BatchWriter:
                 node = self.notify_node
                 payloads = notify.commit_payloads(node, _new_events(results)) if node is not None else []
                 indexed = [(row, source) for row, source in zip(rows, sources, strict=True) if source.terms is not None]
-                search = (
-                    [row[0] for row, _ in indexed],
-                    [row[1] for row, _ in indexed],
-                    [source.terms for _, source in indexed],
-                    [source.hour for _, source in indexed],
-                    self.writer_id,
-                )
-                inserted, _ = conn.exec_driver_sql(self._sql.write_sql, (*columns, *moved, payloads, *search)).one()
+                search = ([row[0] for row, _ in indexed], [row[1] for row, _ in indexed], [s.terms for _, s in indexed])
+                parameters = (*columns, *moved, payloads, *search, self.writer_id)
+                inserted, _ = conn.exec_driver_sql(self._sql.write_sql, parameters).one()
             else:
                 inserted = conn.exec_driver_sql(self._sql.insert_sql, rows).rowcount
             if inserted != len(rows):
@@ -281,18 +278,14 @@ class BatchWriter:
         return results
 
     def _index_sqlite(self, conn: sa.Connection, sources: list[Pending]) -> None:
-        """Index the rows just inserted (PostgreSQL's statement does it itself). Their ids are the rowids
-        SQLite gave them: each row's is one above the largest before it (an INTEGER PRIMARY KEY without
-        AUTOINCREMENT), and this transaction holds the only write lock, so they are consecutive."""
-        if all(source.terms is None for source in sources):
-            return
+        """Index the rows just inserted and widen their hours (PostgreSQL's statement does both itself).
+        Their ids are the rowids SQLite gave them: each row's is one above the largest before it (an
+        INTEGER PRIMARY KEY without AUTOINCREMENT), and this transaction holds the only write lock, so
+        they are consecutive."""
         last = conn.exec_driver_sql("SELECT last_insert_rowid()").scalar_one()
         first = last - len(sources) + 1
-        write_rows(
-            conn,
-            [(first + i, s.terms, s.hour) for i, s in enumerate(sources) if s.terms is not None],
-            self.writer_id,
-        )
+        write_rows(conn, [(first + i, s.terms) for i, s in enumerate(sources) if s.terms is not None])
+        widen(conn, spans((first + i, s.hour) for i, s in enumerate(sources)), self.writer_id)
 
     def _write_group(
         self,

@@ -1,10 +1,11 @@
-"""The search index of what users typed (collab/store/search/), built for the events stored already.
+"""The search index of what users typed (collab/store/search/), and the id range of each hour's events
+(`event_hours`, collab/store/hours.py), both built for the events stored already.
 
 SQLite: an FTS5 table, `event_search(words, facets)`, its rowid the event's id; FTS5's `ascii` tokenizer
 only splits the tokens the application wrote (collab/store/search/terms.py normalizes and tokenizes, for
 both databases), `columnsize=0` because nothing ranks by length. PostgreSQL: `event_search(id, terms)`,
 the terms a tsvector written out by the application, with a GIN index (made after the build: one sorted
-build is much faster than a million inserts into it). Both: `event_search_hours` (collab/store/schema.py).
+build is much faster than a million inserts into it).
 
 Revision ID: 0006
 Revises: 0005
@@ -26,12 +27,12 @@ depends_on: str | Sequence[str] | None = None
 
 def upgrade() -> None:
     op.create_table(
-        "event_search_hours",
+        "event_hours",
         sa.Column("hour", sa.String(length=13), nullable=False),
         sa.Column("writer", sa.String(length=32), nullable=False),
         sa.Column("first_id", sa.BigInteger(), nullable=False),
         sa.Column("last_id", sa.BigInteger(), nullable=False),
-        sa.PrimaryKeyConstraint("hour", "writer", name=op.f("pk_event_search_hours")),
+        sa.PrimaryKeyConstraint("hour", "writer", name=op.f("pk_event_hours")),
     )
     conn = op.get_bind()
     if conn.dialect.name == "postgresql":
@@ -48,4 +49,4 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.execute("DROP TABLE event_search")
-    op.drop_table("event_search_hours")
+    op.drop_table("event_hours")

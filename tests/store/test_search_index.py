@@ -4,6 +4,7 @@ with the events, built for an existing log by migration 0006."""
 from __future__ import annotations
 
 import asyncio
+import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -13,9 +14,10 @@ from alembic import command
 from collab.errors import StoreError
 from collab.events import NewEvent
 from collab.store.engine import make_engine
+from collab.store.history import EventFilter, HistoryQueries
 from collab.store.migrate import alembic_config
 from collab.store.prune import Pruner
-from collab.store.schema import channels, event_search_hours, events
+from collab.store.schema import channels, event_hours, events
 from collab.store.search.queries import SearchFilter, SearchQueries
 from collab.store.search.query import parse_text_query
 from collab.store.sql import SqlEventStore
@@ -139,7 +141,7 @@ async def test_every_writer_widens_only_its_own_hours(database_url: str) -> None
         for n, store in enumerate(stores):
             await store.append(said("general", f"note {n}", created_at=moment))
         async with stores[0].engine.connect() as conn:
-            rows = (await conn.execute(sa.select(event_search_hours).order_by(event_search_hours.c.first_id))).all()
+            rows = (await conn.execute(sa.select(event_hours).order_by(event_hours.c.first_id))).all()
     finally:
         for store in stores:
             await store.close()
@@ -264,3 +266,37 @@ async def test_both_databases_give_the_same_answers(
         paged.append((page[0].event.channel, page[0].event.seq))
         below = page[0].id
     assert paged == hits
+
+
+async def test_a_channels_time_window_reads_the_window_and_finds_every_event_in_it(store: SqlEventStore) -> None:
+    """The history's window (collab/store/history.py) narrowed to seqs through `event_hours`: whatever the
+    order the times came in, it finds exactly the events stored in the window, with or without text."""
+    chooser = random.Random(7)
+    base = datetime(2026, 11, 24, tzinfo=UTC)
+    stamps: dict[tuple[str, int], datetime] = {}
+    for n in range(300):
+        channel = ("a", "b")[n % 2]
+        # Mostly in order, an hour apart on average; some late, with a time of long ago.
+        at = base + timedelta(minutes=20 * n + chooser.randrange(40))
+        if n % 37 == 0:
+            at = base - timedelta(days=400)
+        if n == 150:
+            at = datetime(999, 5, 1, 7, 30, tzinfo=UTC)  # a year of three digits: its hour written the same
+        kind, data = ("message", {"content": f"note {n}"}) if n % 3 else ("card_moved", {"card": "k"})
+        appended = await store.append(NewEvent(channel, kind, data, created_at=at))
+        stamps[(channel, appended.event.seq)] = at
+    queries = HistoryQueries(store.engine)
+    windows = [
+        (base + timedelta(hours=h), base + timedelta(hours=h + w)) for h, w in ((0, 1), (5, 3), (30, 10), (99, 2))
+    ]
+    windows += [(base - timedelta(days=401), base - timedelta(days=399)), (datetime(999, 5, 1, tzinfo=UTC), base)]
+    windows += [(base + timedelta(days=9), base + timedelta(days=10))]  # nothing stored then
+    for since, until in windows:
+        for channel in ("a", "b"):
+            expected = sorted(seq for (c, seq), at in stamps.items() if c == channel and since <= at < until)
+            got = [e.seq for e in await queries.page(channel, EventFilter(since=since, until=until), limit=1000)]
+            assert got == expected, (channel, since, until)
+            only_since = [e.seq for e in await queries.page(channel, EventFilter(since=since), limit=1000)]
+            assert only_since == sorted(seq for (c, seq), at in stamps.items() if c == channel and at >= since)
+            only_until = [e.seq for e in await queries.page(channel, EventFilter(until=until), limit=1000)]
+            assert only_until == sorted(seq for (c, seq), at in stamps.items() if c == channel and at < until)

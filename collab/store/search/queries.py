@@ -7,8 +7,8 @@ seq order, and a channel's seq bounds are id bounds):
 - the compiled query (collab.store.search.query) holds the words and the *facets* — the channels,
   users and types asked for, and direct messages left out for operators — so the index alone narrows
   the search before an event row is read;
-- a time window becomes a range of ids through `event_search_hours` (the hours it overlaps), then each
-  event's `created_at` is compared exactly;
+- a time window becomes a range of ids through `event_hours` (collab.store.hours), then each event's
+  `created_at` is compared exactly;
 - each candidate's event row (one primary-key lookup) is compared exactly: channel, user, type, time,
   seqs. A facet's hash collision or an hour's wide range costs time, never a wrong answer.
 
@@ -21,7 +21,7 @@ checked on each row (many); the id range keeps the second short for a window of 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -29,10 +29,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from collab.events import StoredEvent
 from collab.store.errors import translated
+from collab.store.hours import id_range
 from collab.store.rows import EVENT_COLUMNS, stored_event
-from collab.store.schema import event_search_hours, events
+from collab.store.schema import events
 from collab.store.search.query import TextQuery, fts5_match, tsquery_text
-from collab.store.search.rows import facet, hour_of
+from collab.store.search.rows import facet
 
 _SELECTED = ", ".join(f"events.{column.name}" for column in EVENT_COLUMNS) + ", events.id"
 _COLUMNS = (*EVENT_COLUMNS, events.c.id)
@@ -105,18 +106,10 @@ class SearchQueries:
     async def _bounds(self, conn: Any, where: SearchFilter) -> tuple[int | None, int | None]:
         """The id range to search, `(low, high)` (high None: no upper bound); `(None, None)` when nothing
         can match. From the time window's hours and, for one channel, its seq bounds."""
-        low, high = 0, None
-        if where.since is not None or where.until is not None:
-            hours = sa.select(sa.func.min(event_search_hours.c.first_id), sa.func.max(event_search_hours.c.last_id))
-            if where.since is not None:
-                hours = hours.where(event_search_hours.c.hour >= hour_of(_utc(where.since)))
-            if where.until is not None:
-                # `until` is exclusive: an event at 10:00:00 is not before 10:00, so hour 10 is not needed.
-                hours = hours.where(event_search_hours.c.hour <= hour_of(_utc(where.until) - timedelta(microseconds=1)))
-            first, last = (await conn.execute(hours)).one()
-            if first is None:
-                return None, None
-            low, high = first, last
+        window = await id_range(conn, where.since, where.until)
+        if window is None:
+            return None, None
+        low, high = window
         if len(where.channels) == 1 and (where.after or where.before is not None):
             channel = where.channels[0]
             first_id = (

@@ -11,16 +11,12 @@ more. Only events with text are indexed.
 - SQLite (FTS5): `(words, facets)`, each its tokens joined by spaces.
 - PostgreSQL: one tsvector literal, `'word':1,4 'other':2 '_c…'`: words with their positions (at most
   256 per word, as PostgreSQL keeps), facets without, spelled with a leading `_`, which no word has.
-
-`hour` (`YYYY-MM-DDTHH`, UTC) goes to `event_search_hours`, the id range each hour's indexed events
-span, which turns a time window into a range of ids (collab.store.search.queries).
 """
 
 from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
@@ -46,11 +42,6 @@ def facets(channel: str, user_id: str | None, event_type: str) -> list[str]:
     if channel_kind(channel) == "dm":
         found.append(DM_FACET)
     return found
-
-
-def hour_of(created_at: datetime) -> str:
-    """The UTC hour an event was stored in (`created_at` is UTC already)."""
-    return created_at.isoformat()[:13]
 
 
 def sqlite_terms(words: list[str], marks: list[str]) -> tuple[str, str]:
@@ -81,12 +72,11 @@ def index_terms(
     return postgres_terms(words, marks) if postgres else sqlite_terms(words, marks)
 
 
-def indexer(postgres: bool) -> Callable[[NewEvent, datetime], tuple[Any, str] | None]:
-    """What the writer's pending events make their index row with (`collab.store.rows.Pending`):
-    `(terms, hour)` for an event with text, else None. `created_at` is the event's, in UTC."""
+def indexer(postgres: bool) -> Callable[[NewEvent], Any]:
+    """What the writer's pending events make their index terms with (`collab.store.rows.Pending`): None
+    for an event without text."""
 
-    def index_row(event: NewEvent, created_at: datetime) -> tuple[Any, str] | None:
-        terms = index_terms(postgres, event.channel, event.type, event.user_id, event.data)
-        return None if terms is None else (terms, hour_of(created_at))
+    def index_row(event: NewEvent) -> Any:
+        return index_terms(postgres, event.channel, event.type, event.user_id, event.data)
 
     return index_row
