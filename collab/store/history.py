@@ -80,13 +80,14 @@ async def _window_seqs(
     low_id, high_id = window
     if low_id == 0 and high_id is None:
         return 0, None
-    ends = (
-        await conn.execute(
-            sa.select(sa.func.min(events.c.seq), sa.func.max(events.c.seq)).where(events.c.channel == channel)
-        )
-    ).one()
-    if ends[0] is None:
+    # Two queries: SQLite reads one end of the (channel, seq) index for min() or max() alone, but scans the
+    # channel's entries for both at once.
+    in_channel = events.c.channel == channel
+    first_kept = (await conn.execute(sa.select(sa.func.min(events.c.seq)).where(in_channel))).scalar()
+    if first_kept is None:
         return None
+    last_kept = (await conn.execute(sa.select(sa.func.max(events.c.seq)).where(in_channel))).scalar()
+    ends = (int(first_kept), int(last_kept))
 
     async def id_at(seq: int) -> int:
         found = (
@@ -100,7 +101,7 @@ async def _window_seqs(
 
     async def first_seq_from(bound: int) -> int | None:
         """The lowest seq whose id is at least `bound` (None: every id is below it)."""
-        low, high = int(ends[0]), int(ends[1])
+        low, high = ends
         if await id_at(high) < bound:
             return None
         while low < high:
@@ -111,13 +112,13 @@ async def _window_seqs(
                 low = middle + 1
         return low
 
-    first = await first_seq_from(low_id) if low_id else int(ends[0])
+    first = await first_seq_from(low_id) if low_id else ends[0]
     if first is None:
         return None
     if high_id is None:
         return first, None
     after_window = await first_seq_from(high_id + 1)
-    last = int(ends[1]) if after_window is None else after_window - 1
+    last = ends[1] if after_window is None else after_window - 1
     return (first, last) if last >= first else None
 
 

@@ -15,7 +15,11 @@ seq order, and a channel's seq bounds are id bounds):
 SQLite: `event_search CROSS JOIN events`, so the FTS5 table is the outer loop (it yields rowids in
 order and stops at the limit) and SQLite never chooses to walk a channel's events and probe FTS5 for each.
 PostgreSQL: the planner picks the GIN index (few matches) or the primary key in order with the tsquery
-checked on each row (many); the id range keeps the second short for a window of time.
+checked on each row (many); the id range keeps the second short for a window of time. It can only pick
+when it sees the query: with a prepared statement's generic plan (asyncpg prepares, and PostgreSQL goes
+generic after five runs of one statement) the tsquery is a parameter, estimated at a guess, and a word in
+ten events was looked for by walking the whole index (300 ms on a million events). So each search plans
+for its own values (`plan_cache_mode = force_custom_plan`, for its transaction only).
 """
 
 from __future__ import annotations
@@ -100,6 +104,8 @@ class SearchQueries:
                 if high is not None and high < low:
                     return []
                 statement, params = self._statement(where, low, high, limit, newest_first)
+                if self.postgres:
+                    await conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_custom_plan")
                 rows = await conn.execute(statement, params)
                 return [Hit(row[9], stored_event(row)) for row in rows]
 
