@@ -1,4 +1,4 @@
-"""`collab`: serve, migrate, token, replay, and the operators' history, prune and revoke
+"""`collab`: serve, migrate, token, replay, and the operators' history, search, prune and revoke
 (docs/operators.md)."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import re
 import sys
 
 from app.config import ConfigError, Settings
-from app.operator_commands import cmd_history, cmd_prune, cmd_replay, cmd_revoke
+from app.operator_commands import cmd_history, cmd_prune, cmd_replay, cmd_revoke, cmd_search
 from collab.errors import SchemaBehind
 
 
@@ -226,13 +226,27 @@ def build_parser() -> argparse.ArgumentParser:
     history.add_argument("--type", action="append", default=[], help="event type (repeat or comma-separate)")
     history.add_argument(
         "--text",
-        help="what users typed contains this (case-insensitive): content, titles, descriptions, tags, labels",
+        help='search what users typed: words, "a phrase", prefix* (case and accents do not matter)',
     )
     history.add_argument("--limit", type=int, help="at most this many events")
     output = history.add_mutually_exclusive_group()
     output.add_argument("--json", action="store_true", help="one JSON event per line, as the socket sent it")
     output.add_argument("--csv", action="store_true", help="CSV with a header row")
     history.set_defaults(run=cmd_history)
+    search = commands.add_parser(
+        "search", help="search what users typed across channels, newest first (filters as GET /api/events)"
+    )
+    search.add_argument("text", nargs="*", help='words, "a phrase" (quote it for the shell too), prefix*')
+    search.add_argument("--user", action="append", default=[], help="user id (repeat or comma-separate)")
+    search.add_argument("--channel", action="append", default=[], help="channel (repeat or comma-separate)")
+    search.add_argument("--type", action="append", default=[], help="event type (repeat or comma-separate)")
+    search.add_argument("--since", help="stored at or after: ISO 8601 or an age (24h, 7d)")
+    search.add_argument("--until", help="stored before: ISO 8601 or an age")
+    search.add_argument("--limit", type=int, help="at most this many hits")
+    found = search.add_mutually_exclusive_group()
+    found.add_argument("--json", action="store_true", help="one JSON hit per line, as the API's jsonl")
+    found.add_argument("--csv", action="store_true", help="CSV with a header row, the snippet last")
+    search.set_defaults(run=cmd_search)
     prune_cmd = commands.add_parser("prune", help="remove old events (boards and documents keep their state)")
     prune_cmd.add_argument("--older-than", required=True, help="age of the events to remove: 90d, 12w, 24h")
     prune_cmd.add_argument("--channel", action="append", default=[], help="only this channel (repeat)")

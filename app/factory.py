@@ -23,6 +23,7 @@ from app.metrics import setup as setup_metrics
 from app.moderation import setup as setup_moderation
 from app.openapi import setup as setup_openapi
 from app.publish_http import setup as setup_publish
+from app.search_http import setup as setup_search
 from app.security_headers import setup as setup_security_headers
 from app.ws import websocket_handler
 from collab.documents.limits import DocumentLimits
@@ -140,6 +141,7 @@ def create_app(settings: Settings | None = None, *, channel_modules: Sequence[Ch
     setup_media(app)
     # Operators: history, moderation, the spec (the engine answers them).
     setup_history(app)
+    setup_search(app)
     setup_catalog(app)
     setup_moderation(app)
     setup_publish(app)

@@ -11,7 +11,7 @@ by `admin` only, as on the socket. The queries are collab.operators.history's, s
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
@@ -35,7 +35,8 @@ CHANNEL_PARAMETERS = frozenset({"kind"})
 CONTENT_TYPES = {"jsonl": "application/x-ndjson", "csv": "text/csv; charset=utf-8"}
 
 
-def _params(request: web.Request, allowed: frozenset[str]) -> dict[str, list[str]]:
+def query_params(request: web.Request, allowed: frozenset[str]) -> dict[str, list[str]]:
+    """The request's query parameters, each with all its values; a 400 naming one it does not know."""
     unknown = sorted(set(request.query) - allowed)
     if unknown:
         raise json_error(
@@ -46,7 +47,7 @@ def _params(request: web.Request, allowed: frozenset[str]) -> dict[str, list[str
 
 async def list_channels(request: web.Request) -> web.Response:
     user = require_operator(request)
-    params = _params(request, CHANNEL_PARAMETERS)
+    params = query_params(request, CHANNEL_PARAMETERS)
     kinds = tuple(k.strip() for value in params.get("kind", []) for k in value.split(",") if k.strip())
     try:
         stats = await request.app[ENGINE].history.channels(kinds, reader=user)
@@ -65,7 +66,7 @@ async def list_channels(request: web.Request) -> web.Response:
 async def channel_events(request: web.Request) -> web.StreamResponse:
     user = require_operator(request)
     name = request.match_info["channel"]
-    params = _params(request, EVENT_PARAMETERS)
+    params = query_params(request, EVENT_PARAMETERS)
     try:
         check_channel_name(name)
         query = HistoryQuery.parse(name, params)
@@ -91,28 +92,40 @@ async def channel_events(request: web.Request) -> web.StreamResponse:
     return json_response(body)
 
 
-async def _export(request: web.Request, history: History, query: HistoryQuery) -> web.StreamResponse:
-    """Every matching event, written batch by batch as it is read: memory stays one batch, whatever
-    the size of the log. A failure after the headers went out cuts the body short (the chunked
+async def export(
+    request: web.Request,
+    name: str,
+    fmt: str,
+    batches: AsyncIterator[Any],
+    encode: Callable[[Any], bytes],
+    header: bytes = b"",
+) -> web.StreamResponse:
+    """Stream `batches` (each written by `encode`) as the attachment `name.fmt`: memory stays one batch,
+    whatever the size of the log. A failure after the headers went out cuts the body short (the chunked
     response then lacks its end, which clients report)."""
-    safe = re.sub(r"[^\w.-]", "_", query.channel)
+    safe = re.sub(r"[^\w.-]", "_", name)
     response = web.StreamResponse(
         headers={
-            "Content-Type": CONTENT_TYPES[query.format],
-            "Content-Disposition": f'attachment; filename="{safe}.{query.format}"',
+            "Content-Type": CONTENT_TYPES[fmt],
+            "Content-Disposition": f'attachment; filename="{safe}.{fmt}"',
             "Cache-Control": "no-store",
         }
     )
     response.enable_chunked_encoding()
-    batches: AsyncIterator[Any] = history.stream(query)
     await response.prepare(request)
-    if query.format == "csv":
-        await response.write(csv_header())
-    encode = csv_lines if query.format == "csv" else jsonl_lines
-    async for events in batches:
-        await response.write(encode(events))
+    if header:
+        await response.write(header)
+    async for batch in batches:
+        await response.write(encode(batch))
     await response.write_eof()
     return response
+
+
+def _export(request: web.Request, history: History, query: HistoryQuery) -> Awaitable[web.StreamResponse]:
+    """Every matching event of the channel, as JSON lines or CSV."""
+    csv = query.format == "csv"
+    encode = csv_lines if csv else jsonl_lines
+    return export(request, query.channel, query.format, history.stream(query), encode, csv_header() if csv else b"")
 
 
 def setup(app: web.Application) -> None:

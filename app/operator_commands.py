@@ -1,4 +1,4 @@
-"""The operators' commands: `collab replay`, `history`, `prune` and `revoke`. Each goes through the same
+"""The operators' commands: `collab replay`, `history`, `search`, `prune` and `revoke`. Each goes through the same
 engine code as the HTTP API (docs/operators.md); imports are late so that `collab token` stays quick."""
 
 from __future__ import annotations
@@ -145,6 +145,57 @@ def cmd_history(args: argparse.Namespace, settings: Settings) -> int:
     try:
         return _run(run())
     except BrokenPipeError:  # `collab history general | head`
+        sys.stderr.close()
+        return 0
+
+
+def _hit_line(frame: dict) -> str:
+    """One hit as a line for people: where (channel#seq), when, who, type, then its snippet."""
+    from collab.operators.snippets import snippet_text
+
+    who = frame.get("nickname") or frame.get("user_id") or "-"
+    if frame.get("user_id") and frame.get("user_id") != who:
+        who = f"{who} ({frame['user_id']})"
+    where = f"{frame['channel']}#{frame['seq']}"
+    return _one_line(f"{where}  {frame['ts']}  {who}  {frame['type']}  {snippet_text(frame['snippet'])}")
+
+
+def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
+    """Search what users typed across channels: the query code of GET /api/events (every channel,
+    direct messages included: the command line reads the database itself)."""
+    from collab.operators.exports import csv_header, frames_jsonl
+    from collab.operators.search import SNIPPET_COLUMN, Search, SearchQuery, hits_csv
+
+    params = {"format": ["jsonl"], "user": args.user, "channel": args.channel, "type": args.type}
+    for key in ("since", "until", "limit"):
+        value = getattr(args, key)
+        if value is not None:
+            params[key] = [str(value)]
+    if args.text:
+        params["text"] = [" ".join(args.text)]
+    out = sys.stdout.buffer
+
+    async def run() -> int:
+        query = SearchQuery.parse(params)
+        store = await _open_store(settings)
+        try:
+            if args.csv:
+                out.write(csv_header(SNIPPET_COLUMN))
+            async for hits in Search(store).stream(query, None):
+                if args.json:
+                    out.write(frames_jsonl(hits))
+                elif args.csv:
+                    out.write(hits_csv(hits))
+                else:
+                    out.write("".join(_hit_line(hit) + "\n" for hit in hits).encode())
+                out.flush()
+        finally:
+            await store.close()
+        return 0
+
+    try:
+        return _run(run())
+    except BrokenPipeError:  # `collab search invoice | head`
         sys.stderr.close()
         return 0
 

@@ -10,6 +10,11 @@ Each run also shows the CPU time this process spent per event (all its threads):
 the wall-clock rate swings with the neighbours' load, the CPU time much less. Pin the process to one
 CPU (`taskset -c 0`) to measure it as the server runs.
 
+`--words` appends chat-like messages (bench/words.py: 3-20 words each, Zipf frequencies) instead of one
+100-character word, so the search index (collab/store/search/) indexes as much as in use. Its cost is the
+ratio of two runs: this checkout, and the same script with PYTHONPATH on a checkout without the index
+(the commit before it); issue 14's bench note has the figures.
+
 `--notify` (PostgreSQL only) measures the writer as it runs with the PostgreSQL broker: every batch
 sends its NOTIFY inside its transaction (collab.store.notify), and a connection of this process
 LISTENs, as a server's broker does, so that PostgreSQL really queues and signals each notification.
@@ -24,6 +29,7 @@ import statistics
 import time
 
 import asyncpg
+from words import Messages
 
 from collab.events import NewEvent
 from collab.store import notify
@@ -44,7 +50,7 @@ async def listen(url: str) -> tuple[asyncpg.Connection, list[int]]:
 
 
 async def one_run(
-    url: str, callers: int, per_caller: int, channels: int, tag: str, notifying: bool
+    url: str, callers: int, per_caller: int, channels: int, tag: str, notifying: bool, texts: list[str] | None
 ) -> tuple[float, float, tuple[int, int] | None]:
     store = await SqlEventStore.open(url)
     listener, heard = (await listen(url)) if notifying else (None, None)
@@ -55,11 +61,12 @@ async def one_run(
         async def caller(index: int) -> None:
             channel = f"bench-{tag}-{index % channels}"
             for n in range(per_caller):
+                content = "x" * 100 if texts is None else texts[(index * per_caller + n) % len(texts)]
                 await store.append(
                     NewEvent(
                         channel,
                         "message",
-                        {"content": "x" * 100},
+                        {"content": content},
                         user_id=f"u{index}",
                         nickname="bench",
                         op_id=f"{tag}.{index}.{n}",
@@ -85,21 +92,26 @@ async def main() -> None:
     parser.add_argument("--channels", type=int, default=10)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--notify", action="store_true", help="each batch sends its NOTIFY (PostgreSQL)")
+    parser.add_argument("--words", action="store_true", help="chat-like messages of 3-20 words (bench/words.py)")
     args = parser.parse_args()
     if args.notify and not args.url.startswith("postgresql"):
         parser.error("--notify needs a PostgreSQL --url (SQLite has no NOTIFY)")
     await upgrade_to_head(args.url)
+    # Made before the runs, so that making them is not timed.
+    texts = [Messages().message(n) for n in range(args.callers * args.per_caller)] if args.words else None
     rates = []
     for run in range(args.repeat):
         tag = f"{time.time_ns()}-{run}"
-        rate, cpu, notified = await one_run(args.url, args.callers, args.per_caller, args.channels, tag, args.notify)
+        rate, cpu, notified = await one_run(
+            args.url, args.callers, args.per_caller, args.channels, tag, args.notify, texts
+        )
         rates.append(rate)
         told = "" if notified is None else f", {notified[0]:,} batches notified, {notified[1]:,} heard"
         print(f"run {run + 1}: {rate:,.0f} events/s, {cpu * 1e6:.1f} us CPU/event{told}")
     print(
         f"median: {statistics.median(rates):,.0f} events/s "
         f"({args.callers} callers x {args.per_caller}, {args.channels} channels"
-        f"{', NOTIFY per batch' if args.notify else ''})"
+        f"{', NOTIFY per batch' if args.notify else ''}{', chat-like words' if args.words else ''})"
     )
 
 

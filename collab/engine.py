@@ -25,6 +25,7 @@ from collab.operators.media import Links, MediaLibrary, no_links, register_media
 from collab.operators.moderation import REFRESH_SECONDS, Moderation
 from collab.operators.monitor import Monitor, MonitorConfig
 from collab.operators.revoked import RevocationList
+from collab.operators.search import Search
 from collab.operators.uploads import UploadLimits
 from collab.projections.registry import Projections
 from collab.realtime.broadcast import register_broadcast
@@ -61,6 +62,7 @@ class Engine:
     media: MediaLibrary
     moderation: Moderation
     history: History
+    search: Search
     boards: tuple[Board, Board]
     publisher: Publisher
     _revocation_poll: asyncio.Task[None] | None = None
@@ -172,6 +174,7 @@ class Engine:
             media,
             moderation,
             History(store),
+            Search(store),
             boards,
             Publisher(manager, publish_limits),
         )

@@ -12,6 +12,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+# The type of an event a backend (the publish API) or a socket's `publish` frame stored: its payload is
+# `{"event": name, "data": ...}` (collab.realtime.publishing; the search index reads its `data`).
+PUBLISHED_TYPE = "event"
+
+
 # NewEvent and StoredEvent are built once per append, on the hottest path. The `__init__` a frozen
 # dataclass generates assigns each field through `object.__setattr__` (about 2.3 µs for nine fields);
 # these hand-written ones store into the slots through their descriptors (about 0.9 µs). They take

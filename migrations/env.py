@@ -8,12 +8,19 @@ from sqlalchemy.engine import Connection
 
 from collab.store.engine import default_database_url, make_engine
 from collab.store.schema import metadata
+from collab.store.search.schema import is_index_table
 
 config = context.config
 if config.config_file_name is not None and config.attributes.get("configure_logging", True):
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 
 target_metadata = metadata
+
+
+def include_name(name: str | None, type_: str, parent_names: object) -> bool:
+    """What alembic compares with the metadata: not the search index, which it cannot describe
+    (collab/store/schema.py)."""
+    return not (type_ == "table" and name is not None and is_index_table(name))
 
 
 def database_url() -> str:
@@ -29,6 +36,7 @@ def run_migrations_offline() -> None:
         literal_binds=True,
         render_as_batch=url.startswith("sqlite"),
         dialect_opts={"paramstyle": "named"},
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()
@@ -40,6 +48,7 @@ def do_run_migrations(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_name=include_name,
     )
     with context.begin_transaction():
         context.run_migrations()

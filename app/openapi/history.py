@@ -16,8 +16,10 @@ _EVENT_FILTERS = [
     query("user", "user ids (repeat, or comma-separate)", explode=True),
     query(
         "text",
-        "a substring of what users typed, case-insensitive and literal: a message's `content`, a card's or "
-        "column's `title`, a card's `description` or `labels`, a media item's `title`, `description` or `tags`",
+        'a search of what users typed (docs/operators.md, "Search"): words, "quoted phrases" and prefix* '
+        "(at least 3 letters), all of them, case- and accent-insensitive, in a message's `content`, a card's "
+        "or column's `title`, a card's `description` or `labels`, a media item's `title`, `description` or "
+        "`tags`, a published event's text `data`; a query it cannot read is a 400 that says why",
     ),
 ]
 
@@ -48,6 +50,46 @@ PATHS: dict[str, Any] = {
             parameters=[
                 path("channel", "the channel's name"),
                 *_EVENT_FILTERS,
+                query(
+                    "limit",
+                    "page size (default 100, at most 1000); caps an export",
+                    {"type": "integer", "minimum": 1, "maximum": INT64_MAX},
+                ),
+                query("cursor", "`next` of the previous page"),
+                query("format", "json (a page), jsonl or csv (streamed)", {"enum": ["json", "jsonl", "csv"]}),
+            ],
+        )
+    },
+    "/api/events": {
+        "get": operator(
+            "search what users typed across channels: hits newest first, a page, or everything streamed as "
+            "JSON lines or CSV (direct messages: admins only)",
+            {
+                "200": {
+                    "description": "a page (`format=json`), or the export (`jsonl`: one hit per line; `csv`: the "
+                    "history's columns, then `snippet` with its matches in «guillemets»)",
+                    "content": {
+                        JSON: {"schema": ref("SearchPage")},
+                        "application/x-ndjson": {"schema": {"type": "string"}},
+                        "text/csv": {"schema": {"type": "string"}},
+                    },
+                },
+                "400": error("a bad parameter, a search the language refuses (says why), or a cursor of another query"),
+                "403": error(
+                    "the token lacks role `operator` (or `admin`), or `channel` names a direct message and not `admin`"
+                ),
+            },
+            parameters=[
+                _EVENT_FILTERS[-1],
+                query("user", "user ids (repeat, or comma-separate)", explode=True),
+                query(
+                    "channel",
+                    "channel names (repeat, or comma-separate); default: every channel you may read",
+                    explode=True,
+                ),
+                query("type", "event types (repeat, or comma-separate)", explode=True),
+                _EVENT_FILTERS[2],
+                _EVENT_FILTERS[3],
                 query(
                     "limit",
                     "page size (default 100, at most 1000); caps an export",

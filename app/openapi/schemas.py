@@ -57,6 +57,18 @@ SCHEMAS: dict[str, Any] = {
             },
         },
     },
+    "SearchPage": {
+        "type": "object",
+        "required": ["events", "next"],
+        "properties": {
+            "events": {"type": "array", "items": ref("SearchHit"), "description": "newest first"},
+            "next": {
+                "type": ["string", "null"],
+                "description": "opaque cursor of the next page (send it as `cursor`); null when no more hits "
+                "are stored",
+            },
+        },
+    },
     "Channel": {
         "type": "object",
         "required": ["name", "kind", "private", "head", "first_seq", "events", "members", "created_at"],
@@ -229,4 +241,14 @@ SCHEMAS: dict[str, Any] = {
             }
         },
     },
+}
+
+# A search hit: the event as the history shows it, with its snippet.
+SCHEMAS["SearchHit"] = {
+    **SCHEMAS["Event"],
+    "description": "A stored event as the history shows it (`Event`), with `snippet`: a short piece of what "
+    "the user typed around the first match, as strings plain and matched in turn (even indexes plain, odd "
+    'ones matched: `["…the ", "invoice", " is late"]`).',
+    "required": [*SCHEMAS["Event"]["required"], "snippet"],
+    "properties": {**SCHEMAS["Event"]["properties"], "snippet": {"type": "array", "items": {"type": "string"}}},
 }

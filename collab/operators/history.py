@@ -2,18 +2,15 @@
 
 One code path answers `GET /api/channels/{channel}/events`, its exports and `collab history`:
 `HistoryQuery.parse` turns the request's parameters (or the command line's) into a filter, `History`
-reads pages or streams batches, and `history_frame` shapes each event as it went out on the socket
-(`collab.realtime.protocol.event_frame`) plus its binary payload, base64-encoded, under `blob`.
+reads pages or streams batches, and `history_frame` (collab.operators.exports) shapes each event as it
+went out on the socket.
 """
 
 from __future__ import annotations
 
 import base64
-import binascii
-import csv
-import io
 import re
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -23,21 +20,18 @@ import orjson
 from collab.errors import Forbidden, ProtocolError
 from collab.events import StoredEvent, utcnow
 from collab.naming import channel_kind, check_channel_name
-from collab.realtime.protocol import event_frame, timestamp
+from collab.operators.exports import CSV_COLUMNS, csv_cell, csv_header, csv_lines, history_frame, jsonl_lines
+from collab.realtime.protocol import timestamp
 from collab.store.history import ChannelStats, EventFilter, HistoryQueries
+from collab.store.search.query import parse_text_query
 from collab.store.sql import SqlEventStore
 from collab.users import User
-from collab.values import age_seconds, in_range, whole_number
+from collab.values import age_seconds, check_text, in_range, whole_number
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
 EXPORT_BATCH = 1000
 FORMATS = ("json", "jsonl", "csv")
-# The CSV columns; the frame's other fields go, as one JSON object, into `extra`.
-CSV_COLUMNS = ("seq", "ts", "channel", "type", "user_id", "nickname", "id", "content", "extra")
-# A cell starting with one of these is a formula to a spreadsheet (`=HYPERLINK(…)`, `+1+1`, `@SUM(…)`):
-# it gets a leading single quote, as OWASP's CSV-injection guidance says, and is otherwise kept.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 # An age: ASCII digits and a unit (a bare number is no age here: `since=5` is not 5 seconds ago).
 _DURATION = re.compile(r"[0-9]+[smhdw]")
 
@@ -64,9 +58,22 @@ def parse_time(text: str, *, key: str = "time", now: datetime | None = None) -> 
         raise ProtocolError(f"'{key}' must be an ISO 8601 time (2026-11-28T09:30:00Z) or an age (24h)") from None
 
 
-def _listed(values: Iterable[str]) -> tuple[str, ...]:
-    """Repeated parameters and comma-separated lists alike: `type=a&type=b` or `type=a,b`."""
-    return tuple(dict.fromkeys(item.strip() for value in values for item in value.split(",") if item.strip()))
+def single(params: Mapping[str, Sequence[str]], key: str) -> str | None:
+    """A parameter given at most once (None: absent or empty); `ProtocolError` when repeated."""
+    values = params.get(key) or ()
+    if len(values) > 1:
+        raise ProtocolError(f"'{key}' is given more than once")
+    return values[0] if values and values[0] != "" else None
+
+
+def listed(params: Mapping[str, Sequence[str]], key: str) -> tuple[str, ...]:
+    """Repeated parameters and comma-separated lists alike: `type=a&type=b` or `type=a,b`. A value with
+    U+0000 is a 400 (collab.values.check_text): PostgreSQL would refuse it, SQLite not."""
+    values = params.get(key) or ()
+    found = tuple(dict.fromkeys(item.strip() for value in values for item in value.split(",") if item.strip()))
+    for item in found:
+        check_text(item, key)
+    return found
 
 
 # -- cursors --------------------------------------------------------------------------------------------
@@ -84,10 +91,19 @@ def _filter_key(where: EventFilter) -> list[Any]:
     ]
 
 
+def pack_cursor(body: dict[str, Any]) -> str:
+    """An opaque token holding `body` (what a page's query and position need to continue)."""
+    return base64.urlsafe_b64encode(orjson.dumps(body)).decode().rstrip("=")
+
+
+def unpack_cursor(text: str) -> Any:
+    """What `pack_cursor` packed; a ValueError (binascii's, orjson's) for anything else."""
+    return orjson.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+
+
 def encode_cursor(channel: str, where: EventFilter, seq: int) -> str:
     """An opaque token: the channel, the query's filter and the last seq returned."""
-    body = orjson.dumps({"v": 1, "c": channel, "s": seq, "a": where.after, "f": _filter_key(where)})
-    return base64.urlsafe_b64encode(body).decode().rstrip("=")
+    return pack_cursor({"v": 1, "c": channel, "s": seq, "a": where.after, "f": _filter_key(where)})
 
 
 @dataclass(frozen=True)
@@ -100,7 +116,7 @@ class Cursor:
 
 def decode_cursor(text: str) -> Cursor:
     try:
-        body = orjson.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+        body = unpack_cursor(text)
         if body.get("v") != 1:
             raise ValueError
         key = list(body["f"])
@@ -114,7 +130,7 @@ def decode_cursor(text: str) -> Cursor:
             in_range(key[0], "cursor")  # seqs are what the databases' BIGINT holds
         _filter_from_key(0, key)  # every part must make a filter
         return Cursor(str(body["c"]), in_range(body["s"], "cursor"), in_range(body["a"], "cursor"), key)
-    except (ValueError, TypeError, KeyError, AttributeError, binascii.Error, orjson.JSONDecodeError, ProtocolError):
+    except (ValueError, TypeError, KeyError, AttributeError, ProtocolError):
         raise ProtocolError("'cursor' is not a cursor this server gave out") from None
 
 
@@ -141,10 +157,7 @@ class HistoryQuery:
         query would silently follow)."""
 
         def one(key: str) -> str | None:
-            values = params.get(key) or ()
-            if len(values) > 1:
-                raise ProtocolError(f"'{key}' is given more than once")
-            return values[0] if values and values[0] != "" else None
+            return single(params, key)
 
         check_channel_name(channel)
         fmt = (one("format") or "json").lower()
@@ -161,9 +174,9 @@ class HistoryQuery:
             before=whole_number(before, "before") if before is not None else None,
             since=parse_time(since, key="since", now=now) if since else None,
             until=parse_time(until, key="until", now=now) if until else None,
-            types=_listed(params.get("type") or ()),
-            users=_listed(params.get("user") or ()),
-            text=one("text"),
+            types=listed(params, "type"),
+            users=listed(params, "user"),
+            text=_search_text(one("text")),
         )
         position = where.after
         cursor_text = one("cursor")
@@ -171,14 +184,22 @@ class HistoryQuery:
             cursor = decode_cursor(cursor_text)
             if cursor.channel != channel:
                 raise ProtocolError("'cursor' belongs to another channel")
-            if not _same_query(where, cursor, relative={k for k in ("since", "until") if _is_age(one(k))}):
+            if not _same_query(where, cursor, relative={k for k in ("since", "until") if is_age(one(k))}):
                 raise ProtocolError("'cursor' belongs to another query: repeat its parameters or send it alone")
             where = _filter_from_key(cursor.after, cursor.filter_key)
             position = cursor.seq
         return cls(channel, where, position, limit, fmt)
 
 
-def _is_age(text: str | None) -> bool:
+def _search_text(text: str | None) -> str | None:
+    """`text` as given, once the search box's language accepts it (`ProtocolError` says what is wrong)."""
+    if text is not None:
+        parse_text_query(text)
+    return text
+
+
+def is_age(text: str | None) -> bool:
+    """Whether a time parameter is an age (`24h`), which moves with the clock."""
     return text is not None and _DURATION.fullmatch(text.strip()) is not None
 
 
@@ -209,52 +230,6 @@ def _filter_from_key(after: int, key: list[Any]) -> EventFilter:
 
 
 # -- shaping --------------------------------------------------------------------------------------------
-
-
-def history_frame(event: StoredEvent) -> dict[str, Any]:
-    """The event as it went out on the socket, plus its binary payload (CRDT updates) as standard
-    base64 under `blob`; live clients of `/ws/doc` got those bytes as y-websocket frames instead."""
-    frame = event_frame(event)
-    if event.blob is not None:
-        frame["blob"] = base64.b64encode(event.blob).decode()
-    return frame
-
-
-def jsonl_lines(events: Iterable[StoredEvent]) -> bytes:
-    return b"".join(orjson.dumps(history_frame(event)) + b"\n" for event in events)
-
-
-def csv_header() -> bytes:
-    return _csv_rows([list(CSV_COLUMNS)])
-
-
-def csv_lines(events: Iterable[StoredEvent]) -> bytes:
-    rows = []
-    for event in events:
-        frame = history_frame(event)
-        row = [frame.pop(column, None) for column in CSV_COLUMNS[:-1]]
-        content = row[7]
-        if content is not None and not isinstance(content, str):
-            row[7] = orjson.dumps(content).decode()
-        row.append(orjson.dumps(frame).decode() if frame else "")
-        rows.append([csv_cell(value) for value in row])
-    return _csv_rows(rows)
-
-
-def csv_cell(value: Any) -> Any:
-    """A cell as a spreadsheet will not run it: text that starts like a formula gets a leading `'`
-    (numbers stay numbers, None is empty)."""
-    if value is None:
-        return ""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
-
-
-def _csv_rows(rows: list[list[Any]]) -> bytes:
-    out = io.StringIO()
-    csv.writer(out, lineterminator="\r\n").writerows(rows)
-    return out.getvalue().encode()
 
 
 def channel_entry(stats: ChannelStats) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from typing import Any
 import orjson
 
 from collab.errors import CollabError, Conflict, Forbidden, ProtocolError
-from collab.events import Appended, NewEvent
+from collab.events import PUBLISHED_TYPE, Appended, NewEvent
 from collab.naming import check_channel_name
 from collab.realtime.broadcast import BROADCAST_CHANNEL
 from collab.realtime.hub import ChannelManager
@@ -29,7 +29,6 @@ from collab.users import User
 from collab.values import check_json_text, check_text
 
 MAX_EVENT_NAME = 100  # as a socket's `publish`
-PUBLISHED_TYPE = "event"
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,12 @@ with their heads and counts. Plain SQLAlchemy Core, the same statements on SQLit
 
 Pages are keyset pages (`seq > after … ORDER BY seq LIMIT n`) on the events' primary key
 (channel, seq), never OFFSET: a page costs the same at the end of a long log as at its start, and
-events appended meanwhile never shift a page boundary (seqs only grow).
+events appended meanwhile never shift a page boundary (seqs only grow). A filter with `text` is
+answered by the search index (collab/store/search/), in the same seq order. A time window (`since`,
+`until`) is first narrowed to a range of seqs: `event_hours` gives the ids the window's events lie
+between (collab/store/hours.py), and since a channel's ids grow with its seqs (the writer allocates both
+under the channel's lock), a bisection on the channel's seqs finds where those ids start and end. So the
+window's events are read, not the channel's whole log, and each is still compared by its `created_at`.
 """
 
 from __future__ import annotations
@@ -13,29 +18,25 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from collab.events import StoredEvent
 from collab.store.errors import translated
+from collab.store.hours import id_range
 from collab.store.rows import EVENT_COLUMNS, aware, stored_event
 from collab.store.schema import channel_members, channels, events
-
-# The payload fields `EventFilter.text` searches, as paths into the payload: text (a message's `content`, a
-# card's or a column's `title`, a card's `description`, a media item's `media.title` and
-# `media.description`) and lists of text (a card's `labels`, a media item's `media.tags`).
-TEXT_FIELDS = (("content",), ("title",), ("description",), ("media", "title"), ("media", "description"))
-LIST_FIELDS = (("labels",), ("media", "tags"))
+from collab.store.search.queries import SearchFilter, SearchQueries
+from collab.store.search.query import parse_text_query
+from collab.values import INT64_MAX
 
 
 @dataclass(frozen=True)
 class EventFilter:
     """Which events of a channel: `after < seq < before`, `since <= created_at < until` (UTC),
-    `type` in `types`, `user_id` in `users` (empty: any), `text` in what users typed: the payload's
-    `content` (messages), a `title` or `description` (cards, columns, media items), or one of the
-    `labels` or `tags` (cards, media items): TEXT_FIELDS and LIST_FIELDS — case-insensitive, literally:
-    `%` and `_` are not wildcards."""
+    `type` in `types`, `user_id` in `users` (empty: any), and with `text`, a search of what users typed
+    (collab.store.search.typed) in the search box's language (collab.store.search.query: words,
+    "phrases", prefix*), which only events with typed text can match."""
 
     after: int = 0
     before: int | None = None
@@ -68,32 +69,78 @@ def _utc(moment: datetime) -> datetime:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def _payload_field(path: tuple[str, ...], postgres: bool) -> Any:
-    """The payload's field at `path` as text (a list as its JSON text; NULL when it has none)."""
-    if postgres:
-        return sa.func.jsonb_extract_path_text(events.c.data, *path, type_=sa.Text)
-    return sa.func.json_extract(events.c.data, "$." + ".".join(path), type_=sa.Text)
+async def _window_seqs(
+    conn: Any, channel: str, since: datetime | None, until: datetime | None
+) -> tuple[int, int | None] | None:
+    """The seqs of `channel` its events stored in `since`…`until` lie between, `(low, high)` (high None:
+    no bound), or None when there are none (the module docstring says how)."""
+    window = await id_range(conn, since, until)
+    if window is None:
+        return None
+    low_id, high_id = window
+    if low_id == 0 and high_id is None:
+        return 0, None
+    # Two queries: SQLite reads one end of the (channel, seq) index for min() or max() alone, but scans the
+    # channel's entries for both at once.
+    in_channel = events.c.channel == channel
+    first_kept = (await conn.execute(sa.select(sa.func.min(events.c.seq)).where(in_channel))).scalar()
+    if first_kept is None:
+        return None
+    last_kept = (await conn.execute(sa.select(sa.func.max(events.c.seq)).where(in_channel))).scalar()
+    ends = (int(first_kept), int(last_kept))
+
+    async def id_at(seq: int) -> int:
+        found = (
+            sa.select(events.c.id)
+            .where(events.c.channel == channel, events.c.seq >= seq)
+            .order_by(events.c.seq)
+            .limit(1)
+        )
+        value = (await conn.execute(found)).scalar()
+        return int(value) if value is not None else INT64_MAX  # pruned meanwhile: past every bound
+
+    async def first_seq_from(bound: int) -> int | None:
+        """The lowest seq whose id is at least `bound` (None: every id is below it)."""
+        low, high = ends
+        if await id_at(high) < bound:
+            return None
+        while low < high:
+            middle = (low + high) // 2
+            if await id_at(middle) >= bound:
+                high = middle
+            else:
+                low = middle + 1
+        return low
+
+    first = await first_seq_from(low_id) if low_id else ends[0]
+    if first is None:
+        return None
+    if high_id is None:
+        return first, None
+    after_window = await first_seq_from(high_id + 1)
+    last = ends[1] if after_window is None else after_window - 1
+    return (first, last) if last >= first else None
 
 
 class HistoryQueries:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-        # The payload's fields users type into, as text: JSONB on PostgreSQL, JSON text on SQLite. A list
-        # field comes out as its JSON text (`["a","b"]` on SQLite, `["a", "b"]` on PostgreSQL); it is
-        # searched for the text as JSON writes it inside a string, so a `"` or `\\` in a tag matches.
-        postgres = engine.dialect.name == "postgresql"
-        self._texts = [_payload_field(path, postgres) for path in TEXT_FIELDS]
-        self._lists = [_payload_field(path, postgres) for path in LIST_FIELDS]
+        self.search = SearchQueries(engine)
 
     async def _rows(self, statement: Any) -> list[Any]:
         with translated():
             async with self.engine.connect() as conn:
                 return list(await conn.execute(statement))
 
-    def _select(self, channel: str, where: EventFilter, after: int) -> Any:
-        query = sa.select(*EVENT_COLUMNS).where(events.c.channel == channel, events.c.seq > max(after, where.after))
+    def _select(self, channel: str, where: EventFilter, after: int, seqs: tuple[int, int | None]) -> Any:
+        low, high = seqs
+        query = sa.select(*EVENT_COLUMNS).where(
+            events.c.channel == channel, events.c.seq > max(after, where.after, low - 1)
+        )
         if where.before is not None:
             query = query.where(events.c.seq < where.before)
+        if high is not None:
+            query = query.where(events.c.seq <= high)
         if where.since is not None:
             query = query.where(events.c.created_at >= _utc(where.since))
         if where.until is not None:
@@ -102,22 +149,31 @@ class HistoryQueries:
             query = query.where(events.c.type.in_(where.types))
         if where.users:
             query = query.where(events.c.user_id.in_(where.users))
-        if where.text:
-            query = query.where(self._matches(where.text))
         return query.order_by(events.c.seq)
 
-    def _matches(self, text: str) -> Any:
-        """Any of the typed fields contains `text`, case-insensitively (EventFilter)."""
-        in_json = orjson.dumps(text).decode()[1:-1]
-        return sa.or_(
-            *(column.icontains(text, autoescape=True) for column in self._texts),
-            *(column.icontains(in_json, autoescape=True) for column in self._lists),
-        )
-
     async def page(self, channel: str, where: EventFilter, *, after: int = 0, limit: int = 100) -> list[StoredEvent]:
-        """At most `limit` matching events with seq > `after` (and > `where.after`), in seq order."""
-        rows = await self._rows(self._select(channel, where, after).limit(limit))
-        return [stored_event(row) for row in rows]
+        """At most `limit` matching events with seq > `after` (and > `where.after`), in seq order.
+        `ProtocolError` for a `text` the search box's language refuses."""
+        if where.text:
+            searched = SearchFilter(
+                parse_text_query(where.text),
+                channels=(channel,),
+                users=where.users,
+                types=where.types,
+                since=where.since,
+                until=where.until,
+                after=max(after, where.after),
+                before=where.before,
+            )
+            hits = await self.search.page(searched, limit=limit, newest_first=False)
+            return [hit.event for hit in hits]
+        with translated():
+            async with self.engine.connect() as conn:
+                seqs = await _window_seqs(conn, channel, where.since, where.until)
+                if seqs is None:
+                    return []
+                rows = await conn.execute(self._select(channel, where, after, seqs).limit(limit))
+                return [stored_event(row) for row in rows]
 
     async def iterate(
         self, channel: str, where: EventFilter, *, after: int = 0, limit: int | None = None, batch: int = 1000

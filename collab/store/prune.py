@@ -6,6 +6,9 @@ older than T" is not deleted as such: the cut is the seq just before the first e
 and everything up to the cut goes. An event newer than T is never removed; one older than T may stay
 when a newer one precedes it.
 
+The events' rows of the search index go in the same transaction as the events (collab.store.search.writes):
+a search never finds a pruned event.
+
 What the cut may not pass (a snapshot for channels with projected state) is the caller's business:
 `collab.operators.history.prune` takes the snapshot and passes its seq as `limit`.
 """
@@ -19,7 +22,9 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from collab.store.errors import translated
+from collab.store.hours import forget
 from collab.store.schema import channels, events
+from collab.store.search.writes import delete_rows
 
 # Events deleted per transaction: a long delete would hold up the appends of the channel's writer.
 DELETE_BATCH = 5000
@@ -63,9 +68,14 @@ class Pruner:
             high = min(last, low + self.batch - 1)
             with translated():
                 async with self.engine.begin() as conn:
+                    await conn.run_sync(delete_rows, channel, high)
                     result = await conn.execute(
                         events.delete().where(events.c.channel == channel, events.c.seq <= high)
                     )
             removed += result.rowcount or 0
             low = high + 1
+        if removed:
+            with translated():
+                async with self.engine.begin() as conn:
+                    await conn.run_sync(forget)
         return removed

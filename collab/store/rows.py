@@ -1,11 +1,12 @@
-"""An event as a row of `events`: encoded in the caller before the writer takes it (`Pending`), so the
-writer's transaction does no per-row work but allocating seqs; and read back (`stored_event`)."""
+"""An event as a row of `events` and of the search index: encoded in the caller before the writer takes
+it (`Pending`), so the writer's transaction does no per-row work but allocating seqs; and read back
+(`stored_event`)."""
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,6 +14,7 @@ import orjson
 
 from collab.errors import StoreError
 from collab.events import Appended, NewEvent, StoredEvent
+from collab.store.hours import hour_of
 from collab.store.schema import events
 from collab.values import check_json_text, check_text
 
@@ -29,6 +31,10 @@ EVENT_COLUMNS = (
 )
 # The order of the values in a prepared row; `seq` is added when the writer allocates it.
 ROW_COLUMNS = ("channel", "seq", "type", "user_id", "nickname", "op_id", "op_key", "data", "blob", "created_at")
+
+
+# An event's search index terms for the database (collab.store.search.rows.indexer), or None.
+Indexer = Callable[[NewEvent], Any]
 
 
 def aware(moment: datetime) -> datetime:
@@ -59,10 +65,12 @@ def _as_utc(moment: datetime) -> datetime:
 class Pending:
     """An event waiting for the writer, with its column values already encoded for the database."""
 
-    __slots__ = ("channel", "created_at", "event", "future", "op_key", "row")
+    __slots__ = ("channel", "created_at", "event", "future", "hour", "op_key", "row", "terms")
 
-    # A member of a `PendingGroup` shares the group's future (a list of `Appended`).
-    def __init__(self, event: NewEvent, future: asyncio.Future[Any], text_timestamps: bool) -> None:
+    # A member of a `PendingGroup` shares the group's future (a list of `Appended`). `sqlite`: the row is
+    # for SQLite (timestamps as text), else for PostgreSQL. `index` makes the event's terms for the search
+    # index (None for an event without text); `hour` is the hour it is stored in (collab.store.hours).
+    def __init__(self, event: NewEvent, future: asyncio.Future[Any], sqlite: bool, index: Indexer) -> None:
         created_at = event.created_at
         if created_at.tzinfo is not UTC:  # `utcnow()` gives UTC itself; asking utcoffset() costs 1 us
             created_at = _as_utc(created_at)
@@ -94,8 +102,10 @@ class Pending:
             key,
             encoded,
             event.blob,
-            created_at.isoformat(" ", "microseconds")[:26] if text_timestamps else created_at,
+            created_at.isoformat(" ", "microseconds")[:26] if sqlite else created_at,
         )
+        self.terms = index(event)
+        self.hour = hour_of(created_at)
 
     def stored(self, seq: int) -> StoredEvent:
         """The event as it is stored at `seq` (what its caller is answered with)."""
@@ -125,7 +135,8 @@ class PendingGroup:
         events: Sequence[NewEvent],
         expected_head: int,
         future: asyncio.Future[list[Appended]],
-        text_timestamps: bool,
+        sqlite: bool,
+        index: Indexer,
     ) -> None:
         if not events:
             raise ValueError("a conditional append needs at least one event")
@@ -134,7 +145,7 @@ class PendingGroup:
             raise ValueError(f"a conditional append is on one channel, not {sorted(channels)}")
         if isinstance(expected_head, bool) or not isinstance(expected_head, int) or expected_head < 0:
             raise ValueError(f"expected_head must be a seq (a whole number ≥ 0), not {expected_head!r}")
-        self.members = [Pending(event, future, text_timestamps) for event in events]
+        self.members = [Pending(event, future, sqlite, index) for event in events]
         self.op_keys = [member.op_key for member in self.members if member.op_key is not None]
         if len(set(self.op_keys)) != len(self.op_keys):
             raise ValueError("two events of a conditional append carry the same op id")

@@ -87,6 +87,21 @@ events = sa.Table(
     sa.UniqueConstraint("op_key", name="uq_events_op_key"),
 )
 
+# The search index (collab/store/search/) is `event_search`: an FTS5 virtual table on SQLite, a table with a
+# tsvector and its GIN index on PostgreSQL. Neither fits this metadata, so migration 0006 creates it and
+# alembic's comparison leaves it out (`collab.store.search.schema.is_index_table`, migrations/env.py).
+#
+# The range of ids each hour's events span, per writer (a process's BatchWriter, or the migration that made
+# the table): a time window as a range of ids (collab/store/hours.py says how and why).
+event_hours = sa.Table(
+    "event_hours",
+    metadata,
+    sa.Column("hour", sa.String(13), primary_key=True),  # YYYY-MM-DDTHH, UTC
+    sa.Column("writer", sa.String(32), primary_key=True),
+    sa.Column("first_id", sa.BigInteger, nullable=False),
+    sa.Column("last_id", sa.BigInteger, nullable=False),
+)
+
 snapshots = sa.Table(
     "snapshots",
     metadata,

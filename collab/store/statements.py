@@ -11,8 +11,10 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from collab.store import notify
+from collab.store.hours import postgres_widen_cte
 from collab.store.rows import EVENT_COLUMNS, ROW_COLUMNS
 from collab.store.schema import channels, events
+from collab.store.search.writes import postgres_append_cte
 
 _COLUMN_TYPES: dict[str, Any] = {
     "channel": sa.String,
@@ -65,7 +67,8 @@ class Statements:
     lock_heads: Any  # the channels' heads, their rows locked in name order
     find_ops: Any  # the stored events carrying one of the batch's op keys
     create_channels: Any  # the rows of channels not seen before
-    # PostgreSQL: the whole write after the locks, in one round trip (see `statements_for`).
+    # PostgreSQL: the whole write after the locks, index rows included, in one round trip (see
+    # `statements_for`).
     write_sql: str | None = None
 
 
@@ -108,16 +111,19 @@ def statements_for(dialect: sa.Dialect) -> Statements:
     create_channels = dialect_insert(channels).on_conflict_do_nothing()
     write_sql = None
     if dialect.name == "postgresql":
-        # The rows, the new heads and the batch's notifications (collab.store.notify) in one statement,
-        # so the channels' row locks are held for one round trip and the commit. It answers how many
-        # rows went in: fewer than sent means an op-key conflict, and the caller rolls back (the
-        # notifications with it). Data-modifying WITHs run whether or not they are read; `notified` is
-        # read, and unnest hands the payloads to pg_notify in array order, the order listeners hear.
+        # The rows, their search index rows (collab.store.search.writes) and hours (collab.store.hours),
+        # the new heads and the batch's notifications (collab.store.notify) in one statement, so the
+        # channels' row locks are held for one round trip and the commit. It answers how many rows went
+        # in: fewer than sent means an op-key conflict, and the caller rolls back (the notifications, index
+        # rows and hours with it).
+        # Data-modifying WITHs run whether or not they are read; `notified` is read, and unnest hands the
+        # payloads to pg_notify in array order, the order listeners hear.
         after_rows = len(ROW_COLUMNS)
         heads_sql = re.sub(r"\$(\d+)", lambda m: f"${int(m.group(1)) + after_rows}", set_head_sql)
         write_sql = (
-            f"WITH inserted AS ({insert_sql} RETURNING 1), moved AS ({heads_sql}),"
-            f" notified AS (SELECT pg_notify('{notify.EVENTS}', p) FROM unnest(${after_rows + 3}::text[]) AS p)"
+            f"WITH inserted AS ({insert_sql} RETURNING id, channel, seq, created_at), moved AS ({heads_sql}),"
+            f" notified AS (SELECT pg_notify('{notify.EVENTS}', p) FROM unnest(${after_rows + 3}::text[]) AS p),"
+            f" {postgres_append_cte(after_rows + 4)}, {postgres_widen_cte('inserted', f'${after_rows + 7}')}"
             " SELECT (SELECT count(*) FROM inserted), (SELECT count(*) FROM notified)"
         )
     return Statements(insert_sql, set_head_sql, lock_heads, find_ops, create_channels, write_sql)

@@ -19,6 +19,11 @@ allocates nothing, and the rest of the batch commits as usual. A group repeating
 retry and is answered with the stored events whatever the head; without the op-id lookup (see
 `_write`) a stale group with op ids looks its own keys up first, so a retry is never called stale.
 
+The search index (collab/store/search/) is written in the same transaction: each event's index row is
+made in the caller with its event row (`Pending.terms`), and the batch inserts both, so a search never
+sees an event that did not commit, nor misses one that did. So are the batch's hours (`event_hours`,
+collab/store/hours.py), which turn a time window into a range of ids.
+
 The batch is plain (sync) SQLAlchemy Core, written once for both databases: PostgreSQL runs it
 through `run_sync` on an asyncpg connection; SQLite runs it on the event loop's thread (see
 `collab.store.sqlite_writer`). The hot statements are compiled once and executed with ready-made
@@ -29,6 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
 from collections.abc import Sequence
 from typing import Any
 
@@ -43,7 +49,10 @@ from collab.naming import channel_kind
 from collab.store import notify
 from collab.store.base import StaleHead
 from collab.store.errors import translate
+from collab.store.hours import spans, widen
 from collab.store.rows import Pending, PendingGroup, stored_event
+from collab.store.search.rows import indexer
+from collab.store.search.writes import write_rows
 from collab.store.sqlite_writer import SqliteWriteConnection
 from collab.store.statements import statements_for
 
@@ -65,7 +74,8 @@ class BatchWriter:
         self.dialect = engine.dialect.name
         self.max_batch = max_batch
         self.known_channels: set[str] = set()
-        self._text_timestamps = self.dialect == "sqlite"
+        self._sqlite_rows = self.dialect == "sqlite"
+        self._index = indexer(postgres=self.dialect == "postgresql")
         self._pending: list[Item] = []
         self._wakeup = asyncio.Event()
         self._closing = False
@@ -74,6 +84,8 @@ class BatchWriter:
         self._sql = statements_for(engine.dialect)
         # How many more batches look their op keys up first (see `_write`).
         self._lookups_left = 0
+        # Whose rows of `event_hours` this writer widens (collab/store/hours.py): its own only.
+        self.writer_id = secrets.token_hex(8)
         # Set (to this process's node id) when other processes listen for commits: each batch then
         # notifies them inside its own transaction (collab.store.notify).
         self.notify_node: str | None = None
@@ -92,7 +104,7 @@ class BatchWriter:
         if self._task is not None and self._task.done():
             raise StoreError("the event store's writer has stopped")
         future: asyncio.Future[Appended] = asyncio.get_running_loop().create_future()
-        self._pending.append(Pending(event, future, self._text_timestamps))
+        self._pending.append(Pending(event, future, self._sqlite_rows, self._index))
         self._wakeup.set()
         return future
 
@@ -103,7 +115,7 @@ class BatchWriter:
         if self._task is not None and self._task.done():
             raise StoreError("the event store's writer has stopped")
         loop = asyncio.get_running_loop()
-        prepared = [Pending(event, loop.create_future(), self._text_timestamps) for event in new_events]
+        prepared = [Pending(event, loop.create_future(), self._sqlite_rows, self._index) for event in new_events]
         self._pending.extend(prepared)
         self._wakeup.set()
         return [pending.future for pending in prepared]
@@ -115,7 +127,7 @@ class BatchWriter:
         if self._task is not None and self._task.done():
             raise StoreError("the event store's writer has stopped")
         future: asyncio.Future[list[Appended]] = asyncio.get_running_loop().create_future()
-        self._pending.append(PendingGroup(new_events, expected_head, future, self._text_timestamps))
+        self._pending.append(PendingGroup(new_events, expected_head, future, self._sqlite_rows, self._index))
         self._wakeup.set()
         return future
 
@@ -220,9 +232,10 @@ class BatchWriter:
         known = self._stored_ops(conn, batch) if look_up else {}
         results: list[Result] = []
         rows: list[tuple[Any, ...]] = []
+        sources: list[Pending] = []  # each row's pending event (its index terms)
         for pending in batch:
             if type(pending) is PendingGroup:
-                results.append(self._write_group(conn, pending, heads, known, look_up, rows))
+                results.append(self._write_group(conn, pending, heads, known, look_up, rows, sources))
                 continue
             key = pending.op_key
             if key is not None and key in known:
@@ -240,6 +253,7 @@ class BatchWriter:
                 known[key] = stored
             results.append(Appended(stored, True))
             rows.append((channel, seq, *pending.row))
+            sources.append(pending)
         if rows:
             touched = {row[0] for row in rows}
             if self.dialect == "postgresql":
@@ -247,7 +261,10 @@ class BatchWriter:
                 moved = ([*touched], [heads[name] for name in touched])
                 node = self.notify_node
                 payloads = notify.commit_payloads(node, _new_events(results)) if node is not None else []
-                inserted, _ = conn.exec_driver_sql(self._sql.write_sql, (*columns, *moved, payloads)).one()
+                indexed = [(row, source) for row, source in zip(rows, sources, strict=True) if source.terms is not None]
+                search = ([row[0] for row, _ in indexed], [row[1] for row, _ in indexed], [s.terms for _, s in indexed])
+                parameters = (*columns, *moved, payloads, *search, self.writer_id)
+                inserted, _ = conn.exec_driver_sql(self._sql.write_sql, parameters).one()
             else:
                 inserted = conn.exec_driver_sql(self._sql.insert_sql, rows).rowcount
             if inserted != len(rows):
@@ -257,7 +274,18 @@ class BatchWriter:
                 raise _RetryInBatch
             if self.dialect != "postgresql":
                 conn.exec_driver_sql(self._sql.set_head_sql, [(heads[name], name) for name in touched])
+                self._index_sqlite(conn, sources)
         return results
+
+    def _index_sqlite(self, conn: sa.Connection, sources: list[Pending]) -> None:
+        """Index the rows just inserted and widen their hours (PostgreSQL's statement does both itself).
+        Their ids are the rowids SQLite gave them: each row's is one above the largest before it (an
+        INTEGER PRIMARY KEY without AUTOINCREMENT), and this transaction holds the only write lock, so
+        they are consecutive."""
+        last = conn.exec_driver_sql("SELECT last_insert_rowid()").scalar_one()
+        first = last - len(sources) + 1
+        write_rows(conn, [(first + i, s.terms) for i, s in enumerate(sources) if s.terms is not None])
+        widen(conn, spans((first + i, s.hour) for i, s in enumerate(sources)), self.writer_id)
 
     def _write_group(
         self,
@@ -267,6 +295,7 @@ class BatchWriter:
         known: dict[int, StoredEvent],
         look_up: bool,
         rows: list[tuple[Any, ...]],
+        sources: list[Pending],
     ) -> list[Appended] | CollabError:
         """Allocate a conditional group's seqs and add its rows, or say why not (see the module
         docstring): a retry's stored events, `StaleHead`, or a `StoreError` for an op-id collision."""
@@ -294,6 +323,7 @@ class BatchWriter:
                 known[member.op_key] = stored
             appended.append(Appended(stored, True))
             rows.append((channel, head, *member.row))
+            sources.append(member)
         heads[channel] = head
         return appended
 

@@ -1,4 +1,5 @@
-"""`collab history`, `collab prune` and `collab revoke`: the same code as the HTTP API, from the shell."""
+"""`collab history`, `collab search`, `collab prune` and `collab revoke`: the same code as the HTTP API,
+from the shell."""
 
 from __future__ import annotations
 
@@ -125,6 +126,35 @@ def test_history_command(database_url: str, monkeypatch, capsys) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert [orjson.loads(line)["seq"] for line in done.stdout.splitlines()] == [1, 3, 5, 7, 9, 11]
+
+
+def test_search_command(database_url: str, monkeypatch, capsys) -> None:
+    async def seed() -> None:
+        await _seed(database_url)
+        store = await SqlEventStore.open(database_url)
+        try:
+            dm = NewEvent("dm:ann:bob", "private", {"content": "hello\nthere"}, user_id="ann", created_at=T0)
+            await store.append(dm)
+        finally:
+            await store.close()
+
+    in_thread(seed())
+    monkeypatch.setenv("COLLAB_DATABASE_URL", database_url)
+
+    code, out, _ = run(capsys, "search", "hello", "--json", "--limit", "3")
+    hits = [orjson.loads(line) for line in out.splitlines()]
+    assert code == 0 and [(h["channel"], h["seq"]) for h in hits] == [("dm:ann:bob", 1), ("room", 12), ("room", 11)]
+    assert hits[1]["snippet"] == ["", "hello", " 11, world"]
+    # For people: where, when, who, type, the snippet; a direct message too (the shell reads everything).
+    code, out, _ = run(capsys, "search", '"hello 7"', "--user", "bob")
+    assert out.splitlines() == ["room#8  2026-03-01T15:00:00.000Z  Bob (bob)  message  «hello 7», world"]
+    code, out, _ = run(capsys, "search", "there", "--channel", "dm:ann:bob")
+    assert out.splitlines() == ["dm:ann:bob#1  2026-03-01T08:00:00.000Z  ann  private  hello «there»"]
+    code, out, _ = run(capsys, "search", "--user", "ann", "--since", "2026-03-01T17:00:00Z", "--csv")
+    rows = list(csv.reader(io.StringIO(out)))
+    assert rows[0][-1] == "snippet" and [(r[2], r[0], r[-1]) for r in rows[1:]] == [("room", "11", "hello 10, world")]
+    code, _, err = run(capsys, "search", '"unclosed')
+    assert code == 2 and "'text': the quote at character 1 is not closed" in err
 
 
 async def _backdate(store: SqlEventStore, channel: str, through: int, when: datetime) -> None:

@@ -101,11 +101,19 @@ async def test_events_have_the_fields_they_had_on_the_socket(start) -> None:
         "?users=ann",
         "?cursor=zzz",
         "?after=1&after=2",
+        "?text=%22unclosed",
+        "?text=in*voice",
+        "?text=ab*",
+        "?text=...",
+        "?user=a%00",
     ):
         response = await client.get(EVENTS.format("lobby") + query, headers=OPERATOR)
         assert response.status == 400, (query, await response.text())
         assert (await response.json())["error"] == "bad_request"
     assert (await client.get(EVENTS.format("bad%20name"), headers=OPERATOR)).status == 400
+    # A search the search box's language refuses says what is wrong.
+    refused = await client.get(EVENTS.format("lobby") + "?text=%22late%20invoice", headers=OPERATOR)
+    assert (await refused.json())["message"] == "'text': the quote at character 1 is not closed"
 
 
 async def test_filters(start) -> None:
@@ -145,14 +153,16 @@ async def test_filters(start) -> None:
     # Ages count back from now: everything here is older than a day.
     assert await seqs("since=1d") == []
     assert await seqs("until=1d") == everything
-    # Text: in `content`, case-insensitive, literal (no wildcards).
+    # Text: the search box's words, "phrases" and prefix*, in what users typed, case-insensitive.
     assert await seqs("text=FROM%20bob") == [s for s in everything[:30] if (s - 1) % 3 == 1 and s % 5]
-    assert await seqs("text=note%201") == [2, 11, 12, 13, 14, 16, 17, 18, 19]
-    assert await seqs("text=100%25") == [31]
-    assert await seqs("text=e_a") == []  # as a wildcard, `_` would match "era"
-    assert await seqs("text=l%25u") == []
-    assert await seqs("text=_under") == [31]
-    assert await seqs("text=poke") == []  # publish payloads have no content
+    assert await seqs("text=note%201") == [2]  # the words `note` and `1`: not `10`
+    assert await seqs("text=%221%20from%22") == [2]  # a phrase
+    assert await seqs("text=%221%20fro%22*") == [2]  # its last word a prefix
+    assert await seqs("text=100%25") == [31]  # `%` separates words, as any punctuation
+    assert await seqs("text=e_a") == []  # the phrase `e a`
+    assert await seqs("text=_under") == [31]  # `literal_under` is two words
+    assert await seqs("text=poke") == []  # a published event's name is not typed text (its data, a number here)
+    assert await seqs("text=note&user=ann&since=2026-01-01T12:10:00Z&type=message") == [13, 16, 19, 22, 28]
     assert await seqs("limit=4&user=ann&after=3") == [4, 7, 10, 13]
 
 
@@ -186,7 +196,7 @@ async def test_pages_walk_everything_once(start) -> None:
         seen = await walk("user=bob&limit=7", repeat)
         assert seen == wanted  # in order, no duplicate, none missing
     # Ages move with the clock; the cursor keeps the time they meant on the first page.
-    assert await walk("since=1h&text=M1&limit=4", True) == [2, *range(11, 21), *range(101, 201)]
+    assert await walk("since=1h&text=M10*&limit=4", True) == [11, *range(101, 111)]
     # Exactly full last page: next is null as soon as nothing more matches.
     page = await (await client.get(EVENTS.format("busy") + "?after=243&limit=7", headers=OPERATOR)).json()
     assert [e["seq"] for e in page["events"]] == list(range(244, 251)) and page["next"] is None
@@ -301,6 +311,8 @@ async def test_text_finds_what_users_typed_anywhere(start) -> None:
     await ann.expect("card_edited", id="k2")
     await ann.send(type="publish", channel="kanban:plan", event="quokka", data={"n": 1}, id="p1")
     await ann.expect("event", id="p1")
+    await ann.send(type="publish", channel="kanban:plan", event="note", data={"by": ["Kangaroo"], "n": 2}, id="p2")
+    await ann.expect("event", id="p2")
     data = FormData()
     data.add_field("title", "Sunset over Oslo")
     data.add_field("description", "taken by the Fjord")
@@ -321,6 +333,7 @@ async def test_text_finds_what_users_typed_anywhere(start) -> None:
     assert await found("kanban:plan", "urgent") == ["card_edited"]
     assert await found("kanban:plan", 'say "hi"') == ["card_edited"]
     assert await found("kanban:plan", "todo") == []  # an id, not typed text
+    assert await found("kanban:plan", "kangaroo") == ["event"]  # text in a published event's data
     assert await found("media", "oslo") == ["new_media"]
     assert await found("media", "fjord") == ["new_media"]
     assert await found("media", "holiday") == ["new_media"]

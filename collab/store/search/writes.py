@@ -1,0 +1,51 @@
+"""Writing the index: its rows in the transaction that appends the events (the writer), or that removes
+them (pruning), and in batches for an existing log (`collab.store.search.build`). So a search never finds
+an event that is not committed and never misses one that is.
+
+Driver-level SQL (`exec_driver_sql`: `?` on SQLite, `$n` on PostgreSQL), like the writer's own statements.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+
+SQLITE_INSERT = "INSERT INTO event_search (rowid, words, facets) VALUES (?, ?, ?)"
+POSTGRES_INSERT = (
+    "INSERT INTO event_search (id, terms) SELECT u.i, u.t::tsvector FROM unnest($1::bigint[], $2::text[]) AS u(i, t)"
+)
+
+
+def postgres_append_cte(first: int) -> str:
+    """The writer's statement's part that indexes what `inserted` (its events' CTE, `RETURNING id,
+    channel, seq, …`) stored: parameters `$first…$first+2` are the indexed events' channels, seqs and terms
+    (tsvector text). Joined on (channel, seq), as the ids are the database's; a row the insert skipped (an
+    op id stored already) is not indexed."""
+    c, s, t = (f"${first + offset}" for offset in range(3))
+    return (
+        "searched AS (INSERT INTO event_search (id, terms) SELECT i.id, u.t::tsvector FROM inserted i"
+        f" JOIN unnest({c}::varchar[], {s}::bigint[], {t}::text[]) AS u(c, s, t) ON i.channel = u.c AND i.seq = u.s)"
+    )
+
+
+def write_rows(conn: sa.Connection, rows: list[tuple[int, Any]]) -> None:
+    """Index `(id, terms)` rows in the caller's transaction (`terms` as `collab.store.search.rows` made
+    them for this database)."""
+    if not rows:
+        return
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(POSTGRES_INSERT, ([row[0] for row in rows], [row[1] for row in rows]))
+    else:
+        conn.exec_driver_sql(SQLITE_INSERT, [(event_id, *terms) for event_id, terms in rows])
+
+
+def delete_rows(conn: sa.Connection, channel: str, last_seq: int) -> None:
+    """Remove the index rows of `channel`'s events up to `last_seq`, before those events go (pruning)."""
+    if conn.dialect.name == "postgresql":
+        sql = "DELETE FROM event_search s USING events e WHERE s.id = e.id AND e.channel = :channel AND e.seq <= :last"
+    else:
+        sql = (
+            "DELETE FROM event_search WHERE rowid IN (SELECT id FROM events WHERE channel = :channel AND seq <= :last)"
+        )
+    conn.execute(sa.text(sql), {"channel": channel, "last": last_seq})
