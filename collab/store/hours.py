@@ -43,6 +43,11 @@ def hour_of(created_at: datetime) -> str:
     return created_at.isoformat()[:13]
 
 
+def hour_of_text(stamp: str) -> str:
+    """`hour_of` from a timestamp as SQLite keeps it (`YYYY-MM-DD HH:MM:SS.ffffff`, UTC)."""
+    return stamp[:10] + "T" + stamp[11:13]
+
+
 def postgres_widen_cte(events: str, writer: str) -> str:
     """A data-modifying WITH item widening `writer`'s hours with the rows of the CTE `events` (which has
     `id` and `created_at`): the writer's statement (collab.store.statements)."""
