@@ -98,7 +98,8 @@ async def main() -> None:
         parser.error("--notify needs a PostgreSQL --url (SQLite has no NOTIFY)")
     await upgrade_to_head(args.url)
     # Made before the runs, so that making them is not timed.
-    texts = [Messages().message(n) for n in range(args.callers * args.per_caller)] if args.words else None
+    messages = Messages()
+    texts = [messages.message(n) for n in range(args.callers * args.per_caller)] if args.words else None
     rates = []
     for run in range(args.repeat):
         tag = f"{time.time_ns()}-{run}"

@@ -34,8 +34,8 @@ POSTGRES_WIDEN = (
     " SELECT u.h, $4, u.f, u.l FROM unnest($1::varchar[], $2::bigint[], $3::bigint[]) AS u(h, f, l)"
     + _POSTGRES_CONFLICT
 )
-# `hour_of` in SQL: the same text (`YYYY-MM-DDTHH`) from a timestamptz.
-_POSTGRES_HOUR = """to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24')"""
+# `hour_of` in SQL: the same text (`YYYY-MM-DDTHH`) from an hour (a timestamp cut to it, in UTC).
+_POSTGRES_HOUR = """to_char(h, 'YYYY-MM-DD"T"HH24')"""
 
 
 def hour_of(created_at: datetime) -> str:
@@ -43,12 +43,22 @@ def hour_of(created_at: datetime) -> str:
     return created_at.isoformat()[:13]
 
 
+def hour_of_text(stamp: str) -> str:
+    """`hour_of` from a timestamp as SQLite keeps it (`YYYY-MM-DD HH:MM:SS.ffffff`, UTC)."""
+    return stamp[:10] + "T" + stamp[11:13]
+
+
 def postgres_widen_cte(events: str, writer: str) -> str:
     """A data-modifying WITH item widening `writer`'s hours with the rows of the CTE `events` (which has
     `id` and `created_at`): the writer's statement (collab.store.statements)."""
+    # Cut to the hour per row, formatted per hour: a batch's events are mostly of one.
+    per_hour = (
+        f"SELECT date_trunc('hour', created_at AT TIME ZONE 'UTC') AS h, min(id) AS f, max(id) AS l FROM {events}"
+        " GROUP BY 1"
+    )
     return (
         f"hours AS (INSERT INTO event_hours (hour, writer, first_id, last_id) SELECT {_POSTGRES_HOUR}, {writer},"
-        f" min(id), max(id) FROM {events} GROUP BY 1{_POSTGRES_CONFLICT})"
+        f" f, l FROM ({per_hour}) AS spans{_POSTGRES_CONFLICT})"
     )
 
 

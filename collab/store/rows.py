@@ -14,7 +14,6 @@ import orjson
 
 from collab.errors import StoreError
 from collab.events import Appended, NewEvent, StoredEvent
-from collab.store.hours import hour_of
 from collab.store.schema import events
 from collab.values import check_json_text, check_text
 
@@ -65,11 +64,11 @@ def _as_utc(moment: datetime) -> datetime:
 class Pending:
     """An event waiting for the writer, with its column values already encoded for the database."""
 
-    __slots__ = ("channel", "created_at", "event", "future", "hour", "op_key", "row", "terms")
+    __slots__ = ("channel", "created_at", "event", "future", "op_key", "row", "terms")
 
     # A member of a `PendingGroup` shares the group's future (a list of `Appended`). `sqlite`: the row is
     # for SQLite (timestamps as text), else for PostgreSQL. `index` makes the event's terms for the search
-    # index (None for an event without text); `hour` is the hour it is stored in (collab.store.hours).
+    # index (None for an event without text).
     def __init__(self, event: NewEvent, future: asyncio.Future[Any], sqlite: bool, index: Indexer) -> None:
         created_at = event.created_at
         if created_at.tzinfo is not UTC:  # `utcnow()` gives UTC itself; asking utcoffset() costs 1 us
@@ -105,7 +104,6 @@ class Pending:
             created_at.isoformat(" ", "microseconds")[:26] if sqlite else created_at,
         )
         self.terms = index(event)
-        self.hour = hour_of(created_at)
 
     def stored(self, seq: int) -> StoredEvent:
         """The event as it is stored at `seq` (what its caller is answered with)."""

@@ -49,7 +49,7 @@ from collab.naming import channel_kind
 from collab.store import notify
 from collab.store.base import StaleHead
 from collab.store.errors import translate
-from collab.store.hours import spans, widen
+from collab.store.hours import hour_of_text, spans, widen
 from collab.store.rows import Pending, PendingGroup, stored_event
 from collab.store.search.rows import indexer
 from collab.store.search.writes import write_rows
@@ -274,10 +274,10 @@ class BatchWriter:
                 raise _RetryInBatch
             if self.dialect != "postgresql":
                 conn.exec_driver_sql(self._sql.set_head_sql, [(heads[name], name) for name in touched])
-                self._index_sqlite(conn, sources)
+                self._index_sqlite(conn, rows, sources)
         return results
 
-    def _index_sqlite(self, conn: sa.Connection, sources: list[Pending]) -> None:
+    def _index_sqlite(self, conn: sa.Connection, rows: list[tuple[Any, ...]], sources: list[Pending]) -> None:
         """Index the rows just inserted and widen their hours (PostgreSQL's statement does both itself).
         Their ids are the rowids SQLite gave them: each row's is one above the largest before it (an
         INTEGER PRIMARY KEY without AUTOINCREMENT), and this transaction holds the only write lock, so
@@ -285,7 +285,7 @@ class BatchWriter:
         last = conn.exec_driver_sql("SELECT last_insert_rowid()").scalar_one()
         first = last - len(sources) + 1
         write_rows(conn, [(first + i, s.terms) for i, s in enumerate(sources) if s.terms is not None])
-        widen(conn, spans((first + i, s.hour) for i, s in enumerate(sources)), self.writer_id)
+        widen(conn, spans((first + i, hour_of_text(row[-1])) for i, row in enumerate(rows)), self.writer_id)
 
     def _write_group(
         self,

@@ -3,13 +3,15 @@ plain Python, the same for both databases."""
 
 from __future__ import annotations
 
+import sqlite3
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from collab.errors import ProtocolError
 from collab.store.search.query import MAX_QUERY_CHARS, Term, fts5_match, parse_text_query, tsquery_text
-from collab.store.search.rows import MAX_POSITIONS, facets, postgres_terms
+from collab.store.search.rows import facets, index_terms, postgres_terms
 from collab.store.search.terms import MAX_TOKEN_CHARS, MAX_TOKENS, normalize, token_spans, tokens
 from collab.store.search.typed import typed_text, typed_texts
 
@@ -102,9 +104,38 @@ def test_a_published_events_text_is_its_datas_strings_in_key_order() -> None:
 def test_postgres_terms_keep_positions_and_facets() -> None:
     marks = facets("dm:ann:bob", "ann", "private")
     assert marks[-1] == "kdm" and len(marks) == 4
-    assert postgres_terms(["a", "b", "a"], ["cx"]) == "'a':1,3 'b':2 '_cx'"
-    many = postgres_terms(["a"] * (MAX_POSITIONS + 5), [])
-    assert many.count(",") == MAX_POSITIONS - 1
+    assert postgres_terms(["a", "b", "a"], "'_cx'") == "'a':1 'b':2 'a':3 '_cx'"
+    terms = index_terms(True, "general", "message", None, {"content": "Ça va, ÇA VA"})
+    assert isinstance(terms, str) and terms.startswith("'ca':1 'va':2 'ca':3 'va':4 '_c")
+
+
+# FTS5's ascii tokenizer, as the index's table has it, and what it made of one row's text: (token, position).
+FTS5_VOCABULARY = """
+    CREATE VIRTUAL TABLE t USING fts5(words, tokenize='ascii');
+    CREATE VIRTUAL TABLE v USING fts5vocab(t, 'instance');
+"""
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=127), max_size=300))
+def test_fts5_splits_ascii_text_as_the_index_does(text: str) -> None:
+    # ASCII text goes to SQLite's index as it is (collab.store.search.rows): FTS5 must find in it the
+    # tokens `tokens()` gives, at the same positions.
+    terms = index_terms(False, "general", "message", "ann", {"content": text})
+    if terms is None:
+        assert tokens(text) == []
+        return
+    conn = sqlite3.connect(":memory:")
+    conn.executescript(FTS5_VOCABULARY)
+    conn.execute("INSERT INTO t (words) VALUES (?)", (terms[0],))
+    found = [term for term, _ in conn.execute("SELECT term, offset FROM v ORDER BY offset")]
+    assert found == tokens(text)
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=127), max_size=300))
+def test_postgres_terms_of_ascii_text_are_its_tokens(text: str) -> None:
+    terms = index_terms(True, "general", "message", "ann", {"content": text})
+    words = tokens(text)
+    assert terms == (postgres_terms(words, terms.split(" ", len(words))[-1]) if words else None)
 
 
 # -- the search box's language -------------------------------------------------------------------------------
@@ -155,5 +186,5 @@ def test_a_query_compiles_to_quoted_tokens_only() -> None:
     assert tsquery_text(query, groups, exclude_dms=True) == (
         "'late' & ('red' <-> 'card') & 'invo':* & ('_cA' | '_cB') & '_uC' & !'_kdm'"
     )
-    assert fts5_match(None, [], exclude_dms=True) is None
+    assert fts5_match(None, [], exclude_dms=True) == '(facets : "any") NOT facets : "kdm"'
     assert tsquery_text(None, [["uC"]], exclude_dms=False) == "'_uC'"

@@ -24,12 +24,10 @@ BUILD_WRITER = "migration"
 
 
 def build_index(conn: sa.Connection, *, batch: int = BUILD_BATCH) -> int:
-    """Index every event of `conn`'s log that has typed text and is not indexed yet (ids above the highest
-    indexed one), and widen the hours of every event read; the number indexed."""
+    """Index every event of `conn`'s log that has typed text into the empty index, and record the hours
+    of every event; the number indexed."""
     postgres = conn.dialect.name == "postgresql"
-    key = "id" if postgres else "rowid"
-    last = conn.exec_driver_sql(f"SELECT {key} FROM event_search ORDER BY {key} DESC LIMIT 1").scalar() or 0
-    indexed = 0
+    last = indexed = 0
     columns = (events.c.id, events.c.channel, events.c.type, events.c.user_id, events.c.data, events.c.created_at)
     while True:
         found = conn.execute(sa.select(*columns).where(events.c.id > last).order_by(events.c.id).limit(batch)).all()

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from collab.errors import ProtocolError
-from collab.store.search.rows import DM_FACET
+from collab.store.search.rows import DM_FACET, EVERY_FACET
 from collab.store.search.terms import tokens
 
 MAX_QUERY_CHARS = 256
@@ -111,9 +111,9 @@ def parse_text_query(text: str) -> TextQuery:
 Facets = Sequence[Sequence[str]]
 
 
-def fts5_match(query: TextQuery | None, groups: Facets, *, exclude_dms: bool) -> str | None:
-    """An FTS5 MATCH expression over columns `words` and `facets`; None when it would have no term to
-    look up (FTS5 needs one; the caller then scans the index)."""
+def fts5_match(query: TextQuery | None, groups: Facets, *, exclude_dms: bool) -> str:
+    """An FTS5 MATCH expression over columns `words` and `facets` (with no term of its own, the one every
+    row has: FTS5 needs one)."""
     parts = []
     for term in query.terms if query else ():
         phrase = f'words : "{" ".join(term.tokens)}"'
@@ -121,14 +121,13 @@ def fts5_match(query: TextQuery | None, groups: Facets, *, exclude_dms: bool) ->
     for group in groups:
         options = [f'facets : "{token}"' for token in group]
         parts.append(options[0] if len(options) == 1 else "(" + " OR ".join(options) + ")")
-    if not parts:
-        return None
-    expression = " AND ".join(parts)
+    expression = " AND ".join(parts) if parts else f'facets : "{EVERY_FACET}"'
     return f'({expression}) NOT facets : "{DM_FACET}"' if exclude_dms else expression
 
 
 def tsquery_text(query: TextQuery | None, groups: Facets, *, exclude_dms: bool) -> str | None:
-    """The same as a tsquery's text (facets spelled `_…`, as `postgres_terms` writes them)."""
+    """The same as a tsquery's text (facets spelled `_…`, as `postgres_terms` writes them); None when it
+    has no term (the caller then reads the table in order)."""
     parts = []
     for term in query.terms if query else ():
         lexemes = [f"'{token}'" for token in term.tokens]

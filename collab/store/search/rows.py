@@ -8,25 +8,38 @@ full-text index itself narrows a search to a channel, a user or a type, or leave
 before any event row is read; the event's columns are compared too, so a hash collision finds nothing
 more. Only events with text are indexed.
 
-- SQLite (FTS5): `(words, facets)`, each its tokens joined by spaces.
-- PostgreSQL: one tsvector literal, `'word':1,4 'other':2 '_c…'`: words with their positions (at most
-  256 per word, as PostgreSQL keeps), facets without, spelled with a leading `_`, which no word has.
+- SQLite (FTS5): `(words, facets)`, each its tokens joined by spaces. FTS5's `ascii` tokenizer splits
+  there and nowhere else (every token is letters and digits, and only ASCII ones fold). ASCII text whose
+  words are short enough to be kept whole is passed as it is: that tokenizer splits it into exactly the
+  tokens `tokens()` gives (runs of ASCII letters and digits, lower-cased), at the same positions, without
+  the Python work — most of what people type, on every append.
+- PostgreSQL: one tsvector literal, `'word':1 'other':2 'word':3 '_c…'`: each word at its position
+  (PostgreSQL merges a word's positions and keeps its first 256), facets without, spelled with a leading
+  `_`, which no word has.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
 from collab.events import NewEvent
 from collab.naming import channel_kind
-from collab.store.search.terms import tokens
+from collab.store.search.terms import MAX_TOKEN_CHARS, MAX_TOKENS, tokens
 from collab.store.search.typed import typed_text
 
 DM_FACET = "kdm"
-MAX_POSITIONS = 256  # per word, what a PostgreSQL tsvector keeps
+# On SQLite every row also carries `EVERY_FACET`: a search with no term of its own (a time window alone)
+# names it, as FTS5 cannot walk a contentless table but through a term.
+EVERY_FACET = "any"
+# ASCII text below this length cannot hold more than MAX_TOKENS tokens (each is a character and a space).
+_WHOLE_ASCII = 2 * MAX_TOKENS
+_ASCII_WORD = re.compile(r"[A-Za-z0-9]")
+_ASCII_WORDS = re.compile(r"[a-z0-9]+")
+_LONG_ASCII_WORD = re.compile(rf"[A-Za-z0-9]{{{MAX_TOKEN_CHARS + 1}}}")
 
 
 @lru_cache(maxsize=65536)
@@ -44,32 +57,36 @@ def facets(channel: str, user_id: str | None, event_type: str) -> list[str]:
     return found
 
 
-def sqlite_terms(words: list[str], marks: list[str]) -> tuple[str, str]:
-    return " ".join(words), " ".join(marks)
+@lru_cache(maxsize=65536)
+def _facet_terms(channel: str, user_id: str | None, event_type: str) -> tuple[str, str]:
+    """The facets as SQLite's column and as PostgreSQL's lexemes (one author writes many events)."""
+    marks = facets(channel, user_id, event_type)
+    return " ".join([*marks, EVERY_FACET]), " ".join(f"'_{mark}'" for mark in marks)
 
 
-def postgres_terms(words: list[str], marks: list[str]) -> str:
-    positions: dict[str, list[str]] = {}
-    for position, word in enumerate(words, 1):
-        seen = positions.get(word)
-        if seen is None:
-            positions[word] = [str(position)]
-        elif len(seen) < MAX_POSITIONS:
-            seen.append(str(position))
-    lexemes = [f"'{word}':{','.join(at)}" for word, at in positions.items()]
-    lexemes.extend(f"'_{mark}'" for mark in marks)
-    return " ".join(lexemes)
+def postgres_terms(words: list[str], marks: str) -> str:
+    """A tsvector literal: each word at its position, then `marks` (the facets' lexemes)."""
+    return " ".join([f"'{word}':{position}" for position, word in enumerate(words, 1)]) + " " + marks
 
 
 def index_terms(
     postgres: bool, channel: str, event_type: str, user_id: str | None, data: Any
 ) -> tuple[str, str] | str | None:
     """The event's index terms for the database (None: no text, not indexed)."""
-    words = tokens(typed_text(event_type, data))
+    text = typed_text(event_type, data)
+    if not text:
+        return None
+    sqlite_marks, postgres_marks = _facet_terms(channel, user_id, event_type)
+    if text.isascii() and len(text) < _WHOLE_ASCII and not _LONG_ASCII_WORD.search(text):
+        # `tokens(text)` without its general case: no word to cut, no limit to reach, lower() to fold.
+        if not postgres:
+            return (text, sqlite_marks) if _ASCII_WORD.search(text) else None
+        words = _ASCII_WORDS.findall(text.lower())
+    else:
+        words = tokens(text)
     if not words:
         return None
-    marks = facets(channel, user_id, event_type)
-    return postgres_terms(words, marks) if postgres else sqlite_terms(words, marks)
+    return postgres_terms(words, postgres_marks) if postgres else (" ".join(words), sqlite_marks)
 
 
 def indexer(postgres: bool) -> Callable[[NewEvent], Any]:

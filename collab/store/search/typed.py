@@ -1,9 +1,9 @@
 """What users typed, read out of an event's payload: the text the search index keeps and the snippets
 show. One reading for the writer, the migration that indexes an existing log, and the snippets.
 
-- text fields (`TEXT_FIELDS`): a message's or direct message's `content`, a card's or a column's
-  `title`, a card's `description`, a media item's `media.title` and `media.description`;
-- lists of text (`LIST_FIELDS`): a card's `labels`, a media item's `media.tags`;
+- text fields: a message's or direct message's `content`, a card's or a column's `title`, a card's
+  `description`, a media item's `media.title` and `media.description`;
+- lists of text: a card's `labels`, a media item's `media.tags`;
 - a published event's (`PUBLISHED_TYPE`) `data` when it is text, or the text inside it: every string
   value of its objects and arrays (not the keys), objects read in key order, so the order does not depend
   on the database (PostgreSQL's JSONB keeps keys in an order of its own).
@@ -20,19 +20,10 @@ from typing import Any
 from collab.events import PUBLISHED_TYPE
 from collab.store.search.terms import MAX_TEXT_CHARS
 
-TEXT_FIELDS = (("content",), ("title",), ("description",), ("media", "title"), ("media", "description"))
-LIST_FIELDS = (("labels",), ("media", "tags"))
+TEXT_FIELDS = ("content", "title", "description")  # and the media item's: MEDIA_FIELDS
+MEDIA_FIELDS = ("title", "description")
 # How deep a published payload is read (deeper text is not indexed).
 MAX_DEPTH = 16
-
-
-def _at(data: dict[str, Any], path: tuple[str, ...]) -> Any:
-    value: Any = data
-    for key in path:
-        if not isinstance(value, dict):
-            return None
-        value = value.get(key)
-    return value
 
 
 def _strings(value: Any, into: list[str], depth: int = 0) -> None:
@@ -47,18 +38,20 @@ def _strings(value: Any, into: list[str], depth: int = 0) -> None:
 
 
 def typed_texts(event_type: str, data: Any) -> list[str]:
-    """The pieces of text users typed into this event, in a fixed order (empty for none)."""
+    """The pieces of text users typed into this event, in a fixed order (empty for none): `content`,
+    `title`, `description`, `media.title`, `media.description`, then `labels` and `media.tags`, then a
+    published event's `data`. Plain lookups: this runs for every append."""
     if not isinstance(data, dict):
         return []
-    found: list[str] = []
-    for path in TEXT_FIELDS:
-        value = data.get(path[0]) if len(path) == 1 else _at(data, path)
-        if isinstance(value, str):
-            found.append(value)
-    for path in LIST_FIELDS:
-        value = data.get(path[0]) if len(path) == 1 else _at(data, path)
-        if isinstance(value, list):
-            found.extend(item for item in value if isinstance(item, str))
+    found = [value for value in map(data.get, TEXT_FIELDS) if isinstance(value, str)]
+    media = data.get("media")
+    if not isinstance(media, dict):
+        media = None
+    else:
+        found.extend(value for value in map(media.get, MEDIA_FIELDS) if isinstance(value, str))
+    for listed in (data.get("labels"), media.get("tags") if media else None):
+        if isinstance(listed, list):
+            found.extend(item for item in listed if isinstance(item, str))
     if event_type == PUBLISHED_TYPE:
         _strings(data.get("data"), found)
     return found

@@ -11,6 +11,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from collab.store.schema import events
+from collab.store.search.rows import index_terms
+
 SQLITE_INSERT = "INSERT INTO event_search (rowid, words, facets) VALUES (?, ?, ?)"
 POSTGRES_INSERT = (
     "INSERT INTO event_search (id, terms) SELECT u.i, u.t::tsvector FROM unnest($1::bigint[], $2::text[]) AS u(i, t)"
@@ -40,12 +43,31 @@ def write_rows(conn: sa.Connection, rows: list[tuple[int, Any]]) -> None:
         conn.exec_driver_sql(SQLITE_INSERT, [(event_id, *terms) for event_id, terms in rows])
 
 
+SQLITE_DELETE = "INSERT INTO event_search (event_search, rowid, words, facets) VALUES ('delete', ?, ?, ?)"
+
+
 def delete_rows(conn: sa.Connection, channel: str, last_seq: int) -> None:
-    """Remove the index rows of `channel`'s events up to `last_seq`, before those events go (pruning)."""
+    """Remove the index rows of `channel`'s events up to `last_seq`, before those events go (pruning).
+
+    SQLite's FTS5 table keeps no copy of what it indexed (`content=''`: half its size, and a third less
+    work for each append), so it removes a row given the very terms it was given: they are made again
+    from the event by the code that made them (`index_terms`). That code is the index's format: a change
+    to what it gives for a stored event needs the index rebuilt (a migration dropping and building it),
+    or a prune would remove terms the index does not hold."""
+    params = {"channel": channel, "last": last_seq}
     if conn.dialect.name == "postgresql":
         sql = "DELETE FROM event_search s USING events e WHERE s.id = e.id AND e.channel = :channel AND e.seq <= :last"
-    else:
-        sql = (
-            "DELETE FROM event_search WHERE rowid IN (SELECT id FROM events WHERE channel = :channel AND seq <= :last)"
+        conn.execute(sa.text(sql), params)
+        return
+    doomed = conn.execute(
+        sa.select(events.c.id, events.c.type, events.c.user_id, events.c.data).where(
+            events.c.channel == channel, events.c.seq <= last_seq
         )
-    conn.execute(sa.text(sql), {"channel": channel, "last": last_seq})
+    )
+    rows = []
+    for event_id, event_type, user_id, data in doomed:
+        terms = index_terms(False, channel, event_type, user_id, data)
+        if terms is not None:
+            rows.append((event_id, *terms))
+    if rows:
+        conn.exec_driver_sql(SQLITE_DELETE, rows)
