@@ -43,9 +43,14 @@ def hour_of(created_at: datetime) -> str:
     return created_at.isoformat()[:13]
 
 
-def hour_of_text(stamp: str) -> str:
-    """`hour_of` from a timestamp as SQLite keeps it (`YYYY-MM-DD HH:MM:SS.ffffff`, UTC)."""
-    return stamp[:10] + "T" + stamp[11:13]
+def sqlite_spans(first: int, stamps: list[str]) -> dict[str, tuple[int, int]]:
+    """`spans` of consecutive ids from `first`, given their timestamps as SQLite keeps them
+    (`YYYY-MM-DD HH:MM:SS.ffffff`, UTC). A batch is mostly of one hour: that case is one set."""
+    cut = [stamp[:13] for stamp in stamps]
+    hours = set(cut)
+    if len(hours) == 1:
+        return {cut[0].replace(" ", "T"): (first, first + len(cut) - 1)}
+    return spans((first + i, hour.replace(" ", "T")) for i, hour in enumerate(cut))
 
 
 def postgres_widen_cte(events: str, writer: str) -> str:

@@ -49,7 +49,7 @@ from collab.naming import channel_kind
 from collab.store import notify
 from collab.store.base import StaleHead
 from collab.store.errors import translate
-from collab.store.hours import hour_of_text, spans, widen
+from collab.store.hours import sqlite_spans, widen
 from collab.store.rows import Pending, PendingGroup, stored_event
 from collab.store.search.rows import indexer
 from collab.store.search.writes import write_rows
@@ -285,7 +285,7 @@ class BatchWriter:
         last = conn.exec_driver_sql("SELECT last_insert_rowid()").scalar_one()
         first = last - len(sources) + 1
         write_rows(conn, [(first + i, s.terms) for i, s in enumerate(sources) if s.terms is not None])
-        widen(conn, spans((first + i, hour_of_text(row[-1])) for i, row in enumerate(rows)), self.writer_id)
+        widen(conn, sqlite_spans(first, [row[-1] for row in rows]), self.writer_id)
 
     def _write_group(
         self,
