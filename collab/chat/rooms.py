@@ -113,8 +113,7 @@ class Rooms:
         return not info.private or user.id in info.members or user.is_admin
 
     def visible_to(self, session: Session) -> list[ChannelInfo]:
-        user = session.user
-        return [info for info in self.infos.values() if not info.private or user.id in info.members or user.is_admin]
+        return [info for info in self.infos.values() if self._can_see(info, session)]
 
     def _entry(self, info: ChannelInfo, read: dict[str, int]) -> dict[str, Any]:
         """One room as a `rooms` list (and `room_added`) shows it to a user with read positions `read`."""

@@ -66,10 +66,6 @@ def decode_frame(text: str | bytes) -> dict[str, Any]:
     return frame
 
 
-def encode(frame: dict[str, Any]) -> str:
-    return orjson.dumps(frame).decode()
-
-
 def field_str(
     frame: Mapping[str, Any],
     key: str,
