@@ -11,9 +11,10 @@ the wall-clock rate swings with the neighbours' load, the CPU time much less. Pi
 CPU (`taskset -c 0`) to measure it as the server runs.
 
 `--words` appends chat-like messages (bench/words.py: 3-20 words each, Zipf frequencies) instead of one
-100-character word, so the search index (collab/store/search/) indexes as much as in use. Its cost is the
-ratio of two runs: this checkout, and the same script with PYTHONPATH on a checkout without the index
-(the commit before it); issue 14's bench note has the figures.
+100-character word, so the search index (collab/store/search/) indexes as much as in use.
+`--compare-index` measures what the index costs: it alternates runs of this code as it is and of the same
+code with no event indexed (the writer's indexer answering None; the events, heads and hours are written
+alike), and prints the ratio of their medians; docs/operators.md ("What it costs") has the figures.
 
 `--notify` (PostgreSQL only) measures the writer as it runs with the PostgreSQL broker: every batch
 sends its NOTIFY inside its transaction (collab.store.notify), and a connection of this process
@@ -50,9 +51,19 @@ async def listen(url: str) -> tuple[asyncpg.Connection, list[int]]:
 
 
 async def one_run(
-    url: str, callers: int, per_caller: int, channels: int, tag: str, notifying: bool, texts: list[str] | None
+    url: str,
+    callers: int,
+    per_caller: int,
+    channels: int,
+    tag: str,
+    notifying: bool,
+    texts: list[str] | None,
+    indexing: bool = True,
 ) -> tuple[float, float, tuple[int, int] | None]:
     store = await SqlEventStore.open(url)
+    if not indexing:
+        # The same code with no event indexed: what the search index costs is the ratio of the two.
+        store.writer._index = lambda event: None
     listener, heard = (await listen(url)) if notifying else (None, None)
     if notifying:
         store.writer.notify_node = "bench"
@@ -93,6 +104,11 @@ async def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--notify", action="store_true", help="each batch sends its NOTIFY (PostgreSQL)")
     parser.add_argument("--words", action="store_true", help="chat-like messages of 3-20 words (bench/words.py)")
+    parser.add_argument(
+        "--compare-index",
+        action="store_true",
+        help="alternate runs with the search index and without it, and print the ratio of their medians",
+    )
     args = parser.parse_args()
     if args.notify and not args.url.startswith("postgresql"):
         parser.error("--notify needs a PostgreSQL --url (SQLite has no NOTIFY)")
@@ -100,20 +116,34 @@ async def main() -> None:
     # Made before the runs, so that making them is not timed.
     messages = Messages()
     texts = [messages.message(n) for n in range(args.callers * args.per_caller)] if args.words else None
-    rates = []
+    modes = [True, False] if args.compare_index else [True]
+    rates: dict[bool, list[float]] = {mode: [] for mode in modes}
+    cpus: dict[bool, list[float]] = {mode: [] for mode in modes}
     for run in range(args.repeat):
-        tag = f"{time.time_ns()}-{run}"
-        rate, cpu, notified = await one_run(
-            args.url, args.callers, args.per_caller, args.channels, tag, args.notify, texts
-        )
-        rates.append(rate)
-        told = "" if notified is None else f", {notified[0]:,} batches notified, {notified[1]:,} heard"
-        print(f"run {run + 1}: {rate:,.0f} events/s, {cpu * 1e6:.1f} us CPU/event{told}")
-    print(
-        f"median: {statistics.median(rates):,.0f} events/s "
+        for indexing in modes:
+            tag = f"{time.time_ns()}-{run}"
+            rate, cpu, notified = await one_run(
+                args.url, args.callers, args.per_caller, args.channels, tag, args.notify, texts, indexing
+            )
+            rates[indexing].append(rate)
+            cpus[indexing].append(cpu)
+            told = "" if notified is None else f", {notified[0]:,} batches notified, {notified[1]:,} heard"
+            label = "" if not args.compare_index else (" indexed" if indexing else " unindexed")
+            print(f"run {run + 1}{label}: {rate:,.0f} events/s, {cpu * 1e6:.1f} us CPU/event{told}")
+    shape = (
         f"({args.callers} callers x {args.per_caller}, {args.channels} channels"
         f"{', NOTIFY per batch' if args.notify else ''}{', chat-like words' if args.words else ''})"
     )
+    for indexing in modes:
+        label = "" if not args.compare_index else (" indexed" if indexing else " unindexed")
+        print(
+            f"median{label}: {statistics.median(rates[indexing]):,.0f} events/s, "
+            f"{statistics.median(cpus[indexing]) * 1e6:.1f} us CPU/event {shape}"
+        )
+    if args.compare_index:
+        ratio = statistics.median(rates[True]) / statistics.median(rates[False])
+        cpu_ratio = statistics.median(cpus[False]) / statistics.median(cpus[True])
+        print(f"indexed / unindexed: {ratio:.2f}x the events/s ({cpu_ratio:.2f}x by CPU per event)")
 
 
 if __name__ == "__main__":

@@ -52,7 +52,7 @@ from collab.store.errors import translate
 from collab.store.hours import sqlite_spans, widen
 from collab.store.rows import Pending, PendingGroup, stored_event
 from collab.store.search.rows import indexer
-from collab.store.search.writes import write_rows
+from collab.store.search.writes import write_sqlite_rows
 from collab.store.sqlite_writer import SqliteWriteConnection
 from collab.store.statements import statements_for
 
@@ -284,7 +284,7 @@ class BatchWriter:
         they are consecutive."""
         last = conn.exec_driver_sql("SELECT last_insert_rowid()").scalar_one()
         first = last - len(sources) + 1
-        write_rows(conn, [(first + i, s.terms) for i, s in enumerate(sources) if s.terms is not None])
+        write_sqlite_rows(conn, [(first + i, *s.terms) for i, s in enumerate(sources) if s.terms is not None])
         widen(conn, sqlite_spans(first, [row[-1] for row in rows]), self.writer_id)
 
     def _write_group(

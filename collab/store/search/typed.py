@@ -59,6 +59,12 @@ def typed_texts(event_type: str, data: Any) -> list[str]:
 
 def typed_text(event_type: str, data: Any) -> str:
     """The pieces joined by line breaks and cut to `MAX_TEXT_CHARS`: what is tokenized and shown."""
+    if type(data) is dict and len(data) == 1 and event_type != PUBLISHED_TYPE:
+        # A payload of one field (a chat message's): that field is the text or there is none, read
+        # without the general lookups (this runs for every append).
+        ((key, value),) = data.items()
+        if key in TEXT_FIELDS:
+            return value[:MAX_TEXT_CHARS] if type(value) is str else ""
     pieces = typed_texts(event_type, data)
     if not pieces:
         return ""
