@@ -312,15 +312,13 @@ class Rooms:
         moved, self._moved = self._moved, {}
         everything = len(self.infos) <= MAX_LISTED
         for session in list(self.manager.sessions.values()):
-            user = session.user
             listed = session.get_attr("listed_rooms")
             # With more rooms than a list shows, only the rooms in the client's list: else each client
             # would hear of every room's every message.
             heads = {
                 name: seq
                 for name, seq in moved.items()
-                if (everything or listed is None or name in listed)
-                and (not (info := self.infos[name]).private or user.id in info.members or user.is_admin)
+                if (everything or listed is None or name in listed) and self._can_see(self.infos[name], session)
             }
             if heads:
                 session.send({"type": "heads", "heads": heads})
