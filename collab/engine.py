@@ -117,7 +117,8 @@ class Engine:
         elif isinstance(broker, str):
             raise ValueError(f"unknown broker {broker!r}")
         manager = ChannelManager(store, broker, replay_batch=replay_batch)
-        rooms = Rooms(manager, ReadPositions(store.engine), max_per_user=max_rooms_per_user)
+        positions = ReadPositions(store.engine, read_small=store.read_small)
+        rooms = Rooms(manager, positions, max_per_user=max_rooms_per_user)
         await rooms.load()
         register_chat(manager, rooms)
         manager.event_listeners.append(rooms.on_event)

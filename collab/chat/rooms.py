@@ -66,6 +66,9 @@ class Rooms:
         self._moved: dict[str, int] = {}
         self._dm_ready: dict[str, asyncio.Future[None]] = {}
         self._learning: dict[str, asyncio.Task[None]] = {}  # rooms another process made, being read
+        # Rooms a joiner is making (`ensure`): the others joining them meanwhile wait for it instead of
+        # each reading and trying to make the room again (ten joiners, one write).
+        self._ensuring: dict[str, asyncio.Future[None]] = {}
         manager.relay_handlers[ROOMS_RELAY] = self._on_relay
         # Moves whenever a room comes, changes or its head moves: what the plain list is cached under.
         self._version = 0
@@ -252,22 +255,34 @@ class Rooms:
         A joiner who has made `max_per_user` rooms makes no more (`limit_exceeded`: the join fails)."""
         if channel_kind(name) != "chat":
             return None
-        known = self.infos.get(name)
-        if known is not None:
-            return known
-        info = await self.manager.store.get_channel(name)
-        if info is None:
-            with self._one_more_room(session.user.id):
-                try:
-                    info = await self.manager.store.create_channel(name, created_by=session.user.id)
-                except Conflict:
-                    info = await self.manager.store.get_channel(name)
-        if info is not None:
-            # Not announced to everyone at once (10,000 sockets joining 1,000 rooms would each get
-            # 1,000 lists): the next `heads` push names the new room, and clients ask for the list.
-            self._remember(info)
-            self._moved.setdefault(name, info.head)
-        return info
+        while True:
+            known = self.infos.get(name)
+            if known is not None:
+                return known
+            making = self._ensuring.get(name)
+            if making is None:
+                break
+            # Another joiner is reading or making it: its outcome, whatever it is, then look again (a
+            # joiner it failed for, such as one at its room limit, leaves the making to the next).
+            await asyncio.wait([making])
+        done = self._ensuring[name] = asyncio.get_running_loop().create_future()
+        try:
+            info = await self.manager.store.get_channel(name)
+            if info is None:
+                with self._one_more_room(session.user.id):
+                    try:
+                        info = await self.manager.store.create_channel(name, created_by=session.user.id)
+                    except Conflict:
+                        info = await self.manager.store.get_channel(name)
+            if info is not None:
+                # Not announced to everyone at once (10,000 sockets joining 1,000 rooms would each get
+                # 1,000 lists): the next `heads` push names the new room, and clients ask for the list.
+                self._remember(info)
+                self._moved.setdefault(name, info.head)
+            return info
+        finally:
+            del self._ensuring[name]
+            done.set_result(None)
 
     def info(self, name: str) -> ChannelInfo | None:
         return self.infos.get(name)

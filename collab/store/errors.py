@@ -6,7 +6,8 @@ means) and never a driver's or SQLAlchemy's exception. An error that is the engi
 no database error at all, passes through unchanged: a bug stays a bug.
 
 Errors that say the database is out of reach for now (a lost or refused connection, SQLite busy past
-its timeout, a full disk, PostgreSQL shutting down or out of connections) become `StoreUnavailable`
+its timeout, a full disk, PostgreSQL shutting down or out of connections, no connection free in the
+pool in time) become `StoreUnavailable`
 (wire code `unavailable`): the client retries later. Every other refusal stays `StoreError`.
 """
 
@@ -30,6 +31,10 @@ _SQLITE_UNAVAILABLE = frozenset(
 # (disk full, out of memory, too many connections), 57P operator intervention (shutting down, starting).
 _POSTGRES_UNAVAILABLE = ("08", "53", "57P")
 
+# Errors that are "not now" whatever the database: a connection lost or refused, and the pool that gave no
+# connection in time (`sa_exc.TimeoutError`: every one busy, as in a storm of reconnects).
+_UNREACHABLE = (OSError, TimeoutError, sa_exc.TimeoutError, sa_exc.DisconnectionError, sa_exc.InterfaceError)
+
 log = logging.getLogger(__name__)
 
 
@@ -40,7 +45,7 @@ def _detail(error: sa_exc.SQLAlchemyError) -> object:
 
 def unreachable(error: BaseException) -> bool:
     """Whether `error` says the database is out of reach for now (see the module docstring)."""
-    if isinstance(error, OSError | TimeoutError | sa_exc.DisconnectionError | sa_exc.InterfaceError):
+    if isinstance(error, _UNREACHABLE):
         return True
     if not isinstance(error, sa_exc.DBAPIError):
         return False

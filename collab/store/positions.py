@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from typing import Any
+
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -17,9 +20,15 @@ _OF_USERS = sa.select(read_positions.c.user_id, read_positions.c.channel, read_p
 )
 
 
+SmallRead = Callable[[Any, dict[str, Any]], Awaitable[list[Any]]]
+
+
 class ReadPositions:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, *, read_small: SmallRead | None = None) -> None:
+        """`read_small`: how a few users' positions are read (`SqlEventStore.read_small`: on SQLite on
+        the loop's thread); by default through the pool."""
         self.engine = engine
+        self._read_small = read_small
         self._insert = postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
         # A burst of joins asks for many users' positions at once: one query per turn answers them.
         self._of_user: TurnBatch[str, dict[str, int]] = TurnBatch(self._of_user_ids)
@@ -57,13 +66,17 @@ class ReadPositions:
         """user -> channel -> seq, for many users in one query (in chunks, under parameter limits)."""
         found: dict[str, dict[str, int]] = {}
         ids = sorted(user_ids)
+        for start in range(0, len(ids), 1000):
+            for user_id, channel, seq in await self._read(_OF_USERS, {"ids": ids[start : start + 1000]}):
+                found.setdefault(user_id, {})[channel] = seq
+        return found
+
+    async def _read(self, statement: Any, parameters: dict[str, Any]) -> list[Any]:
+        if self._read_small is not None:
+            return await self._read_small(statement, parameters)
         with translated():
             async with self.engine.connect() as conn:
-                for start in range(0, len(ids), 1000):
-                    rows = await conn.execute(_OF_USERS, {"ids": ids[start : start + 1000]})
-                    for user_id, channel, seq in rows:
-                        found.setdefault(user_id, {})[channel] = seq
-        return found
+                return list(await conn.execute(statement, parameters))
 
     async def of_channel(self, channel: str) -> dict[str, int]:
         with translated():

@@ -93,6 +93,17 @@ class SqlEventStore:
             async with self.engine.connect() as conn:
                 return list(await conn.execute(statement, parameters))
 
+    async def read_small(self, statement: Any, parameters: dict[str, Any] | None = None) -> list[Any]:
+        """A read of a few rows by key, as a burst of joins makes (records, heads, read positions): on
+        SQLite on the loop's thread (`SqliteWriteConnection.read_now`), else through the pool."""
+        reader = self.writer.sqlite_reader
+        if reader is not None:
+            with translated():
+                rows = reader.read_now(statement, parameters)
+            if rows is not None:
+                return rows
+        return await self._fetch(statement, parameters)
+
     async def read(
         self, channel: str, after: int = 0, before: int | None = None, limit: int | None = None
     ) -> list[StoredEvent]:
@@ -111,7 +122,7 @@ class SqlEventStore:
 
     async def heads(self, names: Iterable[str]) -> dict[str, int]:
         wanted = list(dict.fromkeys(names))
-        rows = await self._fetch(_HEADS, {"names": wanted})
+        rows = await self.read_small(_HEADS, {"names": wanted})
         found = dict(rows)
         return {name: found.get(name, 0) for name in wanted}
 
@@ -160,11 +171,13 @@ class SqlEventStore:
         return await self._channel_infos(_ALL)
 
     async def _channel_infos(self, query: Any, parameters: dict[str, Any] | None = None) -> list[ChannelInfo]:
-        rows = await self._fetch(query, parameters)
+        # Channels by name (at most 500, a join's) are a small read; every channel is not.
+        read = self.read_small if query is _NAMED else self._fetch
+        rows = await read(query, parameters)
         private_names = [row.name for row in rows if row.private]
         members: dict[str, set[str]] = {name: set() for name in private_names}
         if private_names:
-            for channel, user_id in await self._fetch(_MEMBERS_OF, {"names": private_names}):
+            for channel, user_id in await read(_MEMBERS_OF, {"names": private_names}):
                 members[channel].add(user_id)
         return [
             ChannelInfo(

@@ -81,6 +81,8 @@ class BatchWriter:
         self._closing = False
         self._task: asyncio.Task[None] | None = None
         self._sqlite = SqliteWriteConnection(engine.url) if self.dialect == "sqlite" else None
+        # Small reads on the loop's thread (SqlEventStore.read_small), SQLite only.
+        self.sqlite_reader = self._sqlite
         self._sql = statements_for(engine.dialect)
         # How many more batches look their op keys up first (see `_write`).
         self._lookups_left = 0
