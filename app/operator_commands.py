@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any
 
 from app.config import Settings
@@ -119,7 +119,6 @@ def cmd_history(args: argparse.Namespace, settings: Settings) -> int:
             params[key] = [str(value)]
     params["type"] = args.type
     params["user"] = args.user
-    out = sys.stdout.buffer
 
     async def run() -> int:
         query = HistoryQuery.parse(args.channel, params)
@@ -128,25 +127,15 @@ def cmd_history(args: argparse.Namespace, settings: Settings) -> int:
             if await store.get_channel(args.channel) is None:
                 print(f"collab: no channel {args.channel!r}", file=sys.stderr)
                 return 1
-            if args.csv:
-                out.write(csv_header())
-            async for events in History(store).stream(query):
-                if args.json:
-                    out.write(jsonl_lines(events))
-                elif args.csv:
-                    out.write(csv_lines(events))
-                else:
-                    out.write("".join(_text_line(history_frame(e)) + "\n" for e in events).encode())
-                out.flush()
+            batches = History(store).stream(query)
+            await _write_batches(
+                args, batches, csv_header(), jsonl_lines, csv_lines, lambda e: _text_line(history_frame(e))
+            )
         finally:
             await store.close()
         return 0
 
-    try:
-        return _run(run())
-    except BrokenPipeError:  # `collab history general | head`
-        sys.stderr.close()
-        return 0
+    return _run_piped(run())
 
 
 def _hit_line(frame: dict) -> str:
@@ -173,31 +162,18 @@ def cmd_search(args: argparse.Namespace, settings: Settings) -> int:
             params[key] = [str(value)]
     if args.text:
         params["text"] = [" ".join(args.text)]
-    out = sys.stdout.buffer
 
     async def run() -> int:
         query = SearchQuery.parse(params)
         store = await _open_store(settings)
         try:
-            if args.csv:
-                out.write(csv_header(SNIPPET_COLUMN))
-            async for hits in Search(store).stream(query, None):
-                if args.json:
-                    out.write(frames_jsonl(hits))
-                elif args.csv:
-                    out.write(hits_csv(hits))
-                else:
-                    out.write("".join(_hit_line(hit) + "\n" for hit in hits).encode())
-                out.flush()
+            batches = Search(store).stream(query, None)
+            await _write_batches(args, batches, csv_header(SNIPPET_COLUMN), frames_jsonl, hits_csv, _hit_line)
         finally:
             await store.close()
         return 0
 
-    try:
-        return _run(run())
-    except BrokenPipeError:  # `collab search invoice | head`
-        sys.stderr.close()
-        return 0
+    return _run_piped(run())
 
 
 def cmd_prune(args: argparse.Namespace, settings: Settings) -> int:
@@ -252,6 +228,38 @@ def cmd_revoke(args: argparse.Namespace, settings: Settings) -> int:
         return 0
 
     return _run(run())
+
+
+async def _write_batches(
+    args: argparse.Namespace,
+    batches: AsyncIterator[list[Any]],
+    header: bytes,
+    as_jsonl: Callable[[list[Any]], bytes],
+    as_csv: Callable[[list[Any]], bytes],
+    as_text: Callable[[Any], str],
+) -> None:
+    """Write what `history` or `search` found to standard output as it comes, a batch at a time: JSON
+    lines with `--json`, CSV (after its `header`) with `--csv`, else a line for people per item."""
+    out = sys.stdout.buffer
+    if args.csv:
+        out.write(header)
+    async for batch in batches:
+        if args.json:
+            out.write(as_jsonl(batch))
+        elif args.csv:
+            out.write(as_csv(batch))
+        else:
+            out.write("".join(as_text(item) + "\n" for item in batch).encode())
+        out.flush()
+
+
+def _run_piped(command: Coroutine[Any, Any, int]) -> int:
+    """`_run` for a command whose output may go to a pipe that closes early (`collab search x | head`)."""
+    try:
+        return _run(command)
+    except BrokenPipeError:
+        sys.stderr.close()
+        return 0
 
 
 def _run(command: Coroutine[Any, Any, int]) -> int:

@@ -7,6 +7,16 @@ from typing import Any
 from app.openapi.builders import JSON, error, json_answer, operator, path, query, ref
 from collab.values import INT64_MAX
 
+# A page's size, the cursor to the next, and the format: the same for a channel's history and a search.
+_PAGING = [
+    query(
+        "limit",
+        "page size (default 100, at most 1000); caps an export",
+        {"type": "integer", "minimum": 1, "maximum": INT64_MAX},
+    ),
+    query("cursor", "`next` of the previous page"),
+    query("format", "json (a page), jsonl or csv (streamed)", {"enum": ["json", "jsonl", "csv"]}),
+]
 _EVENT_FILTERS = [
     query("after", "only events with a seq above this", {"type": "integer", "minimum": 0, "maximum": INT64_MAX}),
     query("before", "only events with a seq below this", {"type": "integer", "minimum": 0, "maximum": INT64_MAX}),
@@ -50,13 +60,7 @@ PATHS: dict[str, Any] = {
             parameters=[
                 path("channel", "the channel's name"),
                 *_EVENT_FILTERS,
-                query(
-                    "limit",
-                    "page size (default 100, at most 1000); caps an export",
-                    {"type": "integer", "minimum": 1, "maximum": INT64_MAX},
-                ),
-                query("cursor", "`next` of the previous page"),
-                query("format", "json (a page), jsonl or csv (streamed)", {"enum": ["json", "jsonl", "csv"]}),
+                *_PAGING,
             ],
         )
     },
@@ -90,13 +94,7 @@ PATHS: dict[str, Any] = {
                 query("type", "event types (repeat, or comma-separate)", explode=True),
                 _EVENT_FILTERS[2],
                 _EVENT_FILTERS[3],
-                query(
-                    "limit",
-                    "page size (default 100, at most 1000); caps an export",
-                    {"type": "integer", "minimum": 1, "maximum": INT64_MAX},
-                ),
-                query("cursor", "`next` of the previous page"),
-                query("format", "json (a page), jsonl or csv (streamed)", {"enum": ["json", "jsonl", "csv"]}),
+                *_PAGING,
             ],
         )
     },
