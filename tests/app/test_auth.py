@@ -107,3 +107,27 @@ async def test_readonly_role_reads_but_cannot_write(strict) -> None:
         assert (error["code"], error["id"]) == ("forbidden", attempt["id"]), error
     store = strict.app[ENGINE].store
     assert (await store.head("notes"), await store.head("dm:v:w"), await store.get_channel("mine")) == (1, 0, None)
+
+
+def test_a_token_signed_by_sign_hs256_is_one_pyjwt_verifies_and_no_other_key_does() -> None:
+    from app.auth import sign_hs256
+
+    claims = {"sub": "guest-0123456789ab", "name": "Zoë ✓", "iss": "collab-guest", "iat": 1, "exp": 2**40}
+    signed = sign_hs256(claims, SECRET.encode())
+    assert jwt.get_unverified_header(signed) == {"alg": "HS256", "typ": "JWT"}
+    assert jwt.decode(signed, SECRET, algorithms=["HS256"], issuer="collab-guest") == claims
+    with pytest.raises(jwt.InvalidSignatureError):
+        jwt.decode(signed, SECRET + "-not", algorithms=["HS256"])
+
+
+async def test_a_guest_comes_back_as_the_same_user_with_its_token(start) -> None:
+    client = await start()
+    first = await connect(client, nickname="Ann")
+    guest_token = first.welcome["token"]
+    user = first.welcome["user"]
+    assert user["id"].startswith("guest-") and len(user["id"]) == len("guest-") + 12
+    await first.close()
+    again = await connect(client, token=guest_token)
+    assert again.welcome["user"]["id"] == user["id"]
+    assert "token" not in again.welcome
+    await again.close()
