@@ -234,6 +234,11 @@ class Rooms:
         `_announce_room`). A user who has made `max_per_user` rooms is refused (`limit_exceeded`)."""
         user_id = session.user.id
         member_set = set(members) | {user_id} if private else set()
+        making = self._ensuring.get(name)
+        if making is not None:
+            # Someone is joining it into existence: the name is in use once that is done (a conflict
+            # below), not up for grabs while it is being done.
+            await asyncio.wait([making])
         with self._one_more_room(user_id):
             try:
                 info = await self.manager.store.create_channel(

@@ -66,3 +66,34 @@ async def test_a_joiner_the_making_failed_for_leaves_it_to_the_next(start) -> No
     await second.send(type="message", content="made it")
     await second.expect("message", content="made it")
     await second.close()
+
+
+async def test_a_room_being_joined_into_existence_cannot_be_created_meanwhile(start) -> None:
+    # A join made the room's name in use: a create_room racing that join's making is a conflict, as it
+    # is once the room is made, whoever's write would have landed first.
+    client = await start()
+    engine = client.app[ENGINE]
+    gate = asyncio.Event()
+    create_channel = engine.store.create_channel
+
+    held_once: list[str] = []
+
+    async def held(name: str, **options):
+        if name == "raced" and not held_once:  # the joiner's making waits; the creator's does not
+            held_once.append(name)
+            await gate.wait()
+        return await create_channel(name, **options)
+
+    engine.store.create_channel = held
+    joiner = await connect(client, channel="raced", nickname="joiner")
+    await wait_for(lambda: "raced" in engine.rooms._ensuring, what="the joiner making the room")
+    creator = await connect(client, channel="elsewhere", nickname="creator")
+    await creator.send(type="create_room", name="raced", private=True, id="make")
+    await asyncio.sleep(0.1)
+    gate.set()
+    answer = await creator.expect(lambda f: f["type"] == "error" or f.get("id") == "make")
+    assert (answer["type"], answer.get("code"), answer.get("id")) == ("error", "conflict", "make"), answer
+    info = await engine.store.get_channel("raced")
+    assert info is not None and not info.private
+    await joiner.send(type="message", content="still public")
+    await joiner.expect("message", content="still public")
