@@ -255,8 +255,8 @@ class ChannelManager:
         store is read, so an event committed after a read is delivered live into a holding buffer; the
         buffer is released after the replay, and `Session.deliver` drops seqs sent already.
         `announce(head)` runs before any replayed frame (it sends `welcome` or `subscribed`); `joined()`
-        once the client is in: at the end, or, for a kind with `ensure` (which may wait for the
-        database's write lock), after the replay and before that wait.
+        right after it, so that what reaches the client beyond this channel (a broadcast, a DM, a kick)
+        finds it from its welcome on, however long the rest of the join takes.
 
         Access is settled before anything live is released: a channel that did not exist when its
         record was read is made to exist (`ChannelKind.ensure`) and the joiner must pass the record it
@@ -299,13 +299,14 @@ class ChannelManager:
                 start = head
             if announce is not None:
                 announce(head if since is not None else start)
+            if joined is not None:
+                # In from its welcome on: a broadcast or DM committed while the join still reads (its
+                # replay, a board's state, a room's making) reaches it.
+                joined()
             session.positions[name] = start
             if start < head:
                 await self._replay(session, channel, start, head)
             if kind.ensure is not None:
-                if joined is not None:
-                    joined()
-                    joined = None
                 settled = await kind.ensure(name, session)
                 if info is None and settled is not None and kind.authorize is not None:
                     kind.authorize(settled, session)
@@ -326,8 +327,6 @@ class ChannelManager:
             channel.presence.join(session)
         for hook in kind.connect_hooks:
             await hook(channel, session)
-        if joined is not None:
-            joined()
         return channel
 
     async def _replay(self, session: Session, channel: Channel, since: int, head: int) -> None:

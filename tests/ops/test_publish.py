@@ -3,6 +3,8 @@ retries, several channels at once, the broadcast every socket hears, and what is
 
 from __future__ import annotations
 
+import asyncio
+
 import orjson
 from support.auth import token
 from support.openapi_schema import problems
@@ -130,6 +132,30 @@ async def test_a_broadcast_reaches_every_socket_whatever_its_channels(start) -> 
     await late.send(type="publish", channel="broadcast:all", event="x", data=1)
     assert (await late.expect("error"))["code"] == "forbidden"
     assert len(await _stored(client, "broadcast:all")) == 1
+
+
+async def test_a_broadcast_reaches_a_socket_whose_join_is_still_reading(start) -> None:
+    # Welcomed, its board's state still being read: the broadcast committed meanwhile reaches it.
+    client = await start()
+    engine = client.app[ENGINE]
+    board = next(board for board in engine.boards if board.kind.name == "kanban")
+    gate, reading = asyncio.Event(), asyncio.Event()
+    get = board.live.get
+
+    async def held(name: str):
+        reading.set()
+        await gate.wait()
+        return await get(name)
+
+    board.live.get = held
+    bob = await connect(client, channel="kanban:held", token=token("bob"))
+    await asyncio.wait_for(reading.wait(), 5)
+    response = await client.post("/api/broadcast", json={"event": "notice", "data": 1}, headers=SERVICE)
+    assert response.status == 201, await response.text()
+    sent = await response.json()
+    gate.set()
+    assert await bob.expect("event", channel="broadcast:all") == sent
+    assert (await bob.expect("state"))["channel"] == "kanban:held"
 
 
 async def test_bad_requests_are_refused_and_store_nothing(start) -> None:
