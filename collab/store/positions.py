@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -12,15 +12,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from collab.events import utcnow
 from collab.store.batching import TurnBatch
 from collab.store.errors import translated
+from collab.store.keyed import KEYS, KeyedRead, keyed_read
 from collab.store.schema import read_positions
 
 # Built once (every join reads positions): a statement built per call costs a cache-key walk each time.
-_OF_USERS = sa.select(read_positions.c.user_id, read_positions.c.channel, read_positions.c.seq).where(
-    read_positions.c.user_id.in_(sa.bindparam("ids", expanding=True))
+_OF_USERS = keyed_read(
+    (read_positions.c.user_id, read_positions.c.channel, read_positions.c.seq), read_positions.c.user_id
 )
 
 
-SmallRead = Callable[[Any, dict[str, Any]], Awaitable[list[Any]]]
+SmallRead = Callable[[KeyedRead, Sequence[str]], Awaitable[Sequence[Sequence[Any]]]]
 
 
 class ReadPositions:
@@ -67,16 +68,16 @@ class ReadPositions:
         found: dict[str, dict[str, int]] = {}
         ids = sorted(user_ids)
         for start in range(0, len(ids), 1000):
-            for user_id, channel, seq in await self._read(_OF_USERS, {"ids": ids[start : start + 1000]}):
+            for user_id, channel, seq in await self._read(ids[start : start + 1000]):
                 found.setdefault(user_id, {})[channel] = seq
         return found
 
-    async def _read(self, statement: Any, parameters: dict[str, Any]) -> list[Any]:
+    async def _read(self, user_ids: list[str]) -> Sequence[Sequence[Any]]:
         if self._read_small is not None:
-            return await self._read_small(statement, parameters)
+            return await self._read_small(_OF_USERS, user_ids)
         with translated():
             async with self.engine.connect() as conn:
-                return list(await conn.execute(statement, parameters))
+                return list(await conn.execute(_OF_USERS.portable, {KEYS: user_ids}))
 
     async def of_channel(self, channel: str) -> dict[str, int]:
         with translated():

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -18,20 +19,27 @@ from collab.events import Appended, ChannelInfo, NewEvent, Snapshot, StoredEvent
 from collab.naming import channel_kind
 from collab.store.batching import TurnBatch
 from collab.store.engine import make_engine
-from collab.store.errors import translated
+from collab.store.errors import translate, translated
+from collab.store.keyed import KEYS, KeyedRead, keyed_read
 from collab.store.rows import EVENT_COLUMNS, aware, stored_event
 from collab.store.schema import channel_members, channels, events, snapshots
 from collab.store.writer import BatchWriter
 
 # The reads a join makes, built once: a statement built per call costs SQLAlchemy a cache-key walk each
 # time (about a tenth of a join's CPU in a profile of 5,000 sockets connecting).
-_NAMES = sa.bindparam("names", expanding=True)
-_ALL = sa.select(channels).order_by(channels.c.name)
-_NAMED = sa.select(channels).where(channels.c.name.in_(_NAMES)).order_by(channels.c.name)
-_MEMBERS_OF = sa.select(channel_members.c.channel, channel_members.c.user_id).where(
-    channel_members.c.channel.in_(_NAMES)
+# A channel's record, by position: (name, kind, head, private, created_at, created_by).
+_RECORD = (
+    channels.c.name,
+    channels.c.kind,
+    channels.c.head_seq,
+    channels.c.private,
+    channels.c.created_at,
+    channels.c.created_by,
 )
-_HEADS = sa.select(channels.c.name, channels.c.head_seq).where(channels.c.name.in_(_NAMES))
+_ALL = sa.select(*_RECORD).order_by(channels.c.name)
+_NAMED = keyed_read(_RECORD, channels.c.name, channels.c.name)
+_MEMBERS_OF = keyed_read((channel_members.c.channel, channel_members.c.user_id), channel_members.c.channel)
+_HEADS = keyed_read((channels.c.name, channels.c.head_seq), channels.c.name)
 
 
 class SqlEventStore:
@@ -93,16 +101,18 @@ class SqlEventStore:
             async with self.engine.connect() as conn:
                 return list(await conn.execute(statement, parameters))
 
-    async def read_small(self, statement: Any, parameters: dict[str, Any] | None = None) -> list[Any]:
+    async def read_small(self, read: KeyedRead, keys: Sequence[str]) -> Sequence[Sequence[Any]]:
         """A read of a few rows by key, as a burst of joins makes (records, heads, read positions): on
         SQLite on the loop's thread (`SqliteWriteConnection.read_now`), else through the pool."""
         reader = self.writer.sqlite_reader
         if reader is not None:
-            with translated():
-                rows = reader.read_now(statement, parameters)
+            try:
+                rows = reader.read_now(read, keys)
+            except sa_exc.SQLAlchemyError as error:
+                raise translate(error) from error
             if rows is not None:
                 return rows
-        return await self._fetch(statement, parameters)
+        return await self._fetch(read.portable, {KEYS: keys})
 
     async def read(
         self, channel: str, after: int = 0, before: int | None = None, limit: int | None = None
@@ -122,7 +132,7 @@ class SqlEventStore:
 
     async def heads(self, names: Iterable[str]) -> dict[str, int]:
         wanted = list(dict.fromkeys(names))
-        rows = await self.read_small(_HEADS, {"names": wanted})
+        rows = await self.read_small(_HEADS, wanted)
         found = dict(rows)
         return {name: found.get(name, 0) for name in wanted}
 
@@ -163,33 +173,31 @@ class SqlEventStore:
     async def _channels_named(self, names: list[str]) -> dict[str, ChannelInfo]:
         found: dict[str, ChannelInfo] = {}
         for start in range(0, len(names), 500):  # under every database's limit of bound parameters
-            for info in await self._channel_infos(_NAMED, {"names": names[start : start + 500]}):
+            for info in await self._channel_infos(await self.read_small(_NAMED, names[start : start + 500])):
                 found[info.name] = info
         return found
 
     async def list_channels(self) -> list[ChannelInfo]:
-        return await self._channel_infos(_ALL)
+        return await self._channel_infos(await self._fetch(_ALL))
 
-    async def _channel_infos(self, query: Any, parameters: dict[str, Any] | None = None) -> list[ChannelInfo]:
-        # Channels by name (at most 500, a join's) are a small read; every channel is not.
-        read = self.read_small if query is _NAMED else self._fetch
-        rows = await read(query, parameters)
-        private_names = [row.name for row in rows if row.private]
+    async def _channel_infos(self, rows: Sequence[Sequence[Any]]) -> list[ChannelInfo]:
+        """The records of `rows` (`_RECORD`'s columns), with the members of the private ones."""
+        private_names = [row[0] for row in rows if row[3]]
         members: dict[str, set[str]] = {name: set() for name in private_names}
-        if private_names:
-            for channel, user_id in await read(_MEMBERS_OF, {"names": private_names}):
+        for start in range(0, len(private_names), 500):
+            for channel, user_id in await self.read_small(_MEMBERS_OF, private_names[start : start + 500]):
                 members[channel].add(user_id)
         return [
             ChannelInfo(
-                name=row.name,
-                kind=row.kind,
-                head=row.head_seq,
-                private=row.private,
-                created_at=aware(row.created_at),
-                created_by=row.created_by,
-                members=frozenset(members.get(row.name, ())),
+                name=name,
+                kind=kind,
+                head=head,
+                private=private,
+                created_at=aware(created_at),
+                created_by=created_by,
+                members=frozenset(members.get(name, ())),
             )
-            for row in rows
+            for name, kind, head, private, created_at, created_by in rows
         ]
 
     async def add_member(self, channel: str, user_id: str) -> None:

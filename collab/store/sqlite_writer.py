@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
 from collab.store.engine import make_sync_engine, sqlite_busy_timeout_ms
+from collab.store.keyed import KeyedRead, converted, sqlite_parameters
 
 log = logging.getLogger(__name__)
 
@@ -60,22 +61,27 @@ class SqliteWriteConnection:
             self._conn = conn
         return self._conn
 
-    def read_now(self, statement: Any, parameters: dict[str, Any] | None = None) -> list[Any] | None:
+    def read_now(self, read: KeyedRead, keys: Sequence[str]) -> list[tuple[Any, ...]] | None:
         """A small indexed read (the records and heads of the channels a burst of joins asks for) on the
-        loop's thread, on a connection of its own: a few dozen microseconds of SQLite, where the pool's
-        way costs a checkout and four hops between the loop and aiosqlite's thread — which, in a storm
-        of 10,000 sockets connecting, queued reads past the pool's timeout. WAL readers wait for no
-        writer; None when SQLite is busy all the same (a recovery), and the caller reads the usual way."""
+        loop's thread, on a connection of its own: a few microseconds of SQLite, where the pool's way
+        costs a checkout and four hops between the loop and aiosqlite's thread — which, in a storm of
+        10,000 sockets connecting, queued reads past the pool's timeout. Run on the driver's connection
+        (collab.store.keyed says why). WAL readers wait for no writer; None when SQLite is busy all the
+        same (a recovery), and the caller reads the usual way."""
         if self._reader is None:
             reader = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
             reader.exec_driver_sql("PRAGMA busy_timeout=0")
             self._reader = reader
+        driver = self._reader.connection.driver_connection
+        parameters = sqlite_parameters(keys)
         try:
-            return list(self._reader.execute(statement, parameters))
-        except sa_exc.OperationalError as error:
-            if _is_busy(error):
+            rows = driver.execute(read.sqlite_sql, parameters).fetchall()
+        except sqlite3.Error as error:
+            if isinstance(error, sqlite3.OperationalError) and _busy_code(error):
                 return None
-            raise
+            # As SQLAlchemy would have raised it, for `translated` to make the engine's error of it.
+            raise sa_exc.DBAPIError.instance(read.sqlite_sql, parameters, error, sqlite3.Error) from error
+        return converted(read, rows)
 
     def _begin_waiting(self) -> None:
         conn = self._connection()
@@ -150,7 +156,8 @@ class SqliteWriteConnection:
 
 def _is_busy(error: sa_exc.OperationalError) -> bool:
     orig = error.orig
-    return isinstance(orig, sqlite3.OperationalError) and getattr(orig, "sqlite_errorcode", None) in (
-        sqlite3.SQLITE_BUSY,
-        sqlite3.SQLITE_LOCKED,
-    )
+    return isinstance(orig, sqlite3.OperationalError) and _busy_code(orig)
+
+
+def _busy_code(error: sqlite3.OperationalError) -> bool:
+    return getattr(error, "sqlite_errorcode", None) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)

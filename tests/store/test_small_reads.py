@@ -75,3 +75,16 @@ def test_a_pool_that_gives_no_connection_in_time_is_unavailable() -> None:
     translated = translate(error)
     assert isinstance(translated, StoreUnavailable)
     assert "try again" in str(translated)
+
+
+async def test_a_record_read_by_name_is_the_record_listed(store: SqlEventStore) -> None:
+    # On SQLite a join's record comes from the driver, converted column by column (collab.store.keyed):
+    # it must be the record every other read gives, the booleans, times and members included.
+    await store.create_channel("open-room", created_by="ann")
+    await store.create_channel("closed-room", created_by="ann", private=True, members=["ann", "bob"])
+    listed = {info.name: info for info in await store.list_channels()}
+    for name in ("open-room", "closed-room"):
+        one = await store.get_channel(name)
+        assert one == listed[name]
+        assert isinstance(one.private, bool) and one.created_at.tzinfo is not None
+    assert listed["closed-room"].private and listed["closed-room"].members == frozenset({"ann", "bob"})
