@@ -4,19 +4,21 @@ channels, read positions and receipts."""
 from __future__ import annotations
 
 import asyncio
+import bisect
 import contextlib
 import heapq
 import logging
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from collab.chat.dm_names import dm_channel, dm_readers
 from collab.errors import Conflict, Forbidden, LimitExceeded
 from collab.events import ChannelInfo, StoredEvent
 from collab.naming import channel_kind
+from collab.realtime.frames import json_frame
 from collab.realtime.hub import Channel, ChannelManager
 from collab.realtime.session import Session
 from collab.store.positions import ReadPositions
@@ -44,6 +46,19 @@ class PlainList:
     listed: frozenset[str] | None  # the names, when the list is cut
     rooms: list[dict[str, Any]]
     total: int
+
+    def with_room(self, info: ChannelInfo, entry: dict[str, Any], version: int) -> PlainList:
+        """This list with a new public room (`entry`) at `version`: what building it again would give.
+        Below MAX_LISTED the room takes its place by name. At or above it the list is cut, and the new
+        room, with no event yet and last of the rooms, is the least active: not shown, only counted."""
+        if self.listed is None and self.total < MAX_LISTED:
+            at = bisect.bisect([shown.name for shown in self.shown], info.name)
+            shown, rooms = [*self.shown], [*self.rooms]
+            shown.insert(at, info)
+            rooms.insert(at, entry)
+            return replace(self, version=version, shown=shown, rooms=rooms, total=self.total + 1)
+        listed = self.listed if self.listed is not None else frozenset(shown.name for shown in self.shown)
+        return replace(self, version=version, listed=listed, total=self.total + 1)
 
 
 # Chat rooms one user may make: with `create_room`, or by joining a name nobody used.
@@ -86,11 +101,24 @@ class Rooms:
     # -- rooms ---------------------------------------------------------------------------------
 
     def _remember(self, info: ChannelInfo) -> None:
-        """A room this process did not know: listed from now on, and counted for its creator."""
-        if info.name not in self.infos and info.created_by is not None:
+        """A room this process did not know: listed from now on, and counted for its creator.
+
+        A new public room leaves the plain list and the private rooms as they were but for itself: they
+        move to the new version with it, where a storm of joins making a room every ten sockets rebuilt
+        the shared list (a thousand rooms read, two hundred entries made) for every tenth socket."""
+        new = info.name not in self.infos
+        if new and info.created_by is not None:
             self._created[info.created_by] += 1
         self.infos[info.name] = info
+        was = self._version
         self._version += 1
+        if not new or info.private:
+            return
+        plain = self._plain
+        if plain is not None and plain.version == was and not (info.head or self.manager.heads.get(info.name)):
+            self._plain = plain.with_room(info, self._entry(info, {}), self._version)
+        if self._private[0] == was:
+            self._private = (self._version, self._private[1])
 
     @contextlib.contextmanager
     def _one_more_room(self, user_id: str) -> Iterator[None]:
@@ -331,14 +359,25 @@ class Rooms:
             return
         moved, self._moved = self._moved, {}
         everything = len(self.infos) <= MAX_LISTED
+        private = [name for name in moved if self.infos[name].private]
+        # What most clients are told (every public room that moved), encoded once: a storm of joins
+        # moves rooms on every tick, and ten thousand clients would each encode the same frame.
+        public = {name: seq for name, seq in moved.items() if not self.infos[name].private}
+        public_frame: bytes | None = None
         for session in list(self.manager.sessions.values()):
             listed = session.get_attr("listed_rooms")
             # With more rooms than a list shows, only the rooms in the client's list: else each client
             # would hear of every room's every message.
+            whole = everything or listed is None
+            if whole and not session.legacy_room and not any(self._can_see(self.infos[n], session) for n in private):
+                if public:
+                    public_frame = public_frame or json_frame({"type": "heads", "heads": public})
+                    session.send_wire(public_frame)
+                continue
             heads = {
                 name: seq
                 for name, seq in moved.items()
-                if (everything or listed is None or name in listed) and self._can_see(self.infos[name], session)
+                if (whole or name in listed) and self._can_see(self.infos[name], session)
             }
             if heads:
                 session.send({"type": "heads", "heads": heads})

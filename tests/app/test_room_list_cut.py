@@ -7,6 +7,7 @@ from support.apps import Start
 from support.ws import connect
 
 from app.keys import ENGINE
+from collab.chat import rooms as rooms_module
 from collab.chat.rooms import MAX_LISTED
 
 
@@ -41,3 +42,36 @@ async def test_a_cut_list_is_the_read_rooms_then_the_busiest_and_shared_by_new_u
     await reader.send(type="list_rooms")
     names = [room["name"] for room in (await reader.expect("rooms"))["rooms"]]
     assert "room-218" in names and "room-219" in names and len(names) == MAX_LISTED
+
+
+def _shown(frame: dict) -> tuple[list[tuple[str, int, bool]], int]:
+    # `online` aside: the shared list's counts may be up to PLAIN_LIST_SECONDS old by design.
+    return [(room["name"], room["seq"], room["private"]) for room in frame["rooms"]], frame["total"]
+
+
+async def test_the_shared_list_kept_through_new_rooms_is_the_list_built_anew(start: Start, monkeypatch) -> None:
+    # Rooms made by joining move the shared list along with them (Rooms._remember) instead of having
+    # it built again: below the cut, and across it, the list is what a build from scratch gives.
+    monkeypatch.setattr(rooms_module, "PLAIN_LIST_SECONDS", 60.0)  # no rebuild for its age meanwhile
+    client = await start()
+    engine = client.app[ENGINE]
+    rooms = engine.rooms
+    for n in range(MAX_LISTED - 3):
+        await engine.store.create_channel(f"room-{n:03}")
+    await rooms.load()
+    watcher = await connect(client, channel="general", nickname="watcher")
+    await watcher.expect("rooms")
+    session = next(s for s in engine.manager.sessions.values() if s.attrs["nickname"] == "watcher")
+    for name in ("aaa-new", "mmm-new", "zzz-new", "beyond-1", "beyond-2"):
+        kept = rooms._plain
+        joiner = await connect(client, channel=name, nickname=f"in-{name}")
+        await joiner.expect("rooms")  # sent once the room is made
+        moved = rooms._plain
+        assert moved.version == rooms._version and moved.expires == kept.expires, "moved along, not built again"
+        shared = rooms._list(session, {})
+        listed = session.attrs.get("listed_rooms")
+        rooms._plain = None
+        built = rooms._list(session, {})
+        assert _shown(shared) == _shown(built), name
+        assert listed == session.attrs.get("listed_rooms"), name
+    assert shared["total"] == MAX_LISTED + 3 and len(shared["rooms"]) == MAX_LISTED
