@@ -193,9 +193,14 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 def sanitize_nickname(raw: str) -> str:
     """Printable, single-line, trimmed and at most 32 characters; markup stays text in the pages."""
-    text = unicodedata.normalize("NFKC", raw)
-    text = "".join(ch for ch in text if unicodedata.category(ch)[0] != "C")
-    text = _CONTROL.sub("", text).strip()
+    if raw.isascii() and raw.isprintable():
+        # What most nicknames are, and what the general case leaves as it is (NFKC changes no ASCII,
+        # and ASCII's only "other" characters are the controls): a twentieth of its cost.
+        text = raw.strip()
+    else:
+        text = unicodedata.normalize("NFKC", raw)
+        text = "".join(ch for ch in text if unicodedata.category(ch)[0] != "C")
+        text = _CONTROL.sub("", text).strip()
     return " ".join(text.split())[:MAX_NICKNAME]
 
 

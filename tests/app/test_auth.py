@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import time
+import unicodedata
 
 import jwt
 import pytest
 from aiohttp import WSServerHandshakeError
+from hypothesis import given
+from hypothesis import strategies as st
 from support.auth import SECRET, token
 from support.ws import connect, refused
 
+from app.auth import _CONTROL, MAX_NICKNAME, sanitize_nickname
 from app.keys import ENGINE
 
 
@@ -131,3 +135,18 @@ async def test_a_guest_comes_back_as_the_same_user_with_its_token(start) -> None
     assert again.welcome["user"]["id"] == user["id"]
     assert "token" not in again.welcome
     await again.close()
+
+
+@given(st.text(alphabet=st.characters(max_codepoint=0x7F), max_size=50))
+def test_an_ascii_nickname_is_cleaned_as_any_other(raw: str) -> None:
+    # The fast path for printable ASCII must give what the general rule gives.
+    general = " ".join(
+        _CONTROL.sub("", "".join(c for c in unicodedata.normalize("NFKC", raw) if c.isprintable())).split()
+    )
+    assert sanitize_nickname(raw) == general[:MAX_NICKNAME]
+
+
+def test_nicknames_are_printable_single_line_and_short() -> None:
+    assert sanitize_nickname("  Ada \t Lovelace\n") == "Ada Lovelace"
+    assert sanitize_nickname("\uff21\uff44\uff41\u200b\x00") == "Ada"
+    assert len(sanitize_nickname("x" * 100)) == MAX_NICKNAME
