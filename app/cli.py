@@ -137,14 +137,25 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+# The cyclic collector's first threshold: allocations (net of frees) between its youngest collections.
+# Python's 700 suits a short script; a server holding 10,000 sockets' objects ran 160 middle and 12 full
+# collections while they connected, the full ones 2.2 s of the 8 s of CPU those connects took. At 10,000
+# the same storm runs 10 and 1 (0.8 s in all, connects 20 % cheaper); what dies young, most of a
+# message's objects, is freed by its reference count and never waits for a collection.
+GC_YOUNG_THRESHOLD = 10_000
+
+
 async def _freeze_startup_heap(app: object) -> None:
     """Move what start-up allocated (modules, SQLAlchemy, the engine: ~100k objects) out of the cyclic
     collector's reach. Without it, the full collections that objects in flight eventually trigger scan
-    them all: a 50-80 ms pause every few seconds under load, which alone sets a latency p99."""
+    them all: a 50-80 ms pause every few seconds under load, which alone sets a latency p99. And collect
+    the young generation less often (`GC_YOUNG_THRESHOLD`)."""
     import gc
 
     gc.collect()
     gc.freeze()
+    _, middle, old = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, middle, old)
 
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:

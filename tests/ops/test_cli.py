@@ -242,3 +242,18 @@ async def test_revoke_command_reaches_a_running_server(start, monkeypatch, capsy
     assert [(e["type"], e["jti"], e["reason"]) for e in page["events"]] == [("revoke", "gil-1", "lost laptop")]
     code = await asyncio.to_thread(main, ["revoke", "--jti", "x", "--before", "1h"])
     assert code == 2
+
+
+async def test_a_served_process_freezes_its_start_up_heap_and_collects_the_young_less_often() -> None:
+    import gc
+
+    from app.cli import GC_YOUNG_THRESHOLD, _freeze_startup_heap
+
+    before = gc.get_threshold()
+    try:
+        await _freeze_startup_heap(None)
+        assert gc.get_threshold() == (GC_YOUNG_THRESHOLD, before[1], before[2])
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
