@@ -45,7 +45,8 @@ class Inbox:
         self.buckets = (bucket,) if user_bucket is None else (bucket, user_bucket)
         self.max_inflight = max_inflight
         self.frames_in = 0
-        self._inflight: set[asyncio.Task[None]] = set()
+        # Made by the first pipelined frame: an idle socket keeps no empty set (200 bytes).
+        self._inflight: set[asyncio.Task[None]] | None = None
         self._loop = asyncio.get_running_loop()
 
     async def text(self, data: str) -> None:
@@ -62,7 +63,9 @@ class Inbox:
             return
         inflight = self._inflight
         if frame["type"] in PIPELINED:
-            if len(inflight) >= self.max_inflight:
+            if inflight is None:
+                inflight = self._inflight = set()
+            elif len(inflight) >= self.max_inflight:
                 await asyncio.wait(inflight, return_when=asyncio.FIRST_COMPLETED)
             task = self._loop.create_task(self.dispatcher.handle(session, frame))
             inflight.add(task)
