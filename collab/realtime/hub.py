@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -187,7 +186,9 @@ class ChannelManager:
         self.kinds: dict[str, ChannelKind] = {}
         self.channels: dict[str, Channel] = {}
         self.sessions: dict[str, Session] = {}
-        self.sessions_by_user: dict[str, set[Session]] = defaultdict(set)
+        # A user's sessions as a tuple: most users have one socket, and a tuple of one is 48 bytes where
+        # a set of one is 216 (ten thousand idle sockets); a user has at most a few dozen (the budgets).
+        self.sessions_by_user: dict[str, tuple[Session, ...]] = {}
         # Extra recipients of a channel's events beyond its members (a DM reaches both users' sockets).
         self.recipients: dict[str, Callable[[StoredEvent], set[Session]]] = {}
         self.heads: dict[str, int] = {}
@@ -225,7 +226,9 @@ class ChannelManager:
 
     def add_session(self, session: Session) -> None:
         self.sessions[session.id] = session
-        self.sessions_by_user[session.user.id].add(session)
+        same_user = self.sessions_by_user.get(session.user.id, ())
+        if session not in same_user:
+            self.sessions_by_user[session.user.id] = (*same_user, session)
         if self.closing is not None:
             # close_all has run without it: close it the same way (after what is queued for it).
             session.close_soon(*self.closing, flush=True)
@@ -236,8 +239,10 @@ class ChannelManager:
         self.sessions.pop(session.id, None)
         same_user = self.sessions_by_user.get(session.user.id)
         if same_user is not None:
-            same_user.discard(session)
-            if not same_user:
+            others = tuple(other for other in same_user if other is not session)
+            if others:
+                self.sessions_by_user[session.user.id] = others
+            else:
                 del self.sessions_by_user[session.user.id]
 
     async def join(
