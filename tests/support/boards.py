@@ -85,6 +85,37 @@ class FakeTransport:
         self.closed = code
 
 
+class SequencedBroker(InProcessBroker):
+    """The broker engines share when they stand in for processes: events of one channel handed out in seq
+    order, as the PostgreSQL broker's sequencer hands them out (collab/store/pg_broker.py).
+
+    Each engine publishes after its own commit, and two engines' publishes of one channel can cross:
+    one engine's writer waited for SQLite's lock on a thread while the other committed the next seq and
+    published it first. A hub takes a channel's events in seq order (a session drops a seq below one it
+    has sent), so here an event that skips ahead waits for the seqs before it, which their engines
+    publish a moment later."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._last: dict[str, int] = {}
+        self._held: dict[str, dict[int, StoredEvent]] = {}
+
+    def publish(self, event: StoredEvent) -> None:
+        channel = event.channel
+        last = self._last.get(channel)
+        if last is not None and event.seq > last + 1:
+            self._held.setdefault(channel, {})[event.seq] = event
+            return
+        self._hand_out(event)
+        held = self._held.get(channel, {})
+        while self._last[channel] + 1 in held:
+            self._hand_out(held.pop(self._last[channel] + 1))
+
+    def _hand_out(self, event: StoredEvent) -> None:
+        self._last[event.channel] = max(event.seq, self._last.get(event.channel, 0))
+        super().publish(event)
+
+
 @dataclasses.dataclass
 class Node:
     """One server process: an engine of its own (its hub, live projections and command locks) on the
@@ -125,7 +156,7 @@ class Cluster:
         cls, database_url: str, *, processes: int = 1, kanban: Projection = KANBAN, drawing: Projection = DRAWING
     ) -> Cluster:
         store = await SqlEventStore.open(database_url)
-        broker = InProcessBroker()
+        broker = SequencedBroker()
         projections = Projections([kanban, drawing, DOCUMENT])
         nodes = [
             Node(await Engine.open(database_url, broker=broker, projections=projections)) for _ in range(processes)
