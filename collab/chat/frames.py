@@ -28,13 +28,14 @@ class ChatFrames:
 
     async def private(self, session: Session, frame: dict[str, Any]) -> None:
         target = field_str(frame, "target", max_length=220)
-        content = field_str(frame, "content", max_length=MAX_CONTENT_LENGTH)
+        content = check_text(field_str(frame, "content", max_length=MAX_CONTENT_LENGTH), "content")
         op_id = optional_id(frame)
         require_writer(session)
         if target.startswith("user:"):
             target_user = target[5:]
             if not target_user:
                 raise ProtocolError("target 'user:' names no user")
+            check_text(target_user, "target")  # before the conversation is made: a refusal changes nothing
         else:
             other = self.manager.sessions.get(target)
             if other is None:

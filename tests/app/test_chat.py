@@ -142,3 +142,18 @@ async def test_retry_after_reconnect_is_idempotent(start) -> None:
     frame, skipped = await other.until(is_message)
     assert frame["seq"] == 2 and frame["id"] == "y"
     assert not [f for f in skipped if f["type"] == "message"]
+
+
+async def test_a_dm_to_a_user_id_with_a_nul_is_refused_and_makes_no_conversation(start) -> None:
+    # Found by tests/hardening/test_fuzz_ws.py: the DM's channel and members were stored before its
+    # message was refused for the NUL in its `to`.
+    client = await start()
+    engine = client.app[ENGINE]
+    sender = await connect(client, nickname="sender")
+    await sender.expect("rooms")  # its own room made
+    before = {info.name for info in await engine.store.list_channels()}
+    for target, content in (("user:a\x00b", "hi"), ("user:c", "h\x00i")):
+        await sender.send(type="private", target=target, content=content, id="p1")
+        refused = await sender.expect("error")
+        assert refused["code"] == "bad_request" and "NUL" in refused["message"], refused
+    assert {info.name for info in await engine.store.list_channels()} == before
