@@ -194,9 +194,12 @@ class Engine:
         (DMs and kicks find it once it has its welcome), then a new room is created (that waits for
         the database's write lock; the join holds the room's events until then: `ChannelManager.join`),
         then it gets the room list. `CollabError` if it may not join."""
-        await self.manager.join(
-            session, channel, since, announce=announce, joined=lambda: self.manager.add_session(session)
-        )
+
+        def welcome_then_register(head: int) -> None:
+            announce(head)
+            self.manager.add_session(session)
+
+        await self.manager.join(session, channel, since, announce=welcome_then_register)
         await self.rooms.send_list(session)
 
     async def disconnect(self, session: Session) -> None:

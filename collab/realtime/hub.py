@@ -252,16 +252,15 @@ class ChannelManager:
         since: int | None,
         *,
         announce: Callable[[int], None] | None = None,
-        joined: Callable[[], None] | None = None,
     ) -> Channel:
         """Add `session` to channel `name`; replay what it missed after `since`, then live events.
 
         The race between replay and live events: the session is registered as catching up *before* the
         store is read, so an event committed after a read is delivered live into a holding buffer; the
         buffer is released after the replay, and `Session.deliver` drops seqs sent already.
-        `announce(head)` runs before any replayed frame (it sends `welcome` or `subscribed`); `joined()`
-        right after it, so that what reaches the client beyond this channel (a broadcast, a DM, a kick)
-        finds it from its welcome on, however long the rest of the join takes.
+        `announce(head)` runs before any replayed frame (it sends `welcome` or `subscribed`; a `/ws`
+        socket is registered in it too, so that what reaches the client beyond this channel, a
+        broadcast, a DM, a kick, finds it from its welcome on: `Engine.connect`).
 
         Access is settled before anything live is released: a channel that did not exist when its
         record was read is made to exist (`ChannelKind.ensure`) and the joiner must pass the record it
@@ -304,10 +303,6 @@ class ChannelManager:
                 start = head
             if announce is not None:
                 announce(head if since is not None else start)
-            if joined is not None:
-                # In from its welcome on: a broadcast or DM committed while the join still reads (its
-                # replay, a board's state, a room's making) reaches it.
-                joined()
             session.positions[name] = start
             if start < head:
                 await self._replay(session, channel, start, head)

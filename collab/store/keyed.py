@@ -34,10 +34,10 @@ class KeyedRead:
     portable: sa.Select[Any]
     sqlite_sql: str
     convert: tuple[Callable[[Any], Any] | None, ...] = field(repr=False)
+    converts: bool = field(init=False, repr=False)  # whether any column needs converting
 
-    @property
-    def converts(self) -> bool:
-        return any(self.convert)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "converts", any(self.convert))
 
 
 def keyed_read(columns: Sequence[sa.ColumnElement[Any]], key: sa.ColumnElement[Any], *order_by: Any) -> KeyedRead:

@@ -106,7 +106,7 @@ class SqlEventStore:
         SQLite on the loop's thread (`SqliteWriteConnection.read_now`), else through the pool."""
         reader = self.writer.sqlite_reader
         if reader is not None:
-            try:
+            try:  # `translated()` by hand: a context manager per read was 3 % of a connect's CPU
                 rows = reader.read_now(read, keys)
             except sa_exc.SQLAlchemyError as error:
                 raise translate(error) from error
