@@ -23,6 +23,7 @@ from collab.store.errors import translate, translated
 from collab.store.keyed import KEYS, KeyedRead, keyed_read
 from collab.store.rows import EVENT_COLUMNS, aware, stored_event
 from collab.store.schema import channel_members, channels, events, snapshots
+from collab.store.statements import HEADS
 from collab.store.writer import BatchWriter
 
 # The reads a join makes, built once: a statement built per call costs SQLAlchemy a cache-key walk each
@@ -39,7 +40,6 @@ _RECORD = (
 _ALL = sa.select(*_RECORD).order_by(channels.c.name)
 _NAMED = keyed_read(_RECORD, channels.c.name, channels.c.name)
 _MEMBERS_OF = keyed_read((channel_members.c.channel, channel_members.c.user_id), channel_members.c.channel)
-_HEADS = keyed_read((channels.c.name, channels.c.head_seq), channels.c.name)
 
 
 class SqlEventStore:
@@ -132,7 +132,7 @@ class SqlEventStore:
 
     async def heads(self, names: Iterable[str]) -> dict[str, int]:
         wanted = list(dict.fromkeys(names))
-        rows = await self.read_small(_HEADS, wanted)
+        rows = await self.read_small(HEADS, wanted)
         found = dict(rows)
         return {name: found.get(name, 0) for name in wanted}
 

@@ -80,7 +80,7 @@ class SqliteWriteConnection:
             if isinstance(error, sqlite3.OperationalError) and _busy_code(error):
                 return None
             # As SQLAlchemy would have raised it, for `translated` to make the engine's error of it.
-            raise sa_exc.DBAPIError.instance(read.sqlite_sql, parameters, error, sqlite3.Error) from error
+            raise _as_sqlalchemy(error, read.sqlite_sql, parameters) from error
         return converted(read, rows)
 
     def _begin_waiting(self) -> None:
@@ -93,19 +93,27 @@ class SqliteWriteConnection:
 
     async def transaction(self, work: Callable[..., Any], argument: list[Any], *more: Any) -> Any:
         """`work(conn, argument, *more)` in one `BEGIN IMMEDIATE` transaction (the write lock is taken
-        before the heads are read), committed before this returns."""
+        before the heads are read), committed before this returns.
+
+        `work` may run its statements on the driver's connection (`conn.connection.driver_connection`),
+        as the writer's batch does: an error of the driver's leaves here as SQLAlchemy would have raised
+        it, so callers handle one kind of error."""
         conn = self._connection()
+        driver = conn.connection.driver_connection
         try:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-        except sa_exc.OperationalError as error:
-            if not _is_busy(error):
-                raise
+            driver.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as error:
+            if not (isinstance(error, sqlite3.OperationalError) and _busy_code(error)):
+                self._rollback()
+                raise _as_sqlalchemy(error) from error
             await asyncio.get_running_loop().run_in_executor(self.executor, self._begin_waiting)
         try:
             result = work(conn, argument, *more)
-            conn.exec_driver_sql("COMMIT")
-        except BaseException:
+            driver.execute("COMMIT")
+        except BaseException as error:
             self._rollback()
+            if isinstance(error, sqlite3.Error):
+                raise _as_sqlalchemy(error) from error
             raise
         self._after_commit(len(argument))
         return result
@@ -154,9 +162,9 @@ class SqliteWriteConnection:
         self.engine.dispose()
 
 
-def _is_busy(error: sa_exc.OperationalError) -> bool:
-    orig = error.orig
-    return isinstance(orig, sqlite3.OperationalError) and _busy_code(orig)
+def _as_sqlalchemy(error: sqlite3.Error, statement: str = "", parameters: Any = None) -> sa_exc.DBAPIError:
+    """A driver's error as SQLAlchemy raises it (`OperationalError`, `IntegrityError`, …)."""
+    return sa_exc.DBAPIError.instance(statement, parameters, error, sqlite3.Error)
 
 
 def _busy_code(error: sqlite3.OperationalError) -> bool:

@@ -12,9 +12,15 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from collab.store import notify
 from collab.store.hours import postgres_widen_cte
+from collab.store.keyed import keyed_read
 from collab.store.rows import EVENT_COLUMNS, ROW_COLUMNS
 from collab.store.schema import channels, events
 from collab.store.search.writes import postgres_append_cte
+
+# Channels' heads by name: a join's read, and SQLite's writer's (on the driver's connection, where its
+# one write lock, taken by `BEGIN IMMEDIATE`, orders the batches; PostgreSQL's writer locks the rows
+# instead, `Statements.lock_heads`).
+HEADS = keyed_read((channels.c.name, channels.c.head_seq), channels.c.name)
 
 _COLUMN_TYPES: dict[str, Any] = {
     "channel": sa.String,

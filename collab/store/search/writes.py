@@ -40,14 +40,7 @@ def write_rows(conn: sa.Connection, rows: list[tuple[int, Any]]) -> None:
     if conn.dialect.name == "postgresql":
         conn.exec_driver_sql(POSTGRES_INSERT, ([row[0] for row in rows], [row[1] for row in rows]))
     else:
-        write_sqlite_rows(conn, [(event_id, *terms) for event_id, terms in rows])
-
-
-def write_sqlite_rows(conn: sa.Connection, rows: list[tuple[int, str, str]]) -> None:
-    """SQLite's index rows as `(id, words, facets)`, in the caller's transaction (the writer makes them
-    so, with no list in between)."""
-    if rows:
-        conn.exec_driver_sql(SQLITE_INSERT, rows)
+        conn.exec_driver_sql(SQLITE_INSERT, [(event_id, *terms) for event_id, terms in rows])
 
 
 SQLITE_DELETE = "INSERT INTO event_search (event_search, rowid, words, facets) VALUES ('delete', ?, ?, ?)"
