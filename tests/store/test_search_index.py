@@ -20,6 +20,7 @@ from collab.store.prune import Pruner
 from collab.store.schema import channels, event_hours, events
 from collab.store.search.queries import SearchFilter, SearchQueries
 from collab.store.search.query import parse_text_query
+from collab.store.search.writes import merge_pending
 from collab.store.sql import SqlEventStore
 
 
@@ -34,10 +35,13 @@ async def found(store: SqlEventStore, text: str | None = None, **where: object) 
 
 
 async def index_rows(store: SqlEventStore, word: str | None = None) -> int:
-    """Rows of the index (with `word`: holding it), counted in the index alone."""
+    """Rows of the index (with `word`: holding it), counted in the index alone (on SQLite, after the rows
+    appends staged are merged into FTS5)."""
     # SQLite's FTS5 table keeps no content: it is counted through the term every row has.
     count = "SELECT count(*) FROM event_search"
     if store.engine.dialect.name == "sqlite":
+        async with store.engine.begin() as conn:
+            await conn.run_sync(merge_pending)
         count += f" WHERE event_search MATCH '{f'words : {word}' if word else 'facets : any'}'"
     elif word:
         count += f" WHERE terms @@ '{word}'::tsquery"
