@@ -26,6 +26,8 @@ class EventStore(Protocol):
     Contract:
     - `append` answers only after the event is committed (durable). Appends that arrive together are
       committed together (group commit); the order of calls on one channel is the order of their seqs.
+      The callers answered by one commit resume in the order of their seqs (one process publishes each
+      event as its caller resumes, and its broker has no sequencer).
     - Per channel, `seq` starts at 1 and grows by exactly 1, also with several processes appending to
       one database. Once a reader has seen seq N, every seq below N is readable too.
     - A retry with the same (channel, user_id, op_id) returns the stored event with `new=False` and stores

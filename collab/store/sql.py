@@ -84,12 +84,27 @@ class SqlEventStore:
         return await self.writer.enqueue(event)
 
     async def append_many(self, new_events: Sequence[NewEvent]) -> list[Appended]:
-        results = await asyncio.gather(*self.writer.enqueue_many(new_events), return_exceptions=True)
-        for result in results:
-            if isinstance(result, BaseException):
-                # The others were committed; every outcome was collected, this one is raised.
-                raise result
-        return results  # type: ignore[return-value]
+        # Awaited in order, not gathered: the caller resumes right where its first event's answer is
+        # set, as `append`'s does, so the callers of one batch resume (and publish: one process's broker
+        # has no sequencer) in seq order. `gather` woke it a loop step later, behind callers of later
+        # seqs, and a socket drops a seq below one it was sent. By then its other events are answered.
+        futures = self.writer.enqueue_many(new_events)
+        results: list[Appended] = []
+        failed: Exception | None = None
+        try:
+            for future in futures:
+                try:
+                    results.append(await future)
+                except Exception as error:
+                    # The others were committed; every outcome is collected, the first failure raised.
+                    failed = failed or error
+        except asyncio.CancelledError:
+            for future in futures:
+                future.cancel()
+            raise
+        if failed is not None:
+            raise failed
+        return results
 
     async def append_at_head(self, new_events: Sequence[NewEvent], expected_head: int) -> list[Appended]:
         return await self.writer.enqueue_group(new_events, expected_head)

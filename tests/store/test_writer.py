@@ -80,3 +80,22 @@ async def test_a_sqlite_error_outside_any_event_fails_the_whole_batch_as_the_eng
         await store.append(NewEvent("general", "message", {"content": "second"}))
     again = await store.append(NewEvent("general", "message", {"content": "third"}))
     assert again.event.seq == 2
+
+
+async def test_the_callers_of_one_batch_resume_in_seq_order(store: SqlEventStore) -> None:
+    # One process publishes each event as its caller resumes (collab.realtime.broker.InProcessBroker has
+    # no sequencer), and a socket drops a seq below one it was sent: so callers must resume in the order
+    # of their seqs, an `append_many` among them as much as a single `append`.
+    resumed: list[int] = []
+
+    async def one(content: str) -> None:
+        appended = await store.append(NewEvent("general", "message", {"content": content}))
+        resumed.append(appended.event.seq)
+
+    async def many(*contents: str) -> None:
+        appended = await store.append_many([NewEvent("general", "message", {"content": c}) for c in contents])
+        resumed.extend(result.event.seq for result in appended)
+
+    # One loop turn: one batch, seqs in the order of the calls.
+    await asyncio.gather(one("a"), many("b"), one("c"), many("d", "e"), one("f"))
+    assert resumed == [1, 2, 3, 4, 5, 6]
