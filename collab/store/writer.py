@@ -23,7 +23,7 @@ The search index (collab/store/search/) is written in the same transaction: each
 made in the caller with its event row (`Pending.terms`), and the batch inserts both, so a search never
 sees an event that did not commit, nor misses one that did. So are the batch's hours (`event_hours`,
 collab/store/hours.py), which turn a time window into a range of ids. On SQLite the batch stages its
-index rows, and the writer moves them into FTS5 between batches (`_merge_staged`;
+index rows, and they move into FTS5 a few hundred at a time (collab/store/search/staging.py;
 collab/store/search/writes.py says why).
 
 The batch is plain (sync) code, written once for both databases: PostgreSQL runs it through `run_sync`
@@ -56,7 +56,7 @@ from collab.store.hours import SQLITE_WIDEN, sqlite_spans
 from collab.store.keyed import sqlite_parameters
 from collab.store.rows import Pending, PendingGroup, stored_event
 from collab.store.search.rows import indexer
-from collab.store.search.writes import SQLITE_INSERT, SQLITE_MERGE, SQLITE_STAGE, merge_pending
+from collab.store.search.staging import StagedIndex
 from collab.store.sqlite_writer import SqliteWriteConnection
 from collab.store.statements import HEADS, statements_for
 
@@ -72,13 +72,6 @@ log = logging.getLogger(__name__)
 
 class BatchWriter:
     """Commits pending appends in batches; see the module docstring."""
-
-    # SQLite's staged search index rows (collab.store.search.writes) move into FTS5 in the batch that
-    # brings them to this many (a batch as big goes straight in), or this many seconds after the first of
-    # them: a few hundred rows share FTS5's cost of a transaction, and a quiet channel's rows are in FTS5
-    # soon (a search merges them anyway).
-    MERGE_AT = 256
-    MERGE_AFTER = 0.5
 
     def __init__(self, engine: AsyncEngine, *, max_batch: int) -> None:
         self.engine = engine
@@ -106,18 +99,14 @@ class BatchWriter:
         self.batches_committed = 0
         self.events_committed = 0
         self.last_batch_size = 0
-        # Rows staged since the last merge (as far as this writer knows: a search merges too), and the
-        # timer that asks for a merge MERGE_AFTER seconds after the first.
-        self._staged = 0
-        self._merge_due = False
-        self._merge_timer: asyncio.TimerHandle | None = None
+        # SQLite's search index rows: staged, or merged into FTS5 (collab.store.search.staging).
+        self.staged_index = StagedIndex(self._sqlite, self._wakeup.set) if self._sqlite is not None else None
 
     def start(self) -> None:
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="event-store-writer")
-            if self._sqlite is not None:
-                # Rows an earlier process staged and did not merge (it was killed) go in soon too.
-                self._merge_timer = asyncio.get_running_loop().call_later(self.MERGE_AFTER, self._merge_soon)
+            if self.staged_index is not None:
+                self.staged_index.start()
 
     def enqueue(self, event: NewEvent) -> asyncio.Future[Appended]:
         if self._closing:
@@ -177,8 +166,9 @@ class BatchWriter:
                     del self._pending[: self.max_batch]
                     await self._commit(batch)
                     batch = []
-                if self._merge_due or (self._closing and self._staged):
-                    await self._merge_staged()
+                staged = self.staged_index
+                if staged is not None and (staged.due or (self._closing and staged.staged)):
+                    await staged.merge()
                 if self._closing:
                     return
         except BaseException as error:
@@ -188,26 +178,6 @@ class BatchWriter:
                     pending.future.set_exception(StoreError(f"the event store's writer stopped: {error!r}"))
             self._pending.clear()
             raise
-
-    def _merge_soon(self) -> None:
-        self._merge_timer = None
-        self._merge_due = True
-        self._wakeup.set()
-
-    async def _merge_staged(self) -> None:
-        """Move SQLite's staged index rows into FTS5, between batches. A failure is logged and tried
-        again later: the rows stay staged, where searches find them (they merge first)."""
-        if self._merge_timer is not None:
-            self._merge_timer.cancel()
-            self._merge_timer = None
-        self._merge_due = False
-        self._staged = 0
-        assert self._sqlite is not None
-        try:
-            await self._sqlite.transaction(lambda conn, _: merge_pending(conn), [])
-        except Exception as error:
-            log.warning("merging the staged search index rows failed (tried again later): %s", error)
-            self._merge_timer = asyncio.get_running_loop().call_later(self.MERGE_AFTER, self._merge_soon)
 
     async def _commit(self, batch: list[Item]) -> None:
         try:
@@ -335,30 +305,11 @@ class BatchWriter:
         last = driver.execute("SELECT last_insert_rowid()").fetchone()[0]
         first = last - len(sources) + 1
         indexed = [(first + i, *s.terms) for i, s in enumerate(sources) if s.terms is not None]
-        if indexed:
-            self._index_or_stage(driver, indexed)
+        if indexed and self.staged_index is not None:
+            self.staged_index.write(driver, indexed)
         writer = self.writer_id
         hours = sqlite_spans(first, [row[-1] for row in rows])
         driver.executemany(SQLITE_WIDEN, [(hour, writer, low, high) for hour, (low, high) in hours.items()])
-
-    def _index_or_stage(self, driver: sqlite3.Connection, indexed: list[tuple[Any, ...]]) -> None:
-        """Stage a small batch's index rows; with those staged before, once they are `MERGE_AT`, merge
-        them and index this batch's rows in FTS5 itself. The counts are this writer's guess (a rolled
-        back batch, or a search's merge, leaves them high): a wrong one only moves a merge."""
-        if self._staged + len(indexed) < self.MERGE_AT:
-            driver.executemany(SQLITE_STAGE, indexed)
-            self._staged += len(indexed)
-            if self._merge_timer is None:
-                self._merge_timer = asyncio.get_running_loop().call_later(self.MERGE_AFTER, self._merge_soon)
-            return
-        if self._staged:
-            for statement in SQLITE_MERGE:
-                driver.execute(statement)
-        driver.executemany(SQLITE_INSERT, indexed)
-        self._staged = 0
-        if self._merge_timer is not None:
-            self._merge_timer.cancel()
-            self._merge_timer = None
 
     def _write_group(
         self,

@@ -14,6 +14,7 @@ from collab.events import NewEvent
 from collab.store.prune import Pruner
 from collab.store.search.queries import SearchFilter, SearchQueries
 from collab.store.search.query import parse_text_query
+from collab.store.search.staging import StagedIndex
 from collab.store.sql import SqlEventStore
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -21,6 +22,11 @@ pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 def said(channel: str, content: str, **fields: object) -> NewEvent:
     return NewEvent(channel, "message", {"content": content}, **fields)  # type: ignore[arg-type]
+
+
+def staging(store: SqlEventStore) -> StagedIndex:
+    assert store.writer.staged_index is not None
+    return store.writer.staged_index
 
 
 async def staged_and_merged(store: SqlEventStore) -> tuple[int, int]:
@@ -39,7 +45,7 @@ async def found(store: SqlEventStore, text: str) -> list[int]:
 
 
 async def test_an_appended_row_is_staged_and_a_search_merges_it_first(store: SqlEventStore) -> None:
-    store.writer.MERGE_AFTER = 3600  # only the search merges here
+    staging(store).MERGE_AFTER = 3600  # only the search merges here
     await store.append(said("general", "staged words"))
     assert await staged_and_merged(store) == (1, 0)
 
@@ -48,7 +54,7 @@ async def test_an_appended_row_is_staged_and_a_search_merges_it_first(store: Sql
 
 
 async def test_the_writer_merges_once_enough_rows_are_staged(store: SqlEventStore) -> None:
-    store.writer.MERGE_AT, store.writer.MERGE_AFTER = 5, 3600
+    staging(store).MERGE_AT, staging(store).MERGE_AFTER = 5, 3600
     await store.append_many([said("general", f"word{n}") for n in range(4)])
     assert await staged_and_merged(store) == (4, 0)
     # The batch that brings them to MERGE_AT merges them in its own transaction.
@@ -60,13 +66,13 @@ async def test_the_writer_merges_once_enough_rows_are_staged(store: SqlEventStor
 
 
 async def test_the_writer_merges_a_quiet_channels_rows_soon(store: SqlEventStore) -> None:
-    store.writer.MERGE_AFTER = 0.05
+    staging(store).MERGE_AFTER = 0.05
     await store.append(said("general", "alone"))
     await eventually(lambda: staged_and_merged(store), lambda counts: counts == (0, 1), "the writer's merge")
 
 
 async def test_a_prune_merges_staged_rows_before_it_removes_index_rows(store: SqlEventStore) -> None:
-    store.writer.MERGE_AFTER = 3600
+    staging(store).MERGE_AFTER = 3600
     old = datetime.now(UTC) - timedelta(days=30)
     await store.append_many([said("general", f"old note {n}", created_at=old) for n in range(3)])
     await store.append(said("general", "new note"))
@@ -86,7 +92,7 @@ async def test_a_prune_merges_staged_rows_before_it_removes_index_rows(store: Sq
 
 async def test_rows_staged_at_shutdown_are_merged(database_url: str) -> None:
     store = await SqlEventStore.open(database_url)
-    store.writer.MERGE_AFTER = 3600
+    staging(store).MERGE_AFTER = 3600
     await store.append(said("general", "last words"))
     await store.close()
 
