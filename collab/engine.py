@@ -14,6 +14,7 @@ from collab.boards.drawing import DRAWING
 from collab.boards.kanban import KANBAN
 from collab.chat.channels import register_chat
 from collab.chat.conversations import Conversations
+from collab.chat.direct import DirectMessages
 from collab.chat.frames import register_chat_frames
 from collab.chat.rooms import MAX_ROOMS_PER_USER, Rooms
 from collab.documents.limits import DEFAULT_LIMITS, DocumentLimits
@@ -120,7 +121,8 @@ class Engine:
         positions = ReadPositions(store.engine, read_small=store.read_small)
         rooms = Rooms(manager, positions, max_per_user=max_rooms_per_user)
         await rooms.load()
-        register_chat(manager, rooms)
+        direct = DirectMessages(manager)
+        register_chat(manager, rooms, direct)
         manager.event_listeners.append(rooms.on_event)
         heads = asyncio.create_task(rooms.run_heads(), name="room-heads")
 
@@ -149,7 +151,7 @@ class Engine:
         )
         manager.shutdown_hooks.append(documents.close)
         dispatcher = Dispatcher(manager, max_subscriptions=max_subscriptions)
-        register_chat_frames(dispatcher, manager, rooms, Conversations(DmChannels(store.engine), store))
+        register_chat_frames(dispatcher, manager, rooms, direct, Conversations(DmChannels(store.engine), store))
         sampler = Monitor(manager, dispatcher, store, DatabaseStats(store.engine), documents.peers)
         sampler.register()
         manager.shutdown_hooks.insert(0, sampler.stop)  # its last alerts are stored before the store closes

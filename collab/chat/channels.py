@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from collab.chat.direct import DirectMessages
 from collab.chat.rooms import Rooms
 from collab.errors import ProtocolError
 from collab.events import ChannelInfo
@@ -17,7 +18,7 @@ TRANSIENT_TYPES = frozenset({"cursor_move", "cursor", "mouse_move", "pointer", "
 LEGACY_MAX_TYPE = 40
 
 
-def register_chat(manager: ChannelManager, rooms: Rooms) -> None:
+def register_chat(manager: ChannelManager, rooms: Rooms, direct: DirectMessages) -> None:
     chat = manager.register_channel("chat")
 
     @chat.authorizer
@@ -78,6 +79,6 @@ def register_chat(manager: ChannelManager, rooms: Rooms) -> None:
 
     @dm.authorizer
     def two_users_only(info: ChannelInfo | None, client: Session) -> None:
-        rooms.check_dm_access(info, client)
+        direct.check_access(info, client)
 
-    manager.recipients["dm"] = rooms.dm_recipients
+    manager.recipients["dm"] = direct.recipients

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from collab.chat.conversations import Conversations, check_limit
+from collab.chat.direct import DirectMessages
 from collab.chat.rooms import Rooms
 from collab.errors import Forbidden, NotFound, ProtocolError
 from collab.naming import channel_kind, check_channel_name
@@ -18,12 +19,15 @@ from collab.values import check_text
 
 
 class ChatFrames:
-    """The handlers; `manager` finds clients and channels, `rooms` owns rooms, DMs and read positions,
-    `conversations` lists a user's DMs."""
+    """The handlers; `manager` finds clients and channels, `rooms` owns rooms and read positions,
+    `direct` makes DM channels, `conversations` lists a user's DMs."""
 
-    def __init__(self, manager: ChannelManager, rooms: Rooms, conversations: Conversations) -> None:
+    def __init__(
+        self, manager: ChannelManager, rooms: Rooms, direct: DirectMessages, conversations: Conversations
+    ) -> None:
         self.manager = manager
         self.rooms = rooms
+        self.direct = direct
         self.conversations = conversations
 
     async def private(self, session: Session, frame: dict[str, Any]) -> None:
@@ -41,7 +45,7 @@ class ChatFrames:
             if other is None:
                 raise NotFound(f"no client {target!r} is connected")
             target_user = other.user.id
-        name = await self.rooms.dm_channel_for(session.user.id, target_user)
+        name = await self.direct.channel_for(session.user.id, target_user)
         await self.manager.channel(name).append(
             session, "private", {"content": content, "from": session.id, "to": target_user}, op_id=op_id
         )
@@ -84,9 +88,13 @@ class ChatFrames:
 
 
 def register_chat_frames(
-    dispatcher: Dispatcher, manager: ChannelManager, rooms: Rooms, conversations: Conversations
+    dispatcher: Dispatcher,
+    manager: ChannelManager,
+    rooms: Rooms,
+    direct: DirectMessages,
+    conversations: Conversations,
 ) -> None:
-    frames = ChatFrames(manager, rooms, conversations)
+    frames = ChatFrames(manager, rooms, direct, conversations)
     dispatcher.on_frame("private", frames.private)
     dispatcher.on_frame("create_room", frames.create_room)
     dispatcher.on_frame("list_rooms", frames.list_rooms)

@@ -1,21 +1,19 @@
-"""Chat rooms as users see them: the list (with unread counts), creation, private rooms, direct-message
-channels, read positions and receipts."""
+"""Chat rooms as users see them: the list (with unread counts), creation, private rooms, read positions
+and receipts. Direct-message channels are collab.chat.direct's."""
 
 from __future__ import annotations
 
 import asyncio
-import bisect
 import contextlib
 import heapq
 import logging
 import time
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, replace
 from typing import Any
 
-from collab.chat.dm_names import dm_channel, dm_readers
-from collab.errors import Conflict, Forbidden, LimitExceeded
+from collab.chat.room_list import MAX_LISTED, PlainList
+from collab.errors import Conflict, LimitExceeded
 from collab.events import ChannelInfo, StoredEvent
 from collab.naming import channel_kind
 from collab.realtime.frames import json_frame
@@ -30,35 +28,8 @@ log = logging.getLogger(__name__)
 HEADS_INTERVAL = 1.0
 # Rooms created on one server process are announced to the others on this relay channel.
 ROOMS_RELAY = "_rooms"
-# A `rooms` list names at most this many rooms (the user's own first, then the most active).
-MAX_LISTED = 200
 # How old the `online` counts of the list every new user shares may be (see `Rooms._list`).
 PLAIN_LIST_SECONDS = 0.5
-
-
-@dataclass(frozen=True)
-class PlainList:
-    """The `rooms` list of a user who sees the public rooms only and has read none."""
-
-    version: int  # `Rooms._version` it was built at
-    expires: float  # monotonic time after which its entries (their `online` counts) are rebuilt
-    shown: list[ChannelInfo]
-    listed: frozenset[str] | None  # the names, when the list is cut
-    rooms: list[dict[str, Any]]
-    total: int
-
-    def with_room(self, info: ChannelInfo, entry: dict[str, Any], version: int) -> PlainList:
-        """This list with a new public room (`entry`) at `version`: what building it again would give.
-        Below MAX_LISTED the room takes its place by name. At or above it the list is cut, and the new
-        room, with no event yet and last of the rooms, is the least active: not shown, only counted."""
-        if self.listed is None and self.total < MAX_LISTED:
-            at = bisect.bisect([shown.name for shown in self.shown], info.name)
-            shown, rooms = [*self.shown], [*self.rooms]
-            shown.insert(at, info)
-            rooms.insert(at, entry)
-            return replace(self, version=version, shown=shown, rooms=rooms, total=self.total + 1)
-        listed = self.listed if self.listed is not None else frozenset(shown.name for shown in self.shown)
-        return replace(self, version=version, listed=listed, total=self.total + 1)
 
 
 # Chat rooms one user may make: with `create_room`, or by joining a name nobody used.
@@ -79,7 +50,6 @@ class Rooms:
         # Sockets owed a fresh `rooms` list, sent at the next tick of `run_heads`.
         self._owed: dict[str, Session] = {}
         self._moved: dict[str, int] = {}
-        self._dm_ready: dict[str, asyncio.Future[None]] = {}
         self._learning: dict[str, asyncio.Task[None]] = {}  # rooms another process made, being read
         # Rooms a joiner is making (`ensure`): the others joining them meanwhile wait for it instead of
         # each reading and trying to make the room again (ten joiners, one write).
@@ -392,56 +362,6 @@ class Rooms:
             except Exception:
                 log.exception("room lists could not be sent; trying again at the next tick")
             self.push_heads()
-
-    # -- direct messages -----------------------------------------------------------------------
-
-    @staticmethod
-    def dm_allowed(info: ChannelInfo | None, session: Session) -> bool:
-        """Only the pair the channel's name spells reads it (and admins): not whoever else its stored
-        members name (collab.chat.dm_names), and nobody before the first message."""
-        if info is None:
-            return False
-        return session.user.is_admin or session.user.id in dm_readers(info.name, info.members)
-
-    def check_dm_access(self, info: ChannelInfo | None, session: Session) -> None:
-        if not self.dm_allowed(info, session):
-            raise Forbidden("direct messages are readable by their two users only")
-
-    async def dm_channel_for(self, user_a: str, user_b: str) -> str:
-        """The DM channel of two users, created (private, the two as members) on first use. Concurrent
-        first messages of one pair wait on the same creation, so they keep their order."""
-        name = dm_channel(user_a, user_b)
-        ready = self._dm_ready.get(name)
-        if ready is None:
-            ready = self._dm_ready[name] = asyncio.ensure_future(self._create_dm(name, {user_a, user_b}))
-        if not ready.done():
-            try:
-                await asyncio.shield(ready)
-            except Exception:
-                self._dm_ready.pop(name, None)
-                raise
-        return name
-
-    async def _create_dm(self, name: str, members: set[str]) -> None:
-        store = self.manager.store
-        info = await store.get_channel(name)
-        if info is None:
-            try:
-                await store.create_channel(name, private=True, members=members)
-                return
-            except Conflict:
-                info = await store.get_channel(name)
-        for user_id in members - (info.members if info is not None else frozenset()):
-            await store.add_member(name, user_id)
-
-    def dm_recipients(self, event: StoredEvent) -> set[Session]:
-        data = event.data if isinstance(event.data, dict) else {}
-        users = {event.user_id, data.get("to")}
-        found: set[Session] = set()
-        for user_id in users:
-            if user_id:
-                found |= self.manager.sessions_of(user_id)
-        return found
 
     # -- read positions ------------------------------------------------------------------------
 
