@@ -119,7 +119,7 @@ class SqlEventStore:
     async def read_small(self, read: KeyedRead, keys: Sequence[str]) -> Sequence[Sequence[Any]]:
         """A read of a few rows by key, as a burst of joins makes (records, heads, read positions): on
         SQLite on the loop's thread (`SqliteWriteConnection.read_now`), else through the pool."""
-        reader = self.writer.sqlite_reader
+        reader = self.writer.sqlite_connection
         if reader is not None:
             try:  # `translated()` by hand: a context manager per read was 3 % of a connect's CPU
                 rows = reader.read_now(read, keys)
@@ -163,22 +163,28 @@ class SqlEventStore:
     ) -> ChannelInfo:
         now = utcnow()
         member_set = frozenset(members)
-        with translated(conflict=f"channel {name!r} exists already"):
-            async with self.engine.begin() as conn:
-                await conn.execute(
-                    channels.insert().values(
-                        name=name,
-                        kind=channel_kind(name),
-                        private=private,
-                        created_at=now,
-                        created_by=created_by,
-                    )
+
+        def insert(conn: sa.Connection, _: object = None) -> None:
+            conn.execute(
+                channels.insert().values(
+                    name=name, kind=channel_kind(name), private=private, created_at=now, created_by=created_by
                 )
-                if member_set:
-                    await conn.execute(
-                        channel_members.insert(),
-                        [{"channel": name, "user_id": m, "added_at": now} for m in sorted(member_set)],
-                    )
+            )
+            if member_set:
+                conn.execute(
+                    channel_members.insert(),
+                    [{"channel": name, "user_id": m, "added_at": now} for m in sorted(member_set)],
+                )
+
+        with translated(conflict=f"channel {name!r} exists already"):
+            sqlite = self.writer.sqlite_connection
+            if sqlite is not None:
+                # On the writer's connection, on the loop's thread: no pool checkout and no hops to a
+                # thread, which in a storm of joins making rooms took the GIL from the loop.
+                await sqlite.transaction(insert, [])
+            else:
+                async with self.engine.begin() as conn:
+                    await conn.run_sync(insert)
         self.writer.known_channels.add(name)
         return ChannelInfo(name, channel_kind(name), 0, private, now, created_by, member_set)
 

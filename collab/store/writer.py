@@ -85,8 +85,9 @@ class BatchWriter:
         self._closing = False
         self._task: asyncio.Task[None] | None = None
         self._sqlite = SqliteWriteConnection(engine.url) if self.dialect == "sqlite" else None
-        # Small reads on the loop's thread (SqlEventStore.read_small), SQLite only.
-        self.sqlite_reader = self._sqlite
+        # SQLite only: the connection the store's small reads and its channels' creation use too, on
+        # the loop's thread (SqlEventStore.read_small, SqlEventStore.create_channel).
+        self.sqlite_connection = self._sqlite
         self._sql = statements_for(engine.dialect)
         # How many more batches look their op keys up first (see `_write`).
         self._lookups_left = 0

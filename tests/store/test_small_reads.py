@@ -1,6 +1,7 @@
-"""The reads a burst of joins makes (channel records, heads, read positions) answer while the pool has no
-connection to give: on SQLite they run on the loop's thread, on a connection of their own. And a pool
-that gives no connection in time is `unavailable` (try again later), not a refusal."""
+"""The reads a burst of joins makes (channel records, heads, read positions), and the rooms it makes,
+answer while the pool has no connection to give: on SQLite they run on the loop's thread (the reads on
+a connection of their own, the rooms on the writer's). And a pool that gives no connection in time is
+`unavailable` (try again later), not a refusal."""
 
 from __future__ import annotations
 
@@ -46,7 +47,7 @@ async def test_a_small_read_that_finds_sqlite_busy_reads_through_the_pool(
     if not database_url.startswith("sqlite"):
         pytest.skip("only SQLite reads on the loop's thread")
     await store.create_channel("busy-room", created_by="alice")
-    reader = store.writer.sqlite_reader
+    reader = store.writer.sqlite_connection
     assert reader is not None
     asked = []
 
@@ -88,3 +89,22 @@ async def test_a_record_read_by_name_is_the_record_listed(store: SqlEventStore) 
         assert one == listed[name]
         assert isinstance(one.private, bool) and one.created_at.tzinfo is not None
     assert listed["closed-room"].private and listed["closed-room"].members == frozenset({"ann", "bob"})
+
+
+async def test_a_channel_is_created_on_sqlite_with_the_pool_exhausted(store: SqlEventStore, database_url: str) -> None:
+    # A storm of joins making rooms: on SQLite each room is made on the writer's connection, on the
+    # loop's thread (no checkout, no hop to a pool thread that takes the GIL from the loop).
+    if not database_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL creates channels through the pool")
+    async with AsyncExitStack() as stack:
+        await _take_every_pool_connection(store, stack)
+        async with asyncio.timeout(5):
+            made = await store.create_channel("storm-room", created_by="alice", private=True, members=["alice"])
+            # Made while the writer commits a batch: one transaction at a time on that connection.
+            appended, other = await asyncio.gather(
+                store.append(NewEvent("storm-room", "message", {"content": "hi"}, user_id="alice")),
+                store.create_channel("other-room", created_by="bob"),
+            )
+    assert (made.name, made.private, made.members) == ("storm-room", True, frozenset({"alice"}))
+    assert appended.event.seq == 1 and other.name == "other-room"
+    assert [info.name for info in await store.list_channels()] == ["other-room", "storm-room"]
