@@ -34,7 +34,8 @@ from typing import Any, Protocol
 from collab.errors import StoreError
 from collab.events import NewEvent, StoredEvent, utcnow
 from collab.operators.figures import LATENCY_BUCKETS, AppendLatency, resident_memory_bytes
-from collab.realtime.hub import Channel, ChannelKind, ChannelManager
+from collab.realtime.hub import Channel, ChannelManager
+from collab.realtime.kinds import ChannelKind
 from collab.realtime.protocol import timestamp
 from collab.realtime.session import Session
 from collab.store.base import EventStore

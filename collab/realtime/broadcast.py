@@ -13,7 +13,8 @@ Only the server writes here (the publish API, docs/server-api.md); sockets may s
 from __future__ import annotations
 
 from collab.events import StoredEvent
-from collab.realtime.hub import ChannelKind, ChannelManager
+from collab.realtime.hub import ChannelManager
+from collab.realtime.kinds import ChannelKind
 from collab.realtime.session import Session
 
 BROADCAST_KIND = "broadcast"

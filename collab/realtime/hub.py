@@ -1,4 +1,5 @@
-"""Channels and the clients in them: the registry of channel kinds, membership, resume, fan-out.
+"""Channels and the clients in them: the registry of channel kinds (their hooks: collab.realtime.kinds),
+membership, resume, fan-out.
 
 Every built-in kind (chat, kanban, draw, monitor, media) is written against the same small API a
 module uses to add its own:
@@ -26,6 +27,7 @@ from collab.realtime.broker import Broker, InProcessBroker
 from collab.realtime.cluster_presence import PRESENCE_RELAY, ClusterPresence
 from collab.realtime.connection import CloseCode
 from collab.realtime.frames import json_frame
+from collab.realtime.kinds import ChannelKind
 from collab.realtime.presence import Presence
 from collab.realtime.protocol import check_event_type, error_frame, event_frame
 from collab.realtime.recent import RecentEvents
@@ -34,68 +36,6 @@ from collab.realtime.session import Session
 from collab.store.base import EventStore
 
 log = logging.getLogger(__name__)
-
-MessageHandler = Callable[["Channel", Session, dict[str, Any]], Awaitable[None]]
-ConnectHook = Callable[["Channel", Session], Awaitable[None]]
-Authorize = Callable[[ChannelInfo | None, Session], None]
-StateProvider = Callable[["Channel"], Awaitable[dict[str, Any]]]
-Ensure = Callable[[str, Session], Awaitable[ChannelInfo | None]]
-
-
-class ChannelKind:
-    """The hooks of one kind of channel. `on_message` handlers are looked up by frame type; a handler
-    registered without a type gets every type the kind has no handler for."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.message_handlers: dict[str, MessageHandler] = {}
-        self.fallback: MessageHandler | None = None
-        self.connect_hooks: list[ConnectHook] = []
-        self.disconnect_hooks: list[ConnectHook] = []
-        self.authorize: Authorize | None = None
-        self.state_provider: StateProvider | None = None
-        # `ensure(name, client)` makes a channel its joiner found missing exist (chat rooms are made by
-        # their first joiner) and returns its record as stored, which the joiner must pass too.
-        self.ensure: Ensure | None = None
-        # `known(name)`: a record of the channel that this process keeps current and that may stand in
-        # for reading it (chat's public rooms: nothing about them changes but their head), or None.
-        self.known: Callable[[str], ChannelInfo | None] | None = None
-        # Kinds whose channels announce who is there (presence, system notices).
-        self.presence = True
-        # Whether clients may `publish` events of their own here (no for channels the server writes).
-        self.client_publish = True
-
-    def on_message(self, frame_type: str | MessageHandler | None = None) -> Any:
-        if callable(frame_type):
-            self.fallback = frame_type
-            return frame_type
-
-        def register(handler: MessageHandler) -> MessageHandler:
-            if frame_type is None:
-                self.fallback = handler
-            else:
-                self.message_handlers[frame_type] = handler
-            return handler
-
-        return register
-
-    def on_connect(self, hook: ConnectHook) -> ConnectHook:
-        self.connect_hooks.append(hook)
-        return hook
-
-    def on_disconnect(self, hook: ConnectHook) -> ConnectHook:
-        self.disconnect_hooks.append(hook)
-        return hook
-
-    def authorizer(self, check: Authorize) -> Authorize:
-        """`check(info, client)` raises `Forbidden` when the client may not join."""
-        self.authorize = check
-        return check
-
-    def state(self, provider: StateProvider) -> StateProvider:
-        """`provider(channel)` returns the `state` frame sent when a resume reaches past what is kept."""
-        self.state_provider = provider
-        return provider
 
 
 class Channel:
