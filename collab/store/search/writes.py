@@ -6,10 +6,11 @@ On SQLite a small batch stages its rows in a plain table, `event_search_pending`
 transaction, and they move into FTS5 a few hundred at a time (`SQLITE_MERGE`): in the transaction of the
 batch that brings them to `StagedIndex.MERGE_AT` (that batch's own rows go straight into FTS5), by the
 writer a moment after the first was staged (collab.store.search.staging), and by any search or prune
-before it reads or removes index rows (a prune in its own transaction, a search in one before it reads). This is PostgreSQL's GIN "pending list"
-(`fastupdate`), for the same reason: FTS5 writes a segment and rewrites its structure record at the end
-of every transaction that touched it, 40 µs whatever the rows, which a chat message alone in its batch
-paid in full: a single-event append cost 1.8 times as much with the index as without.
+before it reads or removes index rows (a prune in its own transaction, a search in one before it
+reads). This is PostgreSQL's GIN "pending list" (`fastupdate`), for the same reason: FTS5 writes a
+segment and rewrites its structure record at the end of every transaction that touched it, 40 µs
+whatever the rows, which a chat message alone in its batch paid in full: a single-event append cost 1.8
+times as much with the index as without.
 
 Driver-level SQL (`exec_driver_sql`: `?` on SQLite, `$n` on PostgreSQL), like the writer's own statements.
 """
