@@ -150,7 +150,9 @@ class Board:
                 # command must see it. A second delivery of the same seq is ignored.
                 self.live.on_event(appended.event)
             else:
-                client.send(self.manager.frame_for(client, appended.event))
+                client.answer_retry(
+                    appended.event.channel, appended.event.seq, self.manager.frame_for(client, appended.event)
+                )
 
     async def _refuse(self, channel: Channel, client: Session, op_id: str | None, head: int, error: Exception) -> None:
         """Answer a command the board at `head` refuses."""
@@ -172,7 +174,7 @@ class Board:
                 if needle in wire:
                     frame = orjson.loads(frame_payload(wire))
                     if frame.get("id") == op_id and frame.get("user_id") == client.user.id:
-                        client.send(frame)
+                        client.answer_retry(channel.name, frame["seq"], frame)
                         return True
             after = max(after, self.manager.recent.last_seq(channel.name))
         # What this process has not delivered (yet): another process's events the broker has not
@@ -181,7 +183,7 @@ class Board:
             return False
         for event in reversed(await self.manager.store.read(channel.name, after=after)):
             if event.op_id == op_id and event.user_id == client.user.id:
-                client.send(self.manager.frame_for(client, event))
+                client.answer_retry(channel.name, event.seq, self.manager.frame_for(client, event))
                 return True
         return False
 

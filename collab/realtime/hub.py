@@ -105,7 +105,7 @@ class Channel:
         if appended.new:
             self.manager.broker.publish(appended.event)
         elif client is not None:
-            client.send(self.manager.frame_for(client, appended.event))
+            client.answer_retry(self.name, appended.event.seq, self.manager.frame_for(client, appended.event))
         return appended
 
 

@@ -61,6 +61,16 @@ class Session(Connection):
 
     # -- delivery --------------------------------------------------------------------------------
 
+    def answer_retry(self, channel: str, seq: int, frame: dict[str, Any]) -> None:
+        """Answer a retried id with its stored event (`frame`, of seq `seq`). When this client's stream
+        of `channel` has not reached that seq yet, the event is on its way to it (committed, and
+        delivered in seq order once another process publishes the seqs before it): that delivery is the
+        answer. Sent now, the echo would run ahead of those seqs, which a client takes for a gap."""
+        position = self.positions.get(channel)
+        if position is not None and seq > position:
+            return
+        self.send(frame)
+
     def deliver(self, channel: str, seq: int, wire: bytes) -> None:
         """Send a stored event of `channel` (framed: collab.realtime.frames) unless this client has had
         it already (resume overlap)."""
