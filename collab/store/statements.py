@@ -19,7 +19,7 @@ from collab.store.search.writes import postgres_append_cte
 
 # Channels' heads by name: a join's read, and SQLite's writer's (on the driver's connection, where its
 # one write lock, taken by `BEGIN IMMEDIATE`, orders the batches; PostgreSQL's writer locks the rows
-# instead, `Statements.lock_heads`).
+# instead, `collab.store.pg_writer.PostgresStatements.lock_heads`).
 HEADS = keyed_read((channels.c.name, channels.c.head_seq), channels.c.name)
 
 _COLUMN_TYPES: dict[str, Any] = {
@@ -56,7 +56,7 @@ def _set_heads_from_arrays() -> Any:
     return channels.update().where(channels.c.name == values.c.n).values(head_seq=values.c.h)
 
 
-def _compile(statement: Any, dialect: sa.Dialect, order: tuple[str, ...]) -> str:
+def compile_positional(statement: Any, dialect: sa.Dialect, order: tuple[str, ...]) -> str:
     """The statement's SQL for `dialect`, checked to take its positional parameters in `order`."""
     compiled = statement.compile(dialect=dialect)
     if tuple(compiled.positiontup or ()) != order:
@@ -70,9 +70,10 @@ class Statements:
 
     insert_sql: str  # the batch's rows, skipping an op key stored already
     set_head_sql: str  # the channels' new heads
-    lock_heads: Any  # the channels' heads, their rows locked in name order
-    find_ops: Any  # the stored events carrying one of the batch's op keys
-    create_channels: Any  # the rows of channels not seen before
+    # SQLite: the stored events carrying one of the batch's op keys, and the rows of channels not seen
+    # before (PostgreSQL's writer has its own, on the driver: collab.store.pg_writer).
+    find_ops: Any
+    create_channels: Any
     # PostgreSQL: the whole write after the locks, index rows included, in one round trip (see
     # `statements_for`).
     write_sql: str | None = None
@@ -83,38 +84,27 @@ def statements_for(dialect: sa.Dialect) -> Statements:
     if dialect.name == "postgresql":
         # One statement per batch on PostgreSQL, its rows as one array per column: asyncpg's
         # executemany costs the server an execution per row (40 us an event measured).
-        insert_sql = _compile(_insert_from_arrays(), dialect, ROW_COLUMNS)
-        set_head_sql = _compile(_set_heads_from_arrays(), dialect, ("n", "h"))
+        insert_sql = compile_positional(_insert_from_arrays(), dialect, ROW_COLUMNS)
+        set_head_sql = compile_positional(_set_heads_from_arrays(), dialect, ("n", "h"))
     else:
         # SQLite runs in-process: executemany is just a loop over one prepared statement.
-        insert_sql = _compile(
+        insert_sql = compile_positional(
             sqlite.insert(events)
             .values({name: sa.bindparam(name) for name in ROW_COLUMNS})
             .on_conflict_do_nothing(index_elements=[events.c.op_key]),
             dialect,
             ROW_COLUMNS,
         )
-        set_head_sql = _compile(
+        set_head_sql = compile_positional(
             channels.update().where(channels.c.name == sa.bindparam("n")).values(head_seq=sa.bindparam("h")),
             dialect,
             ("h", "n"),
         )
-    lock_heads = (
-        sa.select(channels.c.name, channels.c.head_seq)
-        .where(channels.c.name.in_(sa.bindparam("names", expanding=True)))
-        .order_by(channels.c.name)
-        .with_for_update()
-    )
-    # The batch's op keys go in as one parameter (a JSON array on SQLite, an array on PostgreSQL),
-    # so the statement is the same for every batch and the driver binds one value, not 1,000.
-    if dialect.name == "postgresql":
-        keys: Any = events.c.op_key == sa.any_(sa.bindparam("keys", type_=postgresql.ARRAY(sa.BigInteger)))
-    else:
-        values = sa.func.json_each(sa.bindparam("keys", type_=sa.String)).table_valued("value")
-        keys = events.c.op_key.in_(sa.select(values.c.value))
-    find_ops = sa.select(*EVENT_COLUMNS, events.c.op_key).where(keys)
-    dialect_insert = postgresql.insert if dialect.name == "postgresql" else sqlite.insert
-    create_channels = dialect_insert(channels).on_conflict_do_nothing()
+    # The batch's op keys go in as one parameter (a JSON array), so the statement is the same for every
+    # batch and the driver binds one value, not 1,000.
+    values = sa.func.json_each(sa.bindparam("keys", type_=sa.String)).table_valued("value")
+    find_ops = sa.select(*EVENT_COLUMNS, events.c.op_key).where(events.c.op_key.in_(sa.select(values.c.value)))
+    create_channels = sqlite.insert(channels).on_conflict_do_nothing()
     write_sql = None
     if dialect.name == "postgresql":
         # The rows, their search index rows (collab.store.search.writes) and hours (collab.store.hours),
@@ -132,4 +122,4 @@ def statements_for(dialect: sa.Dialect) -> Statements:
             f" {postgres_append_cte(after_rows + 4)}, {postgres_widen_cte('inserted', f'${after_rows + 7}')}"
             " SELECT (SELECT count(*) FROM inserted), (SELECT count(*) FROM notified)"
         )
-    return Statements(insert_sql, set_head_sql, lock_heads, find_ops, create_channels, write_sql)
+    return Statements(insert_sql, set_head_sql, find_ops, create_channels, write_sql)

@@ -26,10 +26,12 @@ collab/store/hours.py), which turn a time window into a range of ids. On SQLite 
 index rows, and they move into FTS5 a few hundred at a time (collab/store/search/staging.py;
 collab/store/search/writes.py says why).
 
-The batch is plain (sync) code, written once for both databases: PostgreSQL runs it through `run_sync`
-on an asyncpg connection; SQLite runs it on the event loop's thread (see `collab.store.sqlite_writer`),
-its hot statements on the driver's connection. The hot statements are compiled once and executed with
-ready-made parameters, so no per-row type processing happens in SQLAlchemy (`collab.store.statements`).
+What a batch writes is decided once for both databases, by pure code (`collab.store.batch_plan`),
+between reading the heads and writing the rows. The I/O is each database's own, on its driver's
+connection: SQLite's sync, on the event loop's thread (`collab.store.sqlite_writer`); PostgreSQL's
+async, on a connection the writer holds (`collab.store.pg_writer`). The hot statements are compiled
+once and executed with ready-made parameters, so no per-row type processing happens in SQLAlchemy
+(`collab.store.statements`).
 """
 
 from __future__ import annotations
@@ -41,6 +43,7 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
+import asyncpg
 import orjson
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
@@ -50,10 +53,11 @@ from collab.errors import CollabError, StoreError
 from collab.events import Appended, NewEvent, StoredEvent, utcnow
 from collab.naming import channel_kind
 from collab.store import notify
-from collab.store.base import StaleHead
+from collab.store.batch_plan import GroupLookup, Item, Plan, Result, op_keys, plan_batch, plan_with_lookups
 from collab.store.errors import translate
 from collab.store.hours import SQLITE_WIDEN, sqlite_spans
 from collab.store.keyed import sqlite_parameters
+from collab.store.pg_writer import PostgresWriteConnection
 from collab.store.rows import Pending, PendingGroup, stored_event
 from collab.store.search.rows import indexer
 from collab.store.search.staging import StagedIndex
@@ -61,11 +65,6 @@ from collab.store.sqlite_writer import SqliteWriteConnection
 from collab.store.statements import HEADS, statements_for
 
 __all__ = ["BatchWriter"]
-
-# What the writer answers for one item of a batch: an event (`Pending`), a group (`PendingGroup`) or
-# the error of either.
-Result = Appended | list[Appended] | CollabError
-Item = Pending | PendingGroup
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +84,7 @@ class BatchWriter:
         self._closing = False
         self._task: asyncio.Task[None] | None = None
         self._sqlite = SqliteWriteConnection(engine.url) if self.dialect == "sqlite" else None
+        self._postgres = PostgresWriteConnection(engine) if self.dialect == "postgresql" else None
         # SQLite only: the connection the store's small reads and its channels' creation use too, on
         # the loop's thread (SqlEventStore.read_small, SqlEventStore.create_channel).
         self.sqlite_connection = self._sqlite
@@ -155,6 +155,8 @@ class BatchWriter:
             if self._sqlite is not None:
                 await asyncio.get_running_loop().run_in_executor(self._sqlite.executor, self._sqlite.close)
                 self._sqlite.executor.shutdown()
+            if self._postgres is not None:
+                await self._postgres.close()
 
     async def _run(self) -> None:
         batch: list[Item] = []
@@ -227,76 +229,79 @@ class BatchWriter:
 
     async def _transaction(self, batch: list[Item], look_up: bool) -> list[Result]:
         if self._sqlite is not None:
-            return await self._sqlite.transaction(self._write_batch, batch, look_up)
-        async with self.engine.begin() as conn:
-            return await conn.run_sync(self._write_batch, batch, look_up)
+            return await self._sqlite.transaction(self._write_sqlite, batch, look_up)
+        assert self._postgres is not None
+        return await self._postgres.transaction(self._write_postgres, batch, look_up)
 
-    def _write_batch(self, conn: sa.Connection, batch: list[Item], look_up: bool) -> list[Result]:
-        """Allocate seqs and insert one batch, inside the caller's transaction. Without `look_up`, raise
-        `_RetryInBatch` if an op key of the batch was stored already (the caller rolls back)."""
+    def _new_channels(self, batch: list[Item]) -> tuple[list[str], list[tuple[str, str, Any]]]:
+        """The batch's channels in name order, and the rows of those this writer has not seen yet."""
         names = sorted({pending.channel for pending in batch})
-        unknown = [name for name in names if name not in self.known_channels]
+        now = utcnow()
+        return names, [(name, channel_kind(name), now) for name in names if name not in self.known_channels]
+
+    def _write_sqlite(self, conn: sa.Connection, batch: list[Item], look_up: bool) -> list[Result]:
+        """The batch on SQLite, inside the caller's `BEGIN IMMEDIATE`. Without `look_up`, raise
+        `_RetryInBatch` if an op key of the batch was stored already (the caller rolls back)."""
+        names, unknown = self._new_channels(batch)
         if unknown:
-            now = utcnow()
-            conn.execute(
-                self._sql.create_channels, [{"name": n, "kind": channel_kind(n), "created_at": now} for n in unknown]
-            )
-        # SQLite's batch runs its hot statements on the driver's connection: through SQLAlchemy's
-        # execution, its 7 statements cost 100 µs more, which a message alone in its batch pays.
-        driver = conn.connection.driver_connection if self._sqlite is not None else None
-        heads: dict[str, int]
-        if driver is not None:
-            heads = dict(driver.execute(HEADS.sqlite_sql, sqlite_parameters(names)).fetchall())
-        else:
-            # The row locks that order this batch after every other writer of these channels.
-            heads = dict(conn.execute(self._sql.lock_heads, {"names": names}).all())
-        known = self._stored_ops(conn, batch) if look_up else {}
-        results: list[Result] = []
-        rows: list[tuple[Any, ...]] = []
-        sources: list[Pending] = []  # each row's pending event (its index terms)
-        for pending in batch:
-            if type(pending) is PendingGroup:
-                results.append(self._write_group(conn, pending, heads, known, look_up, rows, sources))
-                continue
-            key = pending.op_key
-            if key is not None and key in known:
-                previous = known[key]
-                event = pending.event
-                if (previous.channel, previous.user_id, previous.op_id) == (event.channel, event.user_id, event.op_id):
-                    results.append(Appended(previous, False))
-                else:
-                    results.append(StoreError(f"op id {event.op_id!r} collides with another operation's"))
-                continue
-            channel = pending.channel
-            seq = heads[channel] = heads[channel] + 1
-            stored = pending.stored(seq)
-            if key is not None:
-                known[key] = stored
-            results.append(Appended(stored, True))
-            rows.append((channel, seq, *pending.row))
-            sources.append(pending)
+            records = [{"name": name, "kind": kind, "created_at": at} for name, kind, at in unknown]
+            conn.execute(self._sql.create_channels, records)
+        # The hot statements run on the driver's connection: through SQLAlchemy's execution, its 7
+        # statements cost 100 µs more, which a message alone in its batch pays.
+        driver: sqlite3.Connection = conn.connection.driver_connection
+        heads = dict(driver.execute(HEADS.sqlite_sql, sqlite_parameters(names)).fetchall())
+        found = self._stored_ops(conn, batch) if look_up else {}
+        plan = plan_with_lookups(batch, heads, found, look_up, lambda items: self._stored_ops(conn, items))
+        rows = plan.rows
+        if rows:
+            self._check_inserted(driver.executemany(self._sql.insert_sql, rows).rowcount, plan, look_up)
+            touched = {row[0] for row in rows}
+            driver.executemany(self._sql.set_head_sql, [(plan.heads[name], name) for name in touched])
+            self._index_sqlite(driver, rows, plan.sources)
+        return plan.results
+
+    async def _write_postgres(self, driver: asyncpg.Connection, batch: list[Item], look_up: bool) -> list[Result]:
+        """The batch on PostgreSQL, inside the caller's transaction: `_write_sqlite`'s steps, its rows
+        written by one statement (`Statements.write_sql`)."""
+        assert self._postgres is not None
+        statements = self._postgres.statements
+        names, unknown = self._new_channels(batch)
+        if unknown:
+            await driver.executemany(statements.create_channels, unknown)
+        # The row locks that order this batch after every other writer of these channels.
+        heads = dict(await driver.fetch(statements.lock_heads, names))
+        found = await self._stored_ops_postgres(driver, batch) if look_up else {}
+        looked_up: set[int] | None = None if look_up else set()
+        while True:
+            try:
+                plan = plan_batch(batch, heads, found, looked_up)
+                break
+            except GroupLookup as need:
+                found = {**found, **await self._stored_ops_postgres(driver, need.group.members)}
+                assert looked_up is not None
+                looked_up.add(id(need.group))
+        rows = plan.rows
         if rows:
             touched = {row[0] for row in rows}
-            if driver is None:
-                columns = tuple(map(list, zip(*rows, strict=True)))
-                moved = ([*touched], [heads[name] for name in touched])
-                node = self.notify_node
-                payloads = notify.commit_payloads(node, _new_events(results)) if node is not None else []
-                indexed = [(row, source) for row, source in zip(rows, sources, strict=True) if source.terms is not None]
-                search = ([row[0] for row, _ in indexed], [row[1] for row, _ in indexed], [s.terms for _, s in indexed])
-                parameters = (*columns, *moved, payloads, *search, self.writer_id)
-                inserted, _ = conn.exec_driver_sql(self._sql.write_sql, parameters).one()
-            else:
-                inserted = driver.executemany(self._sql.insert_sql, rows).rowcount
-            if inserted != len(rows):
-                # Only an op-key conflict skips a row; with the lookup done, one is a broken invariant.
-                if look_up:
-                    raise StoreError(f"{len(rows) - inserted} events conflicted although their op ids were looked up")
-                raise _RetryInBatch
-            if driver is not None:
-                driver.executemany(self._sql.set_head_sql, [(heads[name], name) for name in touched])
-                self._index_sqlite(driver, rows, sources)
-        return results
+            columns = tuple(map(list, zip(*rows, strict=True)))
+            moved = ([*touched], [plan.heads[name] for name in touched])
+            node = self.notify_node
+            payloads = notify.commit_payloads(node, _new_events(plan.results)) if node is not None else []
+            indexed = [(row, s) for row, s in zip(rows, plan.sources, strict=True) if s.terms is not None]
+            search = ([row[0] for row, _ in indexed], [row[1] for row, _ in indexed], [s.terms for _, s in indexed])
+            inserted, _ = await driver.fetchrow(
+                self._sql.write_sql, *columns, *moved, payloads, *search, self.writer_id
+            )
+            self._check_inserted(inserted, plan, look_up)
+        return plan.results
+
+    @staticmethod
+    def _check_inserted(inserted: int, plan: Plan, look_up: bool) -> None:
+        if inserted != len(plan.rows):
+            # Only an op-key conflict skips a row; with the lookup done, one is a broken invariant.
+            if look_up:
+                raise StoreError(f"{len(plan.rows) - inserted} events conflicted although their op ids were looked up")
+            raise _RetryInBatch
 
     def _index_sqlite(self, driver: sqlite3.Connection, rows: list[tuple[Any, ...]], sources: list[Pending]) -> None:
         """Index the rows just inserted and widen their hours (PostgreSQL's statement does both itself).
@@ -312,54 +317,23 @@ class BatchWriter:
         hours = sqlite_spans(first, [row[-1] for row in rows])
         driver.executemany(SQLITE_WIDEN, [(hour, writer, low, high) for hour, (low, high) in hours.items()])
 
-    def _write_group(
-        self,
-        conn: sa.Connection,
-        group: PendingGroup,
-        heads: dict[str, int],
-        known: dict[int, StoredEvent],
-        look_up: bool,
-        rows: list[tuple[Any, ...]],
-        sources: list[Pending],
-    ) -> list[Appended] | CollabError:
-        """Allocate a conditional group's seqs and add its rows, or say why not (see the module
-        docstring): a retry's stored events, `StaleHead`, or a `StoreError` for an op-id collision."""
-        channel = group.channel
-        head = heads[channel]
-        if group.op_keys and not look_up and head != group.expected_head:
-            # Stale, or a retry of a group whose first try moved the head: only the lookup can tell.
-            known.update(self._stored_ops(conn, group.members))
-        repeated = [member for member in group.members if member.op_key in known]
-        if repeated:
-            answers = []
-            for member in repeated:
-                previous, event = known[member.op_key], member.event  # type: ignore[index]
-                if (previous.channel, previous.user_id, previous.op_id) != (event.channel, event.user_id, event.op_id):
-                    return StoreError(f"op id {event.op_id!r} collides with another operation's")
-                answers.append(Appended(previous, False))
-            return answers
-        if head != group.expected_head:
-            return StaleHead(channel, group.expected_head, head)
-        appended = []
-        for member in group.members:
-            head += 1
-            stored = member.stored(head)
-            if member.op_key is not None:
-                known[member.op_key] = stored
-            appended.append(Appended(stored, True))
-            rows.append((channel, head, *member.row))
-            sources.append(member)
-        heads[channel] = head
-        return appended
-
     def _stored_ops(self, conn: sa.Connection, batch: Sequence[Item]) -> dict[int, StoredEvent]:
-        """The stored events that carry one of the batch's op keys: one probe of the unique index each."""
-        keys = list({pending.op_key for pending in batch if pending.op_key is not None})
-        keys.extend(key for pending in batch if type(pending) is PendingGroup for key in pending.op_keys)
+        """SQLite: the stored events that carry one of the batch's op keys (one probe of the unique index
+        each)."""
+        keys = op_keys(batch)
         if not keys:
             return {}
-        parameter = orjson.dumps(keys).decode() if self.dialect == "sqlite" else keys
-        return {row[9]: stored_event(row) for row in conn.execute(self._sql.find_ops, {"keys": parameter})}
+        rows = conn.execute(self._sql.find_ops, {"keys": orjson.dumps(keys).decode()})
+        return {row[9]: stored_event(row) for row in rows}
+
+    async def _stored_ops_postgres(self, driver: asyncpg.Connection, batch: Sequence[Item]) -> dict[int, StoredEvent]:
+        """`_stored_ops` on PostgreSQL."""
+        keys = op_keys(batch)
+        if not keys:
+            return {}
+        assert self._postgres is not None
+        rows = await driver.fetch(self._postgres.statements.find_ops, keys)
+        return {row[9]: stored_event(row) for row in rows}
 
 
 def _new_events(results: list[Result]) -> list[StoredEvent]:

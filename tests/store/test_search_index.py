@@ -72,13 +72,23 @@ async def test_events_without_typed_text_are_not_indexed(store: SqlEventStore) -
 
 async def test_a_rolled_back_batch_leaves_no_index_rows(store: SqlEventStore, monkeypatch: pytest.MonkeyPatch) -> None:
     await store.append(said("general", "kept words"))
-    write = store.writer._write_batch
+    broke = OSError("the connection broke before the commit")
+    if store.dialect == "sqlite":
+        write = store.writer._write_sqlite
 
-    def write_then_fail(conn, batch, look_up):  # type: ignore[no-untyped-def]
-        write(conn, batch, look_up)  # the events and their index rows, in the transaction
-        raise OSError("the connection broke before the commit")
+        def write_then_fail(conn, batch, look_up):  # type: ignore[no-untyped-def]
+            write(conn, batch, look_up)  # the events and their index rows, in the transaction
+            raise broke
 
-    monkeypatch.setattr(store.writer, "_write_batch", write_then_fail)
+        monkeypatch.setattr(store.writer, "_write_sqlite", write_then_fail)
+    else:
+        write_postgres = store.writer._write_postgres
+
+        async def write_then_fail_postgres(driver, batch, look_up):  # type: ignore[no-untyped-def]
+            await write_postgres(driver, batch, look_up)
+            raise broke
+
+        monkeypatch.setattr(store.writer, "_write_postgres", write_then_fail_postgres)
     with pytest.raises(StoreError):
         await store.append(said("general", "lost words"))
     monkeypatch.undo()
