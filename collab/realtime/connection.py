@@ -365,11 +365,16 @@ class _TurnEnd:
         self.loop: asyncio.AbstractEventLoop | None = None
 
     def add(self, connection: Connection) -> None:
-        loop = asyncio.get_running_loop()
-        if loop is not self.loop:  # a new loop (tests run one each): what the old one left is gone
-            self.due, self.loop = [], loop
-        if not self.due:
-            loop.call_soon(self.flush)
+        # The loop is asked for once a turn, by the first frame: on Python 3.11 each ask is a system
+        # call (`get_running_loop` checks the process id), which every frame to every socket paid.
+        if not self.due or self.loop is None or self.loop.is_closed():
+            # A new turn; or a loop closed before its turn ended (tests run one loop each): what it
+            # left is gone.
+            loop = asyncio.get_running_loop()
+            if loop is not self.loop:
+                self.due, self.loop = [], loop
+            if not self.due:
+                loop.call_soon(self.flush)
         self.due.append(connection)
 
     def flush(self) -> None:
