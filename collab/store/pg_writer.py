@@ -61,6 +61,17 @@ class PostgresStatements:
         )
 
 
+def _breaks_the_connection(error: Exception) -> bool:
+    """Whether `error` leaves the connection unusable, even before the driver has seen it close: a
+    lost connection, a protocol out of step (asyncpg's InternalClientError, as after the server
+    terminated the session), or the server's own word (SQLSTATE 08: connection exception; 57P:
+    shutting down, terminated by an operator)."""
+    if not isinstance(error, asyncpg.PostgresError):
+        return True
+    state = getattr(error, "sqlstate", None) or ""
+    return state.startswith(("08", "57P"))
+
+
 class PostgresWriteConnection:
     """The writer's one connection (see the module docstring); used by one task at a time."""
 
@@ -88,24 +99,24 @@ class PostgresWriteConnection:
         try:
             async with driver.transaction():
                 return await work(driver, *arguments)
-        except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as error:
-            broken = driver.is_closed()
-            if broken:
-                await self._discard()
+        except (asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError, OSError) as error:
+            if not (driver.is_closed() or _breaks_the_connection(error)):
+                raise self._as_sqlalchemy(error) from error
+            # Whatever the batch's fate (a commit may have gone through before the connection broke),
+            # the connection is done: the pool makes a new one for the next batch.
+            await self._discard()
             if isinstance(error, OSError):
                 raise  # the connection's own (collab.store.errors takes it as it is)
-            raise self._as_sqlalchemy(error, broken) from error
+            raise sa_exc.InterfaceError(None, None, error, connection_invalidated=True) from error
 
-    def _as_sqlalchemy(self, error: Exception, broken: bool) -> sa_exc.DBAPIError:
-        """A driver's error as SQLAlchemy raises it (`IntegrityError`, `OperationalError`, …)."""
+    def _as_sqlalchemy(self, error: Exception) -> sa_exc.DBAPIError:
+        """A driver's error as SQLAlchemy raises it (`IntegrityError`, `DataError`, …)."""
         dbapi = self.engine.dialect.loaded_dbapi
         try:
             AsyncAdapt_asyncpg_connection._handle_exception_no_connection(dbapi, error)
         except Exception as translated:
             error = translated
-        return sa_exc.DBAPIError.instance(
-            None, None, error, dbapi.Error, connection_invalidated=broken, dialect=self.engine.dialect
-        )
+        return sa_exc.DBAPIError.instance(None, None, error, dbapi.Error, dialect=self.engine.dialect)
 
     async def _discard(self) -> None:
         conn, self._conn, self._driver = self._conn, None, None

@@ -10,7 +10,7 @@ import asyncio
 import pytest
 import sqlalchemy as sa
 
-from collab.errors import StoreError
+from collab.errors import StoreError, StoreUnavailable
 from collab.events import Appended, NewEvent
 from collab.store.schema import channels, events
 from collab.store.search.queries import SearchFilter, SearchQueries
@@ -80,6 +80,28 @@ async def test_a_sqlite_error_outside_any_event_fails_the_whole_batch_as_the_eng
         await store.append(NewEvent("general", "message", {"content": "second"}))
     again = await store.append(NewEvent("general", "message", {"content": "third"}))
     assert again.event.seq == 2
+
+
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+async def test_a_postgres_writer_whose_connection_is_killed_fails_unavailable_then_reconnects(
+    store: SqlEventStore,
+) -> None:
+    # The writer holds one connection (collab.store.pg_writer): killed under it (a database restart, a
+    # proxy that drops it), the batch then in flight fails `unavailable` as the engine's error, nothing
+    # of it is stored, and the next batch runs on a new connection from the pool.
+    await store.append(NewEvent("general", "message", {"content": "first"}))
+    postgres_writer = store.writer._postgres
+    assert postgres_writer is not None
+    driver = await postgres_writer._connection()
+    async with store.engine.connect() as conn:
+        killed = await conn.scalar(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": driver.get_server_pid()})
+    assert killed
+    with pytest.raises(StoreUnavailable):
+        await store.append(NewEvent("general", "message", {"content": "lost"}))
+    again = await store.append(NewEvent("general", "message", {"content": "third"}))
+    assert again.event.seq == 2
+    assert [event.data["content"] for event in await store.read("general")] == ["first", "third"]
+    assert await postgres_writer._connection() is not driver
 
 
 async def test_the_callers_of_one_batch_resume_in_seq_order(store: SqlEventStore) -> None:
