@@ -236,8 +236,11 @@ class BatchWriter:
     def _new_channels(self, batch: list[Item]) -> tuple[list[str], list[tuple[str, str, Any]]]:
         """The batch's channels in name order, and the rows of those this writer has not seen yet."""
         names = sorted({pending.channel for pending in batch})
+        unknown = [name for name in names if name not in self.known_channels]
+        if not unknown:
+            return names, []
         now = utcnow()
-        return names, [(name, channel_kind(name), now) for name in names if name not in self.known_channels]
+        return names, [(name, channel_kind(name), now) for name in unknown]
 
     def _write_sqlite(self, conn: sa.Connection, batch: list[Item], look_up: bool) -> list[Result]:
         """The batch on SQLite, inside the caller's `BEGIN IMMEDIATE`. Without `look_up`, raise
