@@ -20,6 +20,8 @@ FINGER = 40
 # How long a finger stays off the screen after a drag: Chromium makes no click of a tap that comes within
 # about 100 ms of a lifted drag (no person is that quick; a test that taps next would be).
 LIFTED_MS = 200
+# How often, and how far apart, an element that has no box is measured again (`_shown_box`).
+RETRIES, RETRY_MS = 5, 100
 
 
 def touch_drag(page: Page, points: list[tuple[float, float]], hold_ms: int = 450, step_ms: int = 30) -> None:
@@ -51,11 +53,22 @@ def assert_on_screen(locator: Locator, *, fully: bool = False) -> None:
     count = locator.count()
     assert count, f"nothing matches {locator}"
     for index in range(count):
-        box = locator.nth(index).bounding_box()
+        box = _shown_box(locator.nth(index))
         assert box is not None, f"{locator} #{index} is not shown"
         assert box["x"] >= 0 and box["x"] + box["width"] <= size["width"] + 0.5, (locator, index, box)
         if fully:
             assert box["y"] >= 0 and box["y"] + box["height"] <= size["height"] + 0.5, (locator, index, box)
+
+
+def _shown_box(element: Locator) -> dict[str, float] | None:
+    """The element's box; asked again a few times when there is none, as a list a page renders anew
+    (the monitor's alerts at each sample) can detach the element between finding and measuring it."""
+    for _ in range(RETRIES):
+        box = element.bounding_box()
+        if box is not None:
+            return box  # type: ignore[return-value]
+        element.page.wait_for_timeout(RETRY_MS)
+    return None
 
 
 def assert_finger_sized(locator: Locator, least: float = FINGER) -> None:
