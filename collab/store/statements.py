@@ -71,7 +71,7 @@ class Statements:
     insert_sql: str  # the batch's rows, skipping an op key stored already
     set_head_sql: str  # the channels' new heads
     # SQLite: the stored events carrying one of the batch's op keys, and the rows of channels not seen
-    # before (PostgreSQL's writer has its own, on the driver: collab.store.pg_writer).
+    # before (None on PostgreSQL, whose writer has its own, on the driver: collab.store.pg_writer).
     find_ops: Any
     create_channels: Any
     # PostgreSQL: the whole write after the locks, index rows included, in one round trip (see
@@ -100,12 +100,13 @@ def statements_for(dialect: sa.Dialect) -> Statements:
             dialect,
             ("h", "n"),
         )
-    # The batch's op keys go in as one parameter (a JSON array), so the statement is the same for every
-    # batch and the driver binds one value, not 1,000.
-    values = sa.func.json_each(sa.bindparam("keys", type_=sa.String)).table_valued("value")
-    find_ops = sa.select(*EVENT_COLUMNS, events.c.op_key).where(events.c.op_key.in_(sa.select(values.c.value)))
-    create_channels = sqlite.insert(channels).on_conflict_do_nothing()
-    write_sql = None
+    find_ops = create_channels = write_sql = None
+    if dialect.name == "sqlite":
+        # The batch's op keys go in as one parameter (a JSON array), so the statement is the same for
+        # every batch and the driver binds one value, not 1,000.
+        values = sa.func.json_each(sa.bindparam("keys", type_=sa.String)).table_valued("value")
+        find_ops = sa.select(*EVENT_COLUMNS, events.c.op_key).where(events.c.op_key.in_(sa.select(values.c.value)))
+        create_channels = sqlite.insert(channels).on_conflict_do_nothing()
     if dialect.name == "postgresql":
         # The rows, their search index rows (collab.store.search.writes) and hours (collab.store.hours),
         # the new heads and the batch's notifications (collab.store.notify) in one statement, so the
