@@ -74,10 +74,13 @@ class Board:
         for command in commands:
             self.kind.on_message(command)(self.command)
 
-    async def state_frame(self, channel: Channel) -> dict[str, Any]:
-        """The board as of the last event folded in. Nothing awaits between reading the state and the
-        caller sending it, so every event the client gets after this frame has a higher seq."""
+    async def state_frame(self, channel: Channel, at_least: int = 0) -> dict[str, Any]:
+        """The board as of the last event folded in, and at least at seq `at_least`. Nothing awaits
+        between reading the state and the caller sending it, so every event the client gets after this
+        frame has a higher seq."""
         live = await self.live.get(channel.name)
+        if live.seq < at_least:
+            live = await self.live.catch_up(channel.name)
         return {"type": "state", "channel": channel.name, "seq": live.seq, "board": live.state}
 
     async def _joined(self, channel: Channel, client: Session) -> None:
@@ -92,7 +95,10 @@ class Board:
             await self._send_state(channel, client)
 
     async def _send_state(self, channel: Channel, client: Session) -> None:
-        client.send(await self.state_frame(channel))
+        # Never behind the socket's position: a join may start it at a head read from the log, which
+        # holds another process's commit this process's board has not been delivered yet. That event's
+        # delivery is dropped as one the socket has had, so a state without it would lose it.
+        client.send(await self.state_frame(channel, at_least=client.positions.get(channel.name, 0)))
         client.tag_last(_STATE_TAG + channel.name)
 
     async def command(self, channel: Channel, client: Session, frame: dict[str, Any]) -> None:

@@ -63,3 +63,23 @@ async def test_a_retry_of_a_chat_message_ahead_of_the_stream_waits_for_it(cluste
     await ann.send(**frame)
     stored = [(f["seq"], f.get("id")) for f in ann.transport.frames if f.get("type") == "message"]
     assert stored[-3:] == [(other.event.seq, None), (other.event.seq + 1, "m1"), (other.event.seq + 1, "m1")]
+
+
+async def test_a_fresh_join_while_an_event_is_unpublished_gets_a_state_that_holds_it(cluster: Cluster) -> None:
+    """The join reads the head from the log, where another process's commit already is; this process's
+    board has not been delivered it yet. A `state` behind the head the socket starts from would lose that
+    event: its delivery is dropped as one the socket has had."""
+    channel = "draw:fresh-join"
+    ann, bob = Client(cluster.nodes[0], ANN, channel), Client(cluster.nodes[0], BOB, channel)
+    await ann.connect()
+    await ann.send(type="stroke_add", stroke="s1", **STROKE, id="a1")
+    [(kind, data)] = drawing.decide(DRAWING.initial(), {"type": "stroke_add", "stroke": "s2", **STROKE}, BOB.id)
+    other = await cluster.store.append(NewEvent(channel, kind, data, user_id=BOB.id, nickname=BOB.name))
+    await bob.connect(resume=False)
+    cluster.broker.publish(other.event)
+    await ann.send(type="stroke_add", stroke="s3", **STROKE, id="a2")
+    for client in (ann, bob):
+        client.pump()
+        assert client.replica.seq == 3
+        client.check_streams()
+        assert [s["id"] for s in client.replica.state["strokes"]] == ["s1", "s2", "s3"]
