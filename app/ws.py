@@ -79,7 +79,13 @@ async def websocket_handler(request: web.Request) -> web.StreamResponse:
     )
     try:
         try:
-            await engine.connect(session, name, since, announce=partial(_welcome, session, name, guest_token))
+            await engine.connect(
+                session,
+                name,
+                since,
+                announce=partial(_welcome, session, name, guest_token),
+                new_user=guest_token is not None,
+            )
         except CollabError as error:
             # Stop the session's writer without closing the socket: `_refuse` still has to send the error.
             session.connection_lost()

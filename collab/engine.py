@@ -189,20 +189,27 @@ class Engine:
         return engine
 
     async def connect(
-        self, session: Session, channel: str, since: int | None, *, announce: Callable[[int], None]
+        self,
+        session: Session,
+        channel: str,
+        since: int | None,
+        *,
+        announce: Callable[[int], None],
+        new_user: bool = False,
     ) -> None:
         """A `/ws` socket joins its own channel, in the one order that loses nothing: joined first (it
         is owed every message sent from now on; `announce(head)` sends its welcome), then registered
         (DMs and kicks find it once it has its welcome), then a new room is created (that waits for
         the database's write lock; the join holds the room's events until then: `ChannelManager.join`),
-        then it gets the room list. `CollabError` if it may not join."""
+        then it gets the room list. `new_user`: the user was made for this connection (a new guest),
+        so it has no read positions to look up. `CollabError` if it may not join."""
 
         def welcome_then_register(head: int) -> None:
             announce(head)
             self.manager.add_session(session)
 
         await self.manager.join(session, channel, since, announce=welcome_then_register)
-        await self.rooms.send_list(session)
+        await self.rooms.send_list(session, new_user=new_user)
 
     async def disconnect(self, session: Session) -> None:
         """The socket's handler is done: it leaves every channel and is forgotten."""

@@ -129,9 +129,19 @@ class Rooms:
             "online": len(channel.presence.users) if channel is not None else 0,
         }
 
-    async def send_list(self, session: Session) -> None:
-        read = await self.positions.of_user(session.user.id)
-        session.send(self._list(session, read))
+    async def send_list(self, session: Session, *, new_user: bool = False) -> None:
+        """Send `session` its `rooms` list. A user made for this very connection (a new guest) has
+        read nothing yet: its read positions are not asked for."""
+        read = {} if new_user else await self.positions.of_user(session.user.id)
+        self._send_list(session, read)
+
+    def _send_list(self, session: Session, read: dict[str, int]) -> None:
+        frame = self._list(session, read)
+        plain = self._plain
+        if plain is not None and frame is plain.frame and not session.legacy_room:
+            session.send_wire(plain.wire)  # the shared list, encoded once
+        else:
+            session.send(frame)
 
     def _list(self, session: Session, read: dict[str, int]) -> dict[str, Any]:
         """The `rooms` frame for `session`: the rooms its user can see, at most `MAX_LISTED` (those
@@ -147,7 +157,7 @@ class Rooms:
             if cached.listed is not None:
                 session.set_attr("listed_rooms", cached.listed)
             if time.monotonic() < cached.expires:
-                return {"type": "rooms", "rooms": cached.rooms, "total": cached.total}
+                return cached.frame
             shown, listed, total = cached.shown, cached.listed, cached.total
         else:
             visible = self.visible_to(session)
@@ -161,6 +171,7 @@ class Rooms:
         rooms = [self._entry(info, read) for info in shown]
         if plain:
             self._plain = PlainList(self._version, time.monotonic() + PLAIN_LIST_SECONDS, shown, listed, rooms, total)
+            return self._plain.frame
         return {"type": "rooms", "rooms": rooms, "total": total}
 
     def _cut(self, visible: list[ChannelInfo], read: dict[str, int]) -> tuple[list[ChannelInfo], frozenset[str]]:
@@ -208,7 +219,7 @@ class Rooms:
             self.owe_list(sessions)  # the next tick tries again
             raise
         for session in sessions:
-            session.send(self._list(session, positions.get(session.user.id, {})))
+            self._send_list(session, positions.get(session.user.id, {}))
 
     def _announce_room(self, info: ChannelInfo, creator: Session | None = None) -> None:
         """A room came to exist. A socket that can see it gets `room_added` now if it takes changes

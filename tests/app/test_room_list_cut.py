@@ -4,6 +4,7 @@ the most active; every new user gets the same cut, computed once while nothing m
 from __future__ import annotations
 
 from support.apps import Start
+from support.auth import token
 from support.ws import connect
 
 from app.keys import ENGINE
@@ -75,3 +76,27 @@ async def test_the_shared_list_kept_through_new_rooms_is_the_list_built_anew(sta
         assert _shown(shared) == _shown(built), name
         assert listed == session.attrs.get("listed_rooms"), name
     assert shared["total"] == MAX_LISTED + 3 and len(shared["rooms"]) == MAX_LISTED
+
+
+async def test_a_new_guest_reads_no_positions_and_new_users_share_one_encoded_list(start: Start, monkeypatch) -> None:
+    client = await start()
+    engine = client.app[ENGINE]
+    asked: list[str] = []
+    of_user = engine.rooms.positions.of_user
+
+    async def counted(user_id: str) -> dict[str, int]:
+        asked.append(user_id)
+        return await of_user(user_id)
+
+    monkeypatch.setattr(engine.rooms.positions, "of_user", counted)
+    written: list[bytes] = []
+    for nickname in ("g1", "g2"):
+        guest = await connect(client, channel="general", nickname=nickname)
+        assert [room["name"] for room in (await guest.expect("rooms"))["rooms"]] == ["general"]
+        written.append(engine.rooms._plain.wire)
+    assert asked == []  # made for this connection: it has read nothing
+    assert written[0] is written[1]  # encoded once, for both
+
+    member = await connect(client, channel="general", token=token("u-member"))
+    [entry] = (await member.expect("rooms"))["rooms"]
+    assert asked == ["u-member"] and entry["name"] == "general"

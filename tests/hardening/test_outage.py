@@ -25,6 +25,7 @@ from typing import Any
 import aiohttp
 import orjson
 import pytest
+from support.auth import token
 from support.databases import create_postgres_database, drop_postgres_database, in_thread, postgres_url, sqlite_url
 from support.servers import ServerProcess
 from support.tcp_proxy import proxied
@@ -308,7 +309,9 @@ async def test_a_postgres_outage_under_load_refuses_unavailable_and_loses_nothin
             # A client that connects while the database is gone is told to come back later (1013).
             proxy.cut()
             try:
-                async with http.ws_connect(f"{servers[0].url}/ws", params={"channel": CHANNEL}) as ws:
+                # A user with a token (a new guest has read nothing, so its join reads nothing here).
+                params = {"channel": CHANNEL, "token": token("u-late")}
+                async with http.ws_connect(f"{servers[0].url}/ws", params=params) as ws:
                     refusal = await ws.receive_json(timeout=DEADLINE)
                     if refusal["type"] == "welcome":
                         # A room this process knows is joined without a read; the refusal comes when the
