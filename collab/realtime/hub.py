@@ -226,8 +226,10 @@ class ChannelManager:
                 info, head = known, joined_at
             else:
                 info = await self.store.get_channel(name)
-                # The record carries the head it was read with: one read where there were two.
-                head = info.head if info is not None else await self.store.head(name)
+                # The record carries the head it was read with: one read where there were two. A head
+                # lives on its channel's record (every append writes both in one transaction), so a
+                # channel with no record had no event when it was read.
+                head = info.head if info is not None else 0
             if kind.authorize is not None:
                 kind.authorize(info, session)
             self.heads[name] = max(self.heads.get(name, 0), head)

@@ -100,3 +100,28 @@ async def test_a_new_guest_reads_no_positions_and_new_users_share_one_encoded_li
     member = await connect(client, channel="general", token=token("u-member"))
     [entry] = (await member.expect("rooms"))["rooms"]
     assert asked == ["u-member"] and entry["name"] == "general"
+
+
+async def test_clients_sharing_a_cut_list_hear_of_the_rooms_in_it_only(start: Start) -> None:
+    client = await start()
+    engine = client.app[ENGINE]
+    for n in range(MAX_LISTED + 5):
+        await engine.store.create_channel(f"room-{n:03}")
+    await engine.rooms.load()
+    guests = [await connect(client, channel="general", nickname=f"g{n}") for n in range(2)]
+    for guest in guests:
+        await guest.expect("rooms")
+    sessions = [s for s in engine.manager.sessions.values() if s.attrs["nickname"] in ("g0", "g1")]
+    listed = sessions[0].attrs["listed_rooms"]
+    assert listed is sessions[1].attrs["listed_rooms"]
+    inside = sorted(listed - {"general"})[0]
+    outside = next(name for name in sorted(engine.rooms.infos) if name not in listed)
+    for room in (outside, inside):  # `inside` moves last: its head comes in the last push of the two
+        writer = await connect(client, channel=room, nickname=f"w-{room}")
+        await writer.send(type="message", content="hello", id=f"m-{room}")
+        await writer.expect("message", id=f"m-{room}")
+    for guest in guests:
+        told: dict[str, int] = {}
+        while told.get(inside) != 1:
+            told.update((await guest.expect("heads", within=5))["heads"])
+        assert outside not in told and set(told) <= listed
