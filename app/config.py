@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from collab.operators.monitor import ALERT_DEFAULTS, ALERT_METRICS
+from collab.operators.alerts import ALERT_DEFAULTS, ALERT_METRICS
 from collab.store.engine import DEFAULT_DATA_DIR, default_database_url
 
 

@@ -21,7 +21,6 @@ joining is the joined node's own.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import socket
@@ -32,7 +31,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from collab.errors import StoreError
-from collab.events import NewEvent, StoredEvent, utcnow
+from collab.events import StoredEvent, utcnow
+from collab.operators.alerts import ALERT_DEFAULTS, ALERT_METRICS, MONITOR_CHANNEL, Alerts
 from collab.operators.figures import LATENCY_BUCKETS, AppendLatency, resident_memory_bytes
 from collab.realtime.hub import Channel, ChannelManager
 from collab.realtime.kinds import ChannelKind
@@ -42,29 +42,9 @@ from collab.store.base import EventStore
 
 log = logging.getLogger(__name__)
 
-MONITOR_CHANNEL = "monitor"
-MIB = 1024 * 1024
-
-# What an alert threshold may watch: its name (`COLLAB_ALERT_<NAME>`) → the sample's field and the
-# factor from that field's unit to the threshold's (thresholds in MB read fields in bytes).
-ALERT_METRICS: Mapping[str, tuple[str, float]] = {
-    "connections": ("connections", 1.0),
-    "channels": ("channels", 1.0),
-    "messages_in_per_s": ("messages_in_per_s", 1.0),
-    "messages_out_per_s": ("messages_out_per_s", 1.0),
-    "append_p99_ms": ("append_p99_ms", 1.0),
-    "loop_lag_ms": ("loop_lag_ms", 1.0),
-    "cpu_percent": ("cpu_percent", 1.0),
-    "memory_mb": ("memory_bytes", 1 / MIB),
-    "database_mb": ("database_bytes", 1 / MIB),
-}
-# Thresholds that are on unless configured otherwise (0 turns one off).
-ALERT_DEFAULTS: Mapping[str, float] = {"loop_lag_ms": 500.0, "append_p99_ms": 1000.0, "memory_mb": 2048.0}
-
 LAG_PROBE_SECONDS = 0.1
 DATABASE_POLL_SECONDS = 5.0
 DATABASE_TIMEOUT_SECONDS = 10.0
-ALERT_QUEUE_LIMIT = 1000
 
 
 class MessagesIn(Protocol):
@@ -120,15 +100,11 @@ class Monitor:
         self.latency = AppendLatency()
         self.history: deque[dict[str, Any]] = deque(maxlen=600)
         self.latest: dict[str, Any] | None = None
-        # Alerts now firing: name → the data of its `alert` event; samples below threshold since.
-        self.firing: dict[str, dict[str, Any]] = {}
-        self._below: dict[str, int] = {}
-        self.alerts_stored = 0
+        self.alerts = Alerts(manager, store, self.node, self.process)
         self.stored_events: int | None = None
         self.database_bytes: int | None = None
         self._lag_max = 0.0
         self._last: tuple[float, int, int, int, int, float] | None = None
-        self._alerts: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue(ALERT_QUEUE_LIMIT)
         self._tasks: list[asyncio.Task[None]] = []
         self._alert_writer: asyncio.Task[None] | None = None
 
@@ -156,7 +132,7 @@ class Monitor:
             "process": self.process,
             "interval": self.config.interval,
             "thresholds": dict(self.config.thresholds),
-            "firing": list(self.firing.values()),
+            "firing": list(self.alerts.firing.values()),
             "samples": list(self.history),
         }
 
@@ -179,7 +155,7 @@ class Monitor:
             self.config.resolve_after,
         )
         self.history = deque(self.history, maxlen=max(1, round(self.config.history_seconds / self.config.interval)))
-        self._alert_writer = asyncio.create_task(self._store_alerts(), name="monitor-alerts")
+        self._alert_writer = asyncio.create_task(self.alerts.store_forever(), name="monitor-alerts")
         self._tasks = [
             asyncio.create_task(self._sample_forever(), name="monitor-sampler"),
             asyncio.create_task(self._probe_lag(), name="monitor-lag-probe"),
@@ -196,8 +172,7 @@ class Monitor:
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        with contextlib.suppress(asyncio.QueueFull):
-            self._alerts.put_nowait(None)
+        self.alerts.finish()
         try:
             await asyncio.wait_for(writer, DATABASE_TIMEOUT_SECONDS)
         except TimeoutError:
@@ -241,8 +216,8 @@ class Monitor:
         sample = self.sample()
         self.history.append(sample)
         self.latest = sample
-        self._evaluate(sample)
-        sample["alerts"] = sorted(self.firing)
+        self.alerts.evaluate(sample, self.config.thresholds, self.config.resolve_after)
+        sample["alerts"] = sorted(self.alerts.firing)
         # Relayed even when nobody watches here: a page on another node shows this node's figures too.
         self.manager.broker.relay(MONITOR_CHANNEL, {"type": "metrics", "channel": MONITOR_CHANNEL, **sample})
         return sample
@@ -315,137 +290,19 @@ class Monitor:
                 failing = True
             await asyncio.sleep(self.database_poll_seconds)
 
-    # -- alerts ---------------------------------------------------------------------------------------
+    # -- alerts -------------------------------------------------------------------------------------
 
-    def _evaluate(self, sample: dict[str, Any]) -> None:
-        for name, threshold in self.config.thresholds.items():
-            key, factor = ALERT_METRICS[name]
-            raw = sample.get(key)
-            value = None if raw is None else round(raw * factor, 3)
-            if value is not None and value >= threshold:
-                self._below[name] = 0
-                if name not in self.firing:
-                    alert = {
-                        "metric": name,
-                        "state": "firing",
-                        "value": value,
-                        "threshold": threshold,
-                        "node": self.node,
-                        "process": self.process,
-                        "since": sample["ts"],
-                        "message": f"{name} is {value:g}, at or above {threshold:g}",
-                    }
-                    self.firing[name] = alert
-                    self._queue(alert)
-            elif name in self.firing:
-                self._below[name] = self._below.get(name, 0) + 1
-                if self._below[name] >= self.config.resolve_after:
-                    fired = self.firing.pop(name)
-                    del self._below[name]
-                    self._queue(
-                        {
-                            "metric": name,
-                            "state": "resolved",
-                            "value": value,
-                            "threshold": threshold,
-                            "node": self.node,
-                            "process": self.process,
-                            "since": fired["since"],
-                            "message": f"{name} is back below {threshold:g}",
-                        }
-                    )
+    @property
+    def firing(self) -> dict[str, dict[str, Any]]:
+        """Alerts now firing: name → the data of its `alert` event."""
+        return self.alerts.firing
 
-    def _queue(self, alert: dict[str, Any]) -> None:
-        try:
-            self._alerts.put_nowait(alert)
-        except asyncio.QueueFull:
-            log.warning("monitor: %d alerts waiting to be stored; dropped %s", ALERT_QUEUE_LIMIT, alert["message"])
-
-    async def _store_alerts(self) -> None:
-        """Store alerts one after the other, in the order they were raised (firing before resolved)."""
-        try:
-            await self.resolve_left_firing()
-        except Exception as error:  # the database refused: say so, keep monitoring
-            log.warning("monitor: resolving the alerts of stopped processes failed: %s", error)
-        while True:
-            alert = await self._alerts.get()
-            if alert is None:
-                return
-            try:
-                appended = await self.manager.store.append(NewEvent(MONITOR_CHANNEL, "alert", alert))
-            except Exception as error:  # the database refused: say so, keep monitoring
-                log.warning("monitor: storing alert %r failed: %s", alert["message"], error)
-                continue
-            self.alerts_stored += 1
-            # What Channel.append does for a client: publish after the commit (the server has no socket).
-            if appended.new:
-                self.manager.broker.publish(appended.event)
+    @property
+    def alerts_stored(self) -> int:
+        return self.alerts.stored
 
     async def resolve_left_firing(self) -> list[dict[str, Any]]:
-        """Store a `resolved` event for each alert left firing by a process that no longer runs (this
-        node before a restart, a stopped process on this host, a node no longer listening on the
-        PostgreSQL broker): nobody else would ever resolve it. A figure still too high fires again,
-        as this process's own alert, at its first sample. Returns the resolutions stored."""
-        firing: dict[tuple[str, str], dict[str, Any]] = {}  # (process, metric) → its last firing alert
-        after = 0
-        while batch := await self.store.read(MONITOR_CHANNEL, after=after, limit=1000):
-            after = batch[-1].seq
-            for event in batch:
-                data = event.data
-                if event.type != "alert" or not isinstance(data.get("metric"), str):
-                    continue
-                key = (str(data.get("process") or data.get("node")), data["metric"])
-                if data.get("state") == "firing":
-                    firing[key] = data
-                else:
-                    firing.pop(key, None)
-        live_nodes = await self._live_nodes() if firing else None
-        resolutions = []
-        for (process, metric), alert in firing.items():
-            if not self._stopped(alert, live_nodes):
-                continue
-            resolution = {
-                "metric": metric,
-                "state": "resolved",
-                "value": None,
-                "threshold": alert.get("threshold"),
-                "node": alert.get("node"),
-                "process": alert.get("process"),
-                "since": alert.get("since"),
-                "reason": "process stopped",
-                "resolved_by": self.process,
-                "message": f"{metric}: {process} stopped while it was firing; resolved by {self.process}",
-            }
-            appended = await self.manager.store.append(NewEvent(MONITOR_CHANNEL, "alert", resolution))
-            self.alerts_stored += 1
-            if appended.new:
-                self.manager.broker.publish(appended.event)
-            resolutions.append(resolution)
-        return resolutions
-
-    async def _live_nodes(self) -> set[str] | None:
-        """The broker's nodes alive now, when the broker can tell (the PostgreSQL one); else None."""
-        ask = getattr(self.manager.broker, "live_nodes", None)
-        if ask is None:
-            return None
-        try:
-            return set(await ask())
-        except Exception as error:  # unknown: resolve only what this host can tell
-            log.warning("monitor: asking which nodes are alive failed: %s", error)
-            return None
-
-    def _stopped(self, alert: dict[str, Any], live_nodes: set[str] | None) -> bool:
-        """Whether the process that raised `alert` has stopped. Nothing of this process is stored yet
-        when this runs, so its own node or process id in a firing alert is an earlier process's."""
-        node, process = alert.get("node"), alert.get("process")
-        if node == self.node or process == self.process:
-            return True
-        host, _, pid = str(process).rpartition(":")
-        if host == socket.gethostname() and pid.isdigit():
-            return not _running(int(pid))
-        if live_nodes is not None and isinstance(node, str):
-            return node not in live_nodes
-        return False  # another host's process, and no broker to ask: it resolves its own
+        return await self.alerts.resolve_left_firing()
 
     # -- for /metrics ---------------------------------------------------------------------------------
 
@@ -456,18 +313,8 @@ class Monitor:
             "messages_out": self.manager.messages_out,
             "append_batches": getattr(figures, "batches_committed", 0),
             "appended_events": getattr(figures, "events_committed", 0),
-            "alerts_stored": self.alerts_stored,
+            "alerts_stored": self.alerts.stored,
         }
-
-
-def _running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process: it exists
-        return True
-    return True
 
 
 __all__ = [

@@ -10,7 +10,7 @@ from support.waiting import wait_for
 from support.ws import Peer, connect
 
 from app.keys import ENGINE
-from collab.operators.monitor import ALERT_METRICS
+from collab.operators.alerts import ALERT_METRICS
 
 SAMPLE_FIELDS = {
     "time",
