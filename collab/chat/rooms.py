@@ -341,30 +341,23 @@ class Rooms:
         moved, self._moved = self._moved, {}
         everything = len(self.infos) <= MAX_LISTED
         private = [name for name in moved if self.infos[name].private]
-        # What most clients are told (every public room that moved), encoded once: a storm of joins
-        # moves rooms on every tick, and ten thousand clients would each encode the same frame.
         public = {name: seq for name, seq in moved.items() if not self.infos[name].private}
-        public_frame: bytes | None = None
-        # A cut list is mostly shared (every new user's is the same set): its heads are picked and
-        # encoded once per push, not once per socket (by the set's id: the sessions keep it alive).
-        cut_frames: dict[int, bytes | None] = {}
+        # A storm of joins moves rooms on every tick, and ten thousand clients would each pick and encode
+        # the same frame. A socket that sees no moved private room gets one of a few shared frames: every
+        # public room that moved (a whole list), or those of its cut list, mostly shared too (every new
+        # user's is the same set; keyed by its id: the sessions keep it alive).
+        shared_frames: dict[int | None, bytes | None] = {}
         for session in list(self.manager.sessions.values()):
             listed = session.get_attr("listed_rooms")
             # With more rooms than a list shows, only the rooms in the client's list: else each client
             # would hear of every room's every message.
             whole = everything or listed is None
-            shared = not session.legacy_room and not any(self._can_see(self.infos[n], session) for n in private)
-            if whole and shared:
-                if public:
-                    public_frame = public_frame or json_frame({"type": "heads", "heads": public})
-                    session.send_wire(public_frame)
-                continue
-            if shared:
-                key = id(listed)
-                if key not in cut_frames:
-                    in_list = {name: seq for name, seq in public.items() if name in listed}
-                    cut_frames[key] = json_frame({"type": "heads", "heads": in_list}) if in_list else None
-                wire = cut_frames[key]
+            if not session.legacy_room and not any(self._can_see(self.infos[n], session) for n in private):
+                key = None if whole else id(listed)
+                if key not in shared_frames:
+                    told = public if whole else {name: seq for name, seq in public.items() if name in listed}
+                    shared_frames[key] = json_frame({"type": "heads", "heads": told}) if told else None
+                wire = shared_frames[key]
                 if wire is not None:
                     session.send_wire(wire)
                 continue
