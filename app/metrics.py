@@ -109,7 +109,7 @@ class MonitorCollector(Collector):
         firing = GaugeMetricFamily("collab_alert_firing", "1 while the alert fires", labels=["node", "metric"])
         thresholds = GaugeMetricFamily("collab_alert_threshold", "The alert's threshold", labels=["node", "metric"])
         for metric, threshold in sorted(monitor.config.thresholds.items()):
-            firing.add_metric([*node, metric], 1.0 if metric in monitor.firing else 0.0)
+            firing.add_metric([*node, metric], 1.0 if metric in monitor.alerts.firing else 0.0)
             thresholds.add_metric([*node, metric], threshold)
         yield firing
         yield thresholds

@@ -15,7 +15,6 @@ from typing import Any
 
 from collab.events import NewEvent
 from collab.realtime.hub import ChannelManager
-from collab.store.base import EventStore
 
 log = logging.getLogger(__name__)
 
@@ -44,9 +43,8 @@ ALERT_QUEUE_LIMIT = 1000
 class Alerts:
     """The alerts of one process (`node`, `process`): which fire now, and the task that stores them."""
 
-    def __init__(self, manager: ChannelManager, store: EventStore, node: str, process: str) -> None:
+    def __init__(self, manager: ChannelManager, node: str, process: str) -> None:
         self.manager = manager
-        self.store = store
         self.node = node
         self.process = process
         # Alerts now firing: name → the data of its `alert` event; samples below threshold since.
@@ -117,14 +115,9 @@ class Alerts:
             if alert is None:
                 return
             try:
-                appended = await self.manager.store.append(NewEvent(MONITOR_CHANNEL, "alert", alert))
+                await self._store(alert)
             except Exception as error:  # the database refused: say so, keep monitoring
                 log.warning("monitor: storing alert %r failed: %s", alert["message"], error)
-                continue
-            self.stored += 1
-            # What Channel.append does for a client: publish after the commit (the server has no socket).
-            if appended.new:
-                self.manager.broker.publish(appended.event)
 
     async def resolve_left_firing(self) -> list[dict[str, Any]]:
         """Store a `resolved` event for each alert left firing by a process that no longer runs (this
@@ -133,7 +126,7 @@ class Alerts:
         as this process's own alert, at its first sample. Returns the resolutions stored."""
         firing: dict[tuple[str, str], dict[str, Any]] = {}  # (process, metric) → its last firing alert
         after = 0
-        while batch := await self.store.read(MONITOR_CHANNEL, after=after, limit=1000):
+        while batch := await self.manager.store.read(MONITOR_CHANNEL, after=after, limit=1000):
             after = batch[-1].seq
             for event in batch:
                 data = event.data
@@ -161,12 +154,13 @@ class Alerts:
                 "resolved_by": self.process,
                 "message": f"{metric}: {process} stopped while it was firing; resolved by {self.process}",
             }
-            appended = await self.manager.store.append(NewEvent(MONITOR_CHANNEL, "alert", resolution))
-            self.stored += 1
-            if appended.new:
-                self.manager.broker.publish(appended.event)
+            await self._store(resolution)
             resolutions.append(resolution)
         return resolutions
+
+    async def _store(self, alert: dict[str, Any]) -> None:
+        await self.manager.append(NewEvent(MONITOR_CHANNEL, "alert", alert))
+        self.stored += 1
 
     async def _live_nodes(self) -> set[str] | None:
         """The broker's nodes alive now, when the broker can tell (the PostgreSQL one); else None."""

@@ -391,13 +391,9 @@ class MediaLibrary:
     # -- plumbing ------------------------------------------------------------------------------------
 
     async def _publish(self, user: User, event_type: str, data: dict[str, Any], op_id: str | None = None) -> None:
-        # What Channel.append does for a socket's client, for an HTTP caller: store, then publish the
-        # committed event to every process's subscribers.
-        appended = await self.manager.store.append(
+        await self.manager.append(
             NewEvent(MEDIA_CHANNEL, event_type, data, user_id=user.id, nickname=user.name, op_id=op_id)
         )
-        if appended.new:
-            self.manager.broker.publish(appended.event)
 
 
 def check_writer(user: User) -> None:

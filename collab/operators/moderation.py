@@ -273,11 +273,10 @@ class Moderation:
         data.pop("audit_seq")
         data.pop("action")
         data["reason"] = reason
-        appended = await self.manager.store.append(
+        appended = await self.manager.append(
             NewEvent(AUDIT, outcome.action, data, user_id=actor.id, nickname=actor.name)
         )
         self._own.add(appended.event.seq)
-        self.manager.broker.publish(appended.event)
         return appended.event
 
     def on_event(self, event: StoredEvent) -> None:

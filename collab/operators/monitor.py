@@ -100,7 +100,7 @@ class Monitor:
         self.latency = AppendLatency()
         self.history: deque[dict[str, Any]] = deque(maxlen=600)
         self.latest: dict[str, Any] | None = None
-        self.alerts = Alerts(manager, store, self.node, self.process)
+        self.alerts = Alerts(manager, self.node, self.process)
         self.stored_events: int | None = None
         self.database_bytes: int | None = None
         self._lag_max = 0.0
@@ -289,20 +289,6 @@ class Monitor:
                     log.warning("monitor: reading the database's figures failed: %s", error)
                 failing = True
             await asyncio.sleep(self.database_poll_seconds)
-
-    # -- alerts -------------------------------------------------------------------------------------
-
-    @property
-    def firing(self) -> dict[str, dict[str, Any]]:
-        """Alerts now firing: name → the data of its `alert` event."""
-        return self.alerts.firing
-
-    @property
-    def alerts_stored(self) -> int:
-        return self.alerts.stored
-
-    async def resolve_left_firing(self) -> list[dict[str, Any]]:
-        return await self.alerts.resolve_left_firing()
 
     # -- for /metrics ---------------------------------------------------------------------------------
 

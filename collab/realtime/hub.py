@@ -91,7 +91,7 @@ class Channel:
         frames have (every path that stores comes here, a channel module's too)."""
         check_event_type(event_type)
         user = client.user if client is not None else None
-        appended = await self.manager.store.append(
+        appended = await self.manager.append(
             NewEvent(
                 self.name,
                 event_type,
@@ -102,9 +102,7 @@ class Channel:
                 op_id=op_id,
             )
         )
-        if appended.new:
-            self.manager.broker.publish(appended.event)
-        elif client is not None:
+        if not appended.new and client is not None:
             client.answer_retry(self.name, appended.event.seq, self.manager.frame_for(client, appended.event))
         return appended
 
@@ -338,6 +336,14 @@ class ChannelManager:
             del self.channels[channel.name]
 
     # -- delivery --------------------------------------------------------------------------------
+
+    async def append(self, event: NewEvent) -> Appended:
+        """Store an event, then publish it to every process (and so to the clients) when it is new: the
+        one way the server's own events (alerts, media, moderation) and its clients' reach the sockets."""
+        appended = await self.store.append(event)
+        if appended.new:
+            self.broker.publish(appended.event)
+        return appended
 
     def frame_for(self, session: Session, event: StoredEvent) -> dict[str, Any]:
         frame = event_frame(event)

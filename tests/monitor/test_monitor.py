@@ -139,7 +139,7 @@ async def test_prometheus_text_has_the_same_figures(start):
     engine = client.server.app[ENGINE]
     engine.monitor.database_poll_seconds = 0.2
     talker = await chat(client, 3)
-    await wait_for(lambda: engine.monitor.latest is not None and "connections" in engine.monitor.firing)
+    await wait_for(lambda: engine.monitor.latest is not None and "connections" in engine.monitor.alerts.firing)
     await wait_for(lambda: (engine.monitor.stored_events or 0) >= 3, what="the stored events are counted")
 
     response = await client.get("/metrics")

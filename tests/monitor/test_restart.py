@@ -59,7 +59,7 @@ async def test_a_restart_resolves_the_alerts_its_predecessors_left_firing(databa
         ],
     )
     async with opened(Engine.open(database_url, monitor=MonitorConfig(thresholds={}))) as engine:
-        await wait_for(lambda: engine.monitor.alerts_stored == 1, what="the stale alert resolved")
+        await wait_for(lambda: engine.monitor.alerts.stored == 1, what="the stale alert resolved")
         stored = await engine.store.read(MONITOR_CHANNEL)
     assert len(stored) == 6
     resolution = stored[-1].data
@@ -70,7 +70,7 @@ async def test_a_restart_resolves_the_alerts_its_predecessors_left_firing(databa
 
     # The next start finds nothing left to resolve: the history is not written twice.
     async with opened(Engine.open(database_url)) as engine:
-        assert await engine.monitor.resolve_left_firing() == []
+        assert await engine.monitor.alerts.resolve_left_firing() == []
         assert await engine.store.head(MONITOR_CHANNEL) == 6
 
 
@@ -86,5 +86,5 @@ async def test_the_postgres_broker_tells_a_gone_node_from_a_live_one(database_ur
             ],
         )
         async with opened(Engine.open(database_url, broker="postgres")) as restarted:
-            resolved = await restarted.monitor.resolve_left_firing()
+            resolved = await restarted.monitor.alerts.resolve_left_firing()
     assert [(r["metric"], r["node"]) for r in resolved] == [("memory_mb", "gonenode")]
