@@ -10,14 +10,20 @@ from support.ws import connect
 from app.keys import ENGINE
 from collab.chat import rooms as rooms_module
 from collab.chat.rooms import MAX_LISTED
+from collab.engine import Engine
+
+
+async def make_rooms(engine: Engine, count: int) -> None:
+    """`count` rooms (`room-000`, …) stored, and known to the server's room list."""
+    for n in range(count):
+        await engine.store.create_channel(f"room-{n:03}")
+    await engine.rooms.load()
 
 
 async def test_a_cut_list_is_the_read_rooms_then_the_busiest_and_shared_by_new_users(start: Start) -> None:
     client = await start()
     engine = client.app[ENGINE]
-    for n in range(MAX_LISTED + 20):
-        await engine.store.create_channel(f"room-{n:03}")
-    await engine.rooms.load()
+    await make_rooms(engine, MAX_LISTED + 20)
     # The last room made is the busiest: it makes the cut although it sorts last by name.
     writer = await connect(client, channel="room-219", nickname="writer")
     for n in range(3):
@@ -57,9 +63,7 @@ async def test_the_shared_list_kept_through_new_rooms_is_the_list_built_anew(sta
     client = await start()
     engine = client.app[ENGINE]
     rooms = engine.rooms
-    for n in range(MAX_LISTED - 3):
-        await engine.store.create_channel(f"room-{n:03}")
-    await rooms.load()
+    await make_rooms(engine, MAX_LISTED - 3)
     watcher = await connect(client, channel="general", nickname="watcher")
     await watcher.expect("rooms")
     session = next(s for s in engine.manager.sessions.values() if s.attrs["nickname"] == "watcher")
@@ -105,9 +109,7 @@ async def test_a_new_guest_reads_no_positions_and_new_users_share_one_encoded_li
 async def test_clients_sharing_a_cut_list_hear_of_the_rooms_in_it_only(start: Start) -> None:
     client = await start()
     engine = client.app[ENGINE]
-    for n in range(MAX_LISTED + 5):
-        await engine.store.create_channel(f"room-{n:03}")
-    await engine.rooms.load()
+    await make_rooms(engine, MAX_LISTED + 5)
     guests = [await connect(client, channel="general", nickname=f"g{n}") for n in range(2)]
     for guest in guests:
         await guest.expect("rooms")
