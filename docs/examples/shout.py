@@ -7,8 +7,7 @@ Then connect to ws://127.0.0.1:8080/ws?channel=shout:lobby and send {"type":"say
 from aiohttp import web
 
 from app.factory import create_app
-from collab.realtime.channel import Channel
-from collab.realtime.hub import ChannelManager
+from collab.realtime.hub import Channel, ChannelManager
 from collab.realtime.session import Session
 
 
