@@ -21,6 +21,8 @@ from collab.store.search.writes import postgres_append_cte
 # one write lock, taken by `BEGIN IMMEDIATE`, orders the batches; PostgreSQL's writer locks the rows
 # instead, `collab.store.pg_writer.PostgresStatements.lock_heads`).
 HEADS = keyed_read((channels.c.name, channels.c.head_seq), channels.c.name)
+# One channel's head, as `HEADS` gives it: SQLite's writer's read for a batch of one channel.
+HEAD_SQLITE = "SELECT name, head_seq FROM channels WHERE name = ?"
 
 _COLUMN_TYPES: dict[str, Any] = {
     "channel": sa.String,
