@@ -164,7 +164,7 @@ class Connection:
         if self.state is not State.OPEN:
             return
         outbox = self._outbox
-        size = frame_bytes(wire)
+        size = sys.getsizeof(wire)  # `frame_bytes`, without a call on every frame to every socket
         if self._drainer is not None:
             # The socket makes us wait: what queues up meanwhile is bounded.
             if outbox and (len(outbox) >= self.queue_limit or self._queued_bytes + size > self.queue_bytes):
@@ -225,7 +225,8 @@ class Connection:
             return
         if not more and self._drainer is None:
             self._drainer = asyncio.ensure_future(self._drain())
-        self._signal_writable()
+        if self._writable is not None:
+            self._signal_writable()
 
     async def _drain(self) -> None:
         try:
