@@ -202,10 +202,20 @@ class Connection:
         return written_at is not None and self._written < written_at and bool(self._outbox)
 
     def _flush(self) -> None:
-        """The end of the turn: this turn's frames in one write (the drain task's, if it runs)."""
+        """The end of the turn: this turn's frames in one write; a drain task takes over if the socket
+        is full (and if one runs, it writes them)."""
         self._flush_due = False
-        if self._drainer is None and self._outbox and self.state is not State.CLOSED:
-            self._write_outbox()
+        if self._drainer is not None or not self._outbox or self.state is State.CLOSED:
+            return
+        try:
+            more = self.transport.write(self._take_outbox())
+        except (ConnectionError, RuntimeError):
+            self.connection_lost()
+            return
+        if not more:
+            self._drainer = asyncio.ensure_future(self._drain())
+        if self._writable is not None:
+            self._signal_writable()
 
     def _take_outbox(self) -> bytes:
         """Everything queued, as one write's bytes; counted as written."""
@@ -215,18 +225,6 @@ class Connection:
         self._outbox = []
         self._queued_bytes = 0
         return data
-
-    def _write_outbox(self) -> None:
-        """Write everything queued in one write; a drain task takes over if the socket is full."""
-        try:
-            more = self.transport.write(self._take_outbox())
-        except (ConnectionError, RuntimeError):
-            self.connection_lost()
-            return
-        if not more and self._drainer is None:
-            self._drainer = asyncio.ensure_future(self._drain())
-        if self._writable is not None:
-            self._signal_writable()
 
     async def _drain(self) -> None:
         try:

@@ -371,20 +371,26 @@ class ChannelManager:
             return
         frame = event_frame(event)
         wire = json_frame(frame)
-        self.recent.add(name, event.seq, wire)
+        seq = event.seq
+        self.recent.add(name, seq, wire)
         legacy: bytes | None = None
-        sessions = targets.values() if isinstance(targets, dict) else targets
-        for session in list(sessions):
-            holding = session.holding
-            body = wire
-            if session.legacy_room:
-                legacy = legacy or json_frame(base_compat.with_room(frame, name))
-                body = legacy
-            if holding and name in holding:
-                holding[name].append((event.seq, body))
+        sessions = list(targets.values() if isinstance(targets, dict) else targets)
+        for session in sessions:
+            # The loop runs for every socket of the channel: the usual client (no Base frames, nothing
+            # held) costs two attribute reads and the delivery.
+            if session.legacy_room or session.holding:
+                body = wire
+                if session.legacy_room:
+                    legacy = legacy or json_frame(base_compat.with_room(frame, name))
+                    body = legacy
+                holding = session.holding
+                if name in holding:
+                    holding[name].append((seq, body))
+                    continue
+                session.deliver(name, seq, body)
             else:
-                session.deliver(name, event.seq, body)
-            self.messages_out += 1
+                session.deliver(name, seq, wire)
+        self.messages_out += len(sessions)
 
     def _deliver_relay(self, name: str, frame: dict[str, Any]) -> None:
         handler = self.relay_handlers.get(name)
