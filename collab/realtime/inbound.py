@@ -67,7 +67,8 @@ class Inbox:
                 inflight = self._inflight = set()
             elif len(inflight) >= self.max_inflight:
                 await asyncio.wait(inflight, return_when=asyncio.FIRST_COMPLETED)
-            task = self._loop.create_task(self.dispatcher.handle(session, frame))
+            # Named: an unnamed task formats "Task-<n>" for itself, on every message.
+            task = self._loop.create_task(self.dispatcher.handle(session, frame), name="append")
             inflight.add(task)
             task.add_done_callback(inflight.discard)
         else:
