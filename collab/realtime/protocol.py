@@ -4,13 +4,14 @@ collab.realtime.connection's)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import orjson
 
 from collab.errors import ProtocolError
 from collab.events import StoredEvent
+from collab.timetext import wire_timestamp
 from collab.values import in_range
 
 MAX_ID_LENGTH = 200
@@ -106,7 +107,7 @@ def optional_since(frame: dict[str, Any], key: str = "since") -> int | None:
 
 def timestamp(moment: datetime) -> str:
     """ISO 8601 in UTC with a `Z`, millisecond precision."""
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return wire_timestamp(moment)
 
 
 def event_frame(event: StoredEvent) -> dict[str, Any]:

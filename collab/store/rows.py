@@ -15,6 +15,7 @@ import orjson
 from collab.errors import StoreError
 from collab.events import Appended, NewEvent, StoredEvent
 from collab.store.schema import events
+from collab.timetext import sqlite_timestamp
 from collab.values import check_json_text, check_text
 
 EVENT_COLUMNS = (
@@ -101,7 +102,7 @@ class Pending:
             key,
             encoded,
             event.blob,
-            created_at.isoformat(" ", "microseconds")[:26] if sqlite else created_at,
+            sqlite_timestamp(created_at) if sqlite else created_at,
         )
         self.terms = index(event)
 
