@@ -20,7 +20,8 @@ from collab.chat.rooms import MAX_ROOMS_PER_USER, Rooms
 from collab.documents.limits import DEFAULT_LIMITS, DocumentLimits
 from collab.documents.projection import DOCUMENT
 from collab.documents.rooms import DocumentManager
-from collab.operators.audit import register_audit
+from collab.naming import channel_kind
+from collab.operators.audit import AUDIT, register_audit
 from collab.operators.history import History
 from collab.operators.media import Links, MediaLibrary, no_links, register_media
 from collab.operators.moderation import REFRESH_SECONDS, Moderation
@@ -182,7 +183,7 @@ class Engine:
             Publisher(manager, publish_limits),
         )
         await moderation.refresh()  # every revocation stored so far, before the first connection
-        manager.event_listeners.append(moderation.on_event)
+        manager.listen_to(channel_kind(AUDIT), moderation.on_event)
         engine._revocation_poll = asyncio.create_task(moderation.run_refresh(revocation_refresh), name="revocations")
         if monitor is not None:
             sampler.start(monitor)

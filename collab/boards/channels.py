@@ -63,7 +63,7 @@ class Board:
         self.manager = manager
         self.decide = decide
         self.live = LiveProjection(manager.store, projection)
-        manager.event_listeners.append(self.live.on_event)
+        manager.listen_to(projection.kind, self.live.on_event)
         manager.shutdown_hooks.append(self.live.close)
         self.kind = manager.register_channel(projection.kind)
         self.kind.authorizer(require_member)  # a private board admits its members (and admins) only

@@ -132,8 +132,10 @@ class ChannelManager:
         self.heads: dict[str, int] = {}
         self.recent = RecentEvents()
         self.messages_out = 0
-        # Called with every committed event this process delivers, in seq order per channel (projections).
+        # Called with every committed event this process delivers, in seq order per channel: of every
+        # channel, or (`listen_to`) of the channels of one kind only.
         self.event_listeners: list[Callable[[StoredEvent], None]] = []
+        self.kind_listeners: dict[str, list[Callable[[StoredEvent], None]]] = {}
         # Awaited by Engine.close() before the store closes (final snapshots, …).
         self.shutdown_hooks: list[Callable[[], Awaitable[None]]] = []
         # Set by close_all (code, reason): a socket still joining then (its welcome may be sent already,
@@ -329,6 +331,11 @@ class ChannelManager:
             log.info("access: client=%s user=%s out of %s: %s", session.id, session.user.id, info.name, text)
         return closed
 
+    def listen_to(self, kind: str, listener: Callable[[StoredEvent], None]) -> None:
+        """Call `listener` with every committed event of a channel of `kind` (as `event_listeners` are
+        called with all): a chat message is not offered to the boards' projections one by one."""
+        self.kind_listeners.setdefault(kind, []).append(listener)
+
     def drop_if_idle(self, channel: Channel) -> None:
         """Forget a channel nobody is in once its last presence change has gone out. The one place a
         channel dies: presence calls it after a flush, `join` and `leave` after a client goes."""
@@ -356,11 +363,14 @@ class ChannelManager:
         name = event.channel
         if event.seq > self.heads.get(name, 0):
             self.heads[name] = event.seq
+        kind = channel_kind(name)
         for listener in self.event_listeners:
+            listener(event)
+        for listener in self.kind_listeners.get(kind, ()):
             listener(event)
         channel = self.channels.get(name)
         targets: set[Session] | dict[str, Session]
-        extra = self.recipients.get(channel_kind(name))
+        extra = self.recipients.get(kind)
         if extra is not None:
             targets = extra(event)
             if channel is not None:
