@@ -238,7 +238,10 @@ class BatchWriter:
             self._lookups_left = 100
         if look_up and self._lookups_left:
             self._lookups_left -= 1
-        self.known_channels.update(pending.channel for pending in batch)
+        if len(batch) == 1:
+            self.known_channels.add(batch[0].channel)
+        else:
+            self.known_channels.update(pending.channel for pending in batch)
         return results
 
     async def _transaction(self, batch: list[Item], look_up: bool) -> list[Result]:
@@ -249,7 +252,7 @@ class BatchWriter:
 
     def _new_channels(self, batch: list[Item]) -> tuple[list[str], list[tuple[str, str, Any]]]:
         """The batch's channels in name order, and the rows of those this writer has not seen yet."""
-        names = sorted({pending.channel for pending in batch})
+        names = [batch[0].channel] if len(batch) == 1 else sorted({pending.channel for pending in batch})
         unknown = [name for name in names if name not in self.known_channels]
         if not unknown:
             return names, []
