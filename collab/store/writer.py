@@ -55,7 +55,7 @@ from collab.naming import channel_kind
 from collab.store import notify
 from collab.store.batch_plan import GroupLookup, Item, Plan, Result, op_keys, plan_batch, plan_with_lookups
 from collab.store.errors import translate
-from collab.store.hours import SQLITE_WIDEN, sqlite_spans
+from collab.store.hours import SQLITE_WIDEN, SqliteHours, sqlite_spans
 from collab.store.keyed import sqlite_parameters
 from collab.store.pg_writer import PostgresWriteConnection
 from collab.store.rows import Pending, PendingGroup, stored_event
@@ -95,6 +95,9 @@ class BatchWriter:
         self._lookups_left = 0
         # Whose rows of `event_hours` this writer widens (collab/store/hours.py): its own only.
         self.writer_id = secrets.token_hex(8)
+        # SQLite: the ids this writer's hours rows cover, as committed (`SqliteHours`); a batch whose ids
+        # they cover writes no hours row.
+        self._sqlite_hours = SqliteHours()
         # Set (to this process's node id) when other processes listen for commits: each batch then
         # notifies them inside its own transaction (collab.store.notify).
         self.notify_node: str | None = None
@@ -236,6 +239,7 @@ class BatchWriter:
             results = await self._transaction(batch, True)
             look_up = True
             self._lookups_left = 100
+        self._sqlite_hours.committed()
         if look_up and self._lookups_left:
             self._lookups_left -= 1
         if len(batch) == 1:
@@ -271,6 +275,7 @@ class BatchWriter:
         # (a lone message's) reads its head by name: the JSON list of names costs 2.5 µs more.
         assert self._sqlite is not None
         driver = self._sqlite.driver
+        self._sqlite_hours.begin()
         if len(names) == 1:
             heads = dict(driver.execute(HEAD_SQLITE, names).fetchall())
         else:
@@ -346,9 +351,10 @@ class BatchWriter:
         indexed = [(first + i, *s.terms) for i, s in enumerate(sources) if s.terms is not None]
         if indexed and self.staged_index is not None:
             self.staged_index.write(driver, indexed)
-        writer = self.writer_id
-        hours = sqlite_spans(first, [row[-1] for row in rows])
-        driver.executemany(SQLITE_WIDEN, [(hour, writer, low, high) for hour, (low, high) in hours.items()])
+        widen = self._sqlite_hours.widen(sqlite_spans(first, [row[-1] for row in rows]))
+        if widen:
+            writer = self.writer_id
+            driver.executemany(SQLITE_WIDEN, [(hour, writer, low, high) for hour, (low, high) in widen.items()])
 
     def _stored_ops(self, conn: sa.Connection, batch: Sequence[Item]) -> dict[int, StoredEvent]:
         """SQLite: the stored events that carry one of the batch's op keys (one probe of the unique index

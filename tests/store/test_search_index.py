@@ -15,6 +15,7 @@ from collab.errors import StoreError
 from collab.events import NewEvent
 from collab.store.engine import make_engine
 from collab.store.history import EventFilter, HistoryQueries
+from collab.store.hours import SqliteHours
 from collab.store.migrate import alembic_config
 from collab.store.prune import Pruner
 from collab.store.schema import channels, event_hours, events
@@ -169,10 +170,53 @@ async def test_every_writer_widens_only_its_own_hours(database_url: str) -> None
     finally:
         for store in stores:
             await store.close()
+    # SQLite's writer reserves ids ahead in its rows (SqliteHours): a range may be wider, never narrower.
+    ahead = SqliteHours.RESERVE if database_url.startswith("sqlite") else 0
     assert [(row.hour, row.writer, row.first_id, row.last_id) for row in rows] == [
-        ("2026-11-24T09", stores[0].writer.writer_id, 1, 1),
-        ("2026-11-24T09", stores[1].writer.writer_id, 2, 2),
+        ("2026-11-24T09", stores[0].writer.writer_id, 1, 1 + ahead),
+        ("2026-11-24T09", stores[1].writer.writer_id, 2, 2 + ahead),
     ]
+
+
+async def test_hours_rows_cover_every_committed_id_while_most_appends_write_none(
+    store: SqlEventStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite's writer writes an hours row only when its ids leave what its rows cover; a transaction
+    that fails after planning its row leaves nothing believed written."""
+    if store.engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL widens the hours in every batch's statement")
+    monkeypatch.setattr(SqliteHours, "RESERVE", 4)
+    moment = datetime(2026, 11, 24, 9, 30, tzinfo=UTC)
+    writes: list[int] = []
+    real_widen = SqliteHours.widen
+
+    def counting_widen(self: SqliteHours, spans: dict[str, tuple[int, int]]) -> dict[str, tuple[int, int]]:
+        rows = real_widen(self, spans)
+        writes.append(len(rows))
+        return rows
+
+    monkeypatch.setattr(SqliteHours, "widen", counting_widen)
+    for n in range(12):
+        await store.append(said("general", f"note {n}", created_at=moment))
+    assert writes == [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0]  # ids 1, 6 and 11 reach past the rows
+
+    # A batch that plans its row and then fails commits nothing: the next one writes the row.
+    hours = store.writer._sqlite_hours
+    hours.begin()
+    hours.widen({"2026-11-24T09": (20, 20)})
+    hours.begin()  # the failed transaction's retry or successor starts
+    # The rows cover ids 1-15 (written at ids 1, 6 and 11); the failed plan's 1-24 does not count.
+    assert hours.widen({"2026-11-24T09": (13, 13)}) == {}
+    assert hours.widen({"2026-11-24T09": (16, 16)}) == {"2026-11-24T09": (1, 20)}
+    hours.begin()
+
+    for n in range(12, 30):
+        await store.append(said("general", f"note {n}", created_at=moment))
+    async with store.engine.connect() as conn:
+        (first, last), = (await conn.execute(sa.select(event_hours.c.first_id, event_hours.c.last_id))).all()
+    assert first == 1 and last >= 30
+    window = {"since": moment, "until": moment + timedelta(minutes=1)}
+    assert len(await found(store, "note", **window)) == 30
 
 
 async def test_the_migration_indexes_an_existing_log(empty_database_url: str) -> None:
