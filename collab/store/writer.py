@@ -22,7 +22,8 @@ retry and is answered with the stored events whatever the head; without the op-i
 The search index (collab/store/search/) is written in the same transaction: each event's index row is
 made in the caller with its event row (`Pending.terms`), and the batch inserts both, so a search never
 sees an event that did not commit, nor misses one that did. So are the batch's hours (`event_hours`,
-collab/store/hours.py), which turn a time window into a range of ids. On SQLite the batch stages its
+collab/store/hours.py), which turn a time window into a range of ids (on SQLite only when its ids leave
+what this writer's rows cover already: `SqliteHours`). On SQLite the batch stages its
 index rows, and they move into FTS5 a few hundred at a time (collab/store/search/staging.py;
 collab/store/search/writes.py says why).
 
