@@ -171,7 +171,9 @@ def test_a_reload_restores_both_boards(open_page: OpenPage) -> None:
     expect(cards(kanban, 1)).to_have_text(["One"])
     expect(kanban.locator(".column .column-title")).to_have_count(2)
     expect(drawing.locator("#overlay")).to_have_attribute("data-strokes", "2")
-    assert painted(drawing, *WAVE[5]) and painted(drawing, 0.72, 0.5)
+    # The wave's two ends, where the stroke surely passes: under load, Chromium coalesces the pointer's
+    # moves, and the stored curve through fewer points may miss one in between by a few pixels.
+    assert painted(drawing, *WAVE[0]) and painted(drawing, *WAVE[-1]) and painted(drawing, 0.72, 0.5)
 
 
 def test_the_pen_is_kept_across_reloads(open_page: OpenPage) -> None:
