@@ -36,6 +36,7 @@ import time
 from typing import Protocol
 
 from collab.realtime.frames import binary_frame, text_frame
+from collab.realtime.turn_end import turn_end
 from collab.users import User
 
 log = logging.getLogger(__name__)
@@ -185,7 +186,7 @@ class Connection:
                 return
         elif not self._flush_due:
             self._flush_due = True
-            _turn_end.add(self)
+            turn_end.add(self)
         outbox.append(wire)
         self._queued_bytes += size
 
@@ -358,41 +359,6 @@ class Connection:
             self._expiry.cancel()
             self._expiry = None
 
-
-class _TurnEnd:
-    """The connections with frames to write at the end of this loop turn: one callback a turn for all
-    of them (an event to a room of a hundred sockets is one scheduled call, not a hundred)."""
-
-    __slots__ = ("due", "loop")
-
-    def __init__(self) -> None:
-        self.due: list[Connection] = []
-        self.loop: asyncio.AbstractEventLoop | None = None
-
-    def add(self, connection: Connection) -> None:
-        # The loop is asked for once a turn, by the first frame: on Python 3.11 each ask is a system
-        # call (`get_running_loop` checks the process id), which every frame to every socket paid.
-        if not self.due or self.loop is None or self.loop.is_closed():
-            # A new turn; or a loop closed before its turn ended (tests run one loop each): what it
-            # left is gone.
-            loop = asyncio.get_running_loop()
-            if loop is not self.loop:
-                self.due, self.loop = [], loop
-            if not self.due:
-                loop.call_soon(self.flush)
-        self.due.append(connection)
-
-    def flush(self) -> None:
-        due, self.due = self.due, []
-        for connection in due:
-            try:
-                connection._flush()
-            except Exception:  # one socket's fault must not leave the others' frames unwritten
-                log.exception("client %s: writing its frames failed", connection.id)
-                connection.connection_lost()
-
-
-_turn_end = _TurnEnd()
 
 # The context every connection's expiry runs in: `close_soon` reads no context variable, and a timer
 # given none copies the current one, which each idle socket would keep (130 bytes) for its token's life.

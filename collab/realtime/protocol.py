@@ -4,7 +4,6 @@ collab.realtime.connection's)."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
 from typing import Any
 
 import orjson
@@ -105,9 +104,8 @@ def optional_since(frame: dict[str, Any], key: str = "since") -> int | None:
     return in_range(value, key)
 
 
-def timestamp(moment: datetime) -> str:
-    """ISO 8601 in UTC with a `Z`, millisecond precision."""
-    return wire_timestamp(moment)
+# ISO 8601 in UTC with a `Z`, millisecond precision (collab.timetext): every event frame's `ts`.
+timestamp = wire_timestamp
 
 
 def event_frame(event: StoredEvent) -> dict[str, Any]:
