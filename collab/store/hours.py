@@ -57,7 +57,7 @@ def sqlite_spans(first: int, stamps: list[str]) -> dict[str, tuple[int, int]]:
 class SqliteHours:
     """What SQLite's writer has committed of its own hours rows, so that a batch whose ids they cover
     writes none: a lone message's commit then writes one page less (its WAL frame is two system calls
-    and a checksum of 4 KB), and runs one statement less.
+    and a checksum of a page), and runs one statement less.
 
     A row it writes reaches `RESERVE` ids past the batch's last: a range may be wider than what was
     stored, as the module says (a window reads more, never misses one). The ids a row reserves are
