@@ -13,8 +13,9 @@ CPU (`taskset -c 0`) to measure it as the server runs.
 `--words` appends chat-like messages (bench/words.py: 3-20 words each, Zipf frequencies) instead of one
 100-character word, so the search index (collab/store/search/) indexes as much as in use.
 `--compare-index` measures what the index costs: it alternates runs of this code as it is and of the same
-code with no event indexed (the writer's indexer answering None; the events, heads and hours are written
-alike), and prints the ratio of their medians; docs/operators.md ("What it costs") has the figures.
+code with no event indexed (the writer's indexer answering None on PostgreSQL, no catch-up of the index on
+SQLite; the events, heads and hours are written alike), and prints the ratio of their medians;
+docs/operators.md ("What it costs") has the figures.
 
 `--notify` (PostgreSQL only) measures the writer as it runs with the PostgreSQL broker: every batch
 sends its NOTIFY inside its transaction (collab.store.notify), and a connection of this process
@@ -63,7 +64,8 @@ async def one_run(
     store = await SqlEventStore.open(url)
     if not indexing:
         # The same code with no event indexed: what the search index costs is the ratio of the two.
-        store.writer._index = lambda event: None
+        store.writer._index = lambda event: None  # PostgreSQL's appends
+        store.writer.search_catch_up = None  # SQLite's catch-ups
     listener, heard = (await listen(url)) if notifying else (None, None)
     if notifying:
         store.writer.notify_node = "bench"

@@ -8,8 +8,9 @@ the index and with no event indexed, on SQLite and PostgreSQL (not part of the t
 measures what a user waits for: a message sent on `/ws`, decoded, stored (with its index row, or not),
 and delivered to its room. `--rooms` rooms of `--per-room` clients; every client keeps one message in
 flight (it sends the next when its own comes back), so the server is saturated; messages are chat-like
-(bench/words.py). The unindexed server is the same code with the writer's indexer answering None (no
-index row is written; searches would find nothing): `python -c` patches it before `collab serve` starts.
+(bench/words.py). The unindexed server is the same code with the writer's indexer answering None, and
+SQLite's catch-up of the index indexing nothing (no index row is written; searches would find
+nothing): `python -c` patches both before `collab serve` starts.
 
 The server runs pinned to CPU 0, this process (the clients) to CPU 1; PostgreSQL is not pinned. Runs of
 the two servers alternate, and the table shows medians and the ratio of the medians, with each run's
@@ -42,6 +43,7 @@ from words import Messages  # noqa: E402
 
 UNINDEXED = (
     "import sys; from collab.store import writer; writer.indexer = lambda postgres: (lambda event: None);"
+    " from collab.store.search import catch_up; catch_up.catch_up = lambda conn: 0;"
     " from app.cli import main; sys.exit(main(sys.argv[1:]))"
 )
 

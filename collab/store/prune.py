@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from collab.store.errors import translated
 from collab.store.hours import forget
 from collab.store.schema import channels, events
-from collab.store.search.writes import delete_rows
+from collab.store.search.writes import after_prune, delete_rows
 
 # Events deleted per transaction: a long delete would hold up the appends of the channel's writer.
 DELETE_BATCH = 5000
@@ -72,6 +72,7 @@ class Pruner:
                     result = await conn.execute(
                         events.delete().where(events.c.channel == channel, events.c.seq <= high)
                     )
+                    await conn.run_sync(after_prune)
             removed += result.rowcount or 0
             low = high + 1
         if removed:

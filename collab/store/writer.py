@@ -19,13 +19,14 @@ allocates nothing, and the rest of the batch commits as usual. A group repeating
 retry and is answered with the stored events whatever the head; without the op-id lookup (see
 `_write`) a stale group with op ids looks its own keys up first, so a retry is never called stale.
 
-The search index (collab/store/search/) is written in the same transaction: each event's index row is
-made in the caller with its event row (`Pending.terms`), and the batch inserts both, so a search never
-sees an event that did not commit, nor misses one that did. So are the batch's hours (`event_hours`,
-collab/store/hours.py), which turn a time window into a range of ids (on SQLite only when its ids leave
-what this writer's rows cover already: `SqliteHours`). On SQLite the batch stages its
-index rows, and they move into FTS5 a few hundred at a time (collab/store/search/staging.py;
-collab/store/search/writes.py says why).
+On PostgreSQL the search index (collab/store/search/) is written in the same transaction: each event's
+index row is made in the caller with its event row (`Pending.terms`), and the batch inserts both, so a
+search never sees an event that did not commit, nor misses one that did. On SQLite the index follows the
+log: the writer indexes what it committed a few hundred events at a time, between its batches, and a
+search indexes what is left first (collab/store/search/catch_up.py; collab/store/search/writes.py says
+why). The batch's hours (`event_hours`, collab/store/hours.py), which turn a time window into a range of
+ids, are written with it (on SQLite only when its ids leave what this writer's rows cover already:
+`SqliteHours`).
 
 What a batch writes is decided once for both databases, by pure code (`collab.store.batch_plan`),
 between reading the heads and writing the rows. The I/O is each database's own, on its driver's
@@ -60,8 +61,8 @@ from collab.store.hours import SQLITE_WIDEN, SqliteHours, sqlite_spans
 from collab.store.keyed import sqlite_parameters
 from collab.store.pg_writer import PostgresWriteConnection
 from collab.store.rows import Pending, PendingGroup, stored_event
+from collab.store.search.catch_up import SearchCatchUp
 from collab.store.search.rows import indexer
-from collab.store.search.staging import StagedIndex
 from collab.store.sqlite_writer import SqliteWriteConnection
 from collab.store.statements import HEAD_SQLITE, HEADS, statements_for
 
@@ -79,7 +80,8 @@ class BatchWriter:
         self.max_batch = max_batch
         self.known_channels: set[str] = set()
         self._sqlite_rows = self.dialect == "sqlite"
-        self._index = indexer(postgres=self.dialect == "postgresql")
+        # PostgreSQL's appends index their events; SQLite's index catches up with the log later.
+        self._index = indexer(postgres=True) if self.dialect == "postgresql" else _no_terms
         self._pending: list[Item] = []
         # What the idle writer awaits (set by `_wake`): a bare future, where an `asyncio.Event`'s
         # wait, set and clear cost a message 1 µs of Python.
@@ -106,14 +108,14 @@ class BatchWriter:
         self.batches_committed = 0
         self.events_committed = 0
         self.last_batch_size = 0
-        # SQLite's search index rows: staged, or merged into FTS5 (collab.store.search.staging).
-        self.staged_index = StagedIndex(self._sqlite, self._wake) if self._sqlite is not None else None
+        # When SQLite's search index catches up with what this writer committed.
+        self.search_catch_up = SearchCatchUp(self._sqlite, self._wake) if self._sqlite is not None else None
 
     def start(self) -> None:
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name="event-store-writer")
-            if self.staged_index is not None:
-                self.staged_index.start()
+            if self.search_catch_up is not None:
+                self.search_catch_up.start()
 
     def enqueue(self, event: NewEvent) -> asyncio.Future[Appended]:
         if self._closing:
@@ -165,7 +167,7 @@ class BatchWriter:
                 await self._postgres.close()
 
     def _wake(self) -> None:
-        """Wake the writer if it is idle (it looks at its pending events, its staged index rows and
+        """Wake the writer if it is idle (it looks at its pending events, the search index's catch-up and
         whether it is closing before it sleeps again)."""
         woken = self._woken
         if woken is not None and not woken.done():
@@ -176,8 +178,8 @@ class BatchWriter:
         loop = asyncio.get_running_loop()
         try:
             while True:
-                staged = self.staged_index
-                if not (self._pending or self._closing or (staged is not None and staged.due)):
+                catch_up = self.search_catch_up
+                if not (self._pending or self._closing or (catch_up is not None and catch_up.due)):
                     self._woken = loop.create_future()
                     try:
                         await self._woken
@@ -188,8 +190,10 @@ class BatchWriter:
                     del self._pending[: self.max_batch]
                     await self._commit(batch)
                     batch = []
-                if staged is not None and (staged.due or (self._closing and staged.staged)):
-                    await staged.merge()
+                    if catch_up is not None and catch_up.due:  # under a steady load too
+                        await catch_up.run()
+                if catch_up is not None and (catch_up.due or (self._closing and catch_up.behind)):
+                    await catch_up.run()
                 if self._closing:
                     return
         except BaseException as error:
@@ -241,6 +245,8 @@ class BatchWriter:
             look_up = True
             self._lookups_left = 100
         self._sqlite_hours.committed()
+        if self.search_catch_up is not None:
+            self.search_catch_up.committed(len(batch))
         if look_up and self._lookups_left:
             self._lookups_left -= 1
         if len(batch) == 1:
@@ -289,13 +295,13 @@ class BatchWriter:
             cursor = driver.execute(self._sql.insert_sql, rows[0])
             self._check_inserted(cursor.rowcount, plan, look_up)
             driver.execute(self._sql.set_head_sql, (rows[0][1], rows[0][0]))
-            self._index_sqlite(driver, cursor.lastrowid, rows, plan.sources)
+            self._widen_hours_sqlite(driver, cursor.lastrowid, rows)
         elif rows:
             self._check_inserted(driver.executemany(self._sql.insert_sql, rows).rowcount, plan, look_up)
             touched = {row[0] for row in rows}
             driver.executemany(self._sql.set_head_sql, [(plan.heads[name], name) for name in touched])
             last = driver.execute("SELECT last_insert_rowid()").fetchone()[0]
-            self._index_sqlite(driver, last, rows, plan.sources)
+            self._widen_hours_sqlite(driver, last, rows)
         return plan.results
 
     async def _write_postgres(self, driver: asyncpg.Connection, batch: list[Item], look_up: bool) -> list[Result]:
@@ -341,17 +347,12 @@ class BatchWriter:
                 raise StoreError(f"{len(plan.rows) - inserted} events conflicted although their op ids were looked up")
             raise _RetryInBatch
 
-    def _index_sqlite(
-        self, driver: sqlite3.Connection, last: int, rows: list[tuple[Any, ...]], sources: list[Pending]
-    ) -> None:
-        """Index the rows just inserted and widen their hours (PostgreSQL's statement does both itself).
-        Their ids are the rowids SQLite gave them, the last of them `last`: each row's is one above the
-        largest before it (an INTEGER PRIMARY KEY without AUTOINCREMENT), and this transaction holds the
-        only write lock, so they are consecutive."""
-        first = last - len(sources) + 1
-        indexed = [(first + i, *s.terms) for i, s in enumerate(sources) if s.terms is not None]
-        if indexed and self.staged_index is not None:
-            self.staged_index.write(driver, indexed)
+    def _widen_hours_sqlite(self, driver: sqlite3.Connection, last: int, rows: list[tuple[Any, ...]]) -> None:
+        """Widen the hours of the rows just inserted (PostgreSQL's statement does it itself). Their ids
+        are the rowids SQLite gave them, the last of them `last`: each row's is one above the largest
+        before it (an INTEGER PRIMARY KEY without AUTOINCREMENT), and this transaction holds the only
+        write lock, so they are consecutive."""
+        first = last - len(rows) + 1
         widen = self._sqlite_hours.widen(sqlite_spans(first, [row[-1] for row in rows]))
         if widen:
             writer = self.writer_id
@@ -395,3 +396,8 @@ _WHOLE_BATCH_ERRORS = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.Di
 
 class _RetryInBatch(Exception):
     """The insert skipped an op key that was stored already: write the batch again with the lookup."""
+
+
+def _no_terms(_event: NewEvent) -> None:
+    """SQLite's pending events make no index terms: its index catches up from the log."""
+    return None

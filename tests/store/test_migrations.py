@@ -60,3 +60,47 @@ async def test_a_new_sqlite_file_gets_the_small_pages_and_an_old_one_keeps_its_o
     assert SQLITE_PAGE_SIZE == 2048
     assert page_size(new) == SQLITE_PAGE_SIZE
     assert page_size(old) == 4096
+
+
+async def test_migrating_from_staged_rows_and_back_loses_no_row(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path}/collab.db"
+    config = alembic_config(url)
+    await asyncio.to_thread(command.upgrade, config, "0008")
+    engine = make_engine(url)
+    try:
+        async with engine.begin() as conn:
+            # Two events of 0008's time: one in FTS5 already, one staged.
+            for event_id, word in ((1, "merged"), (2, "staged")):
+                await conn.exec_driver_sql(
+                    "INSERT INTO events (id, channel, seq, type, data, created_at)"
+                    f" VALUES ({event_id}, 'general', {event_id}, 'message', '{{\"content\": \"{word}\"}}',"
+                    " '2026-12-10 03:00:00.000000')"
+                )
+            await conn.exec_driver_sql(
+                "INSERT INTO event_search (rowid, words, facets) VALUES (1, 'merged', 'any c:general')"
+            )
+            await conn.exec_driver_sql(
+                "INSERT INTO event_search_pending (id, words, facets) VALUES (2, 'staged', 'any c:general')"
+            )
+        await asyncio.to_thread(command.upgrade, config, "head")
+        async with engine.connect() as conn:
+            mark = (await conn.exec_driver_sql("SELECT last_id FROM event_search_progress")).scalar_one()
+            indexed = (
+                await conn.exec_driver_sql("SELECT count(*) FROM event_search WHERE event_search MATCH 'any'")
+            ).scalar_one()
+        assert (mark, indexed) == (2, 2)
+
+        # Downgraded, an event above the mark goes into FTS5 first.
+        async with engine.begin() as conn:
+            await conn.exec_driver_sql(
+                "INSERT INTO events (id, channel, seq, type, data, created_at) VALUES"
+                " (3, 'general', 3, 'message', '{\"content\": \"late\"}', '2026-12-10 03:00:00.000000')"
+            )
+        await asyncio.to_thread(command.downgrade, config, "0008")
+        async with engine.connect() as conn:
+            indexed = (
+                await conn.exec_driver_sql("SELECT count(*) FROM event_search WHERE event_search MATCH 'words : late'")
+            ).scalar_one()
+        assert indexed == 1
+    finally:
+        await engine.dispose()

@@ -1,5 +1,6 @@
-"""The search index (collab/store/search/) on both databases: kept in the append's transaction, pruned
-with the events, built for an existing log by migrations 0006 and 0007."""
+"""The search index (collab/store/search/) on both databases: kept with the log (PostgreSQL: in the append's
+transaction; SQLite: caught up before any search), pruned with the events, built for an existing log by
+migrations 0006 and 0007."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from collab.store.prune import Pruner
 from collab.store.schema import channels, event_hours, events
 from collab.store.search.queries import SearchFilter, SearchQueries
 from collab.store.search.query import parse_text_query
-from collab.store.search.writes import merge_pending
+from collab.store.search.writes import catch_up
 from collab.store.sql import SqlEventStore
 
 
@@ -36,13 +37,13 @@ async def found(store: SqlEventStore, text: str | None = None, **where: object) 
 
 
 async def index_rows(store: SqlEventStore, word: str | None = None) -> int:
-    """Rows of the index (with `word`: holding it), counted in the index alone (on SQLite, after the rows
-    appends staged are merged into FTS5)."""
+    """Rows of the index (with `word`: holding it), counted in the index alone (on SQLite, after it has
+    caught up with the log)."""
     # SQLite's FTS5 table keeps no content: it is counted through the term every row has.
     count = "SELECT count(*) FROM event_search"
     if store.engine.dialect.name == "sqlite":
         async with store.engine.begin() as conn:
-            await conn.run_sync(merge_pending)
+            await conn.run_sync(catch_up)
         count += f" WHERE event_search MATCH '{f'words : {word}' if word else 'facets : any'}'"
     elif word:
         count += f" WHERE terms @@ '{word}'::tsquery"
@@ -213,7 +214,7 @@ async def test_hours_rows_cover_every_committed_id_while_most_appends_write_none
     for n in range(12, 30):
         await store.append(said("general", f"note {n}", created_at=moment))
     async with store.engine.connect() as conn:
-        (first, last), = (await conn.execute(sa.select(event_hours.c.first_id, event_hours.c.last_id))).all()
+        ((first, last),) = (await conn.execute(sa.select(event_hours.c.first_id, event_hours.c.last_id))).all()
     assert first == 1 and last >= 30
     window = {"since": moment, "until": moment + timedelta(minutes=1)}
     assert len(await found(store, "note", **window)) == 30

@@ -38,7 +38,7 @@ from collab.store.rows import EVENT_COLUMNS, stored_event
 from collab.store.schema import events
 from collab.store.search.query import TextQuery, fts5_match, tsquery_text
 from collab.store.search.rows import facet
-from collab.store.search.writes import has_pending, merge_pending
+from collab.store.search.writes import catch_up, is_behind
 
 _SELECTED = ", ".join(f"events.{column.name}" for column in EVENT_COLUMNS) + ", events.id"
 _COLUMNS = (*EVENT_COLUMNS, events.c.id)
@@ -95,10 +95,10 @@ class SearchQueries:
         first."""
         with translated():
             async with self.engine.connect() as conn:
-                if not self.postgres and await conn.run_sync(has_pending):
-                    # SQLite's appends stage their index rows: into FTS5 with them first, so this search
-                    # sees every event committed before it began (collab.store.search.writes).
-                    await conn.run_sync(merge_pending)
+                if not self.postgres and await conn.run_sync(is_behind):
+                    # SQLite's index follows the log: it catches up first, so this search sees every
+                    # event committed before it began (collab.store.search.writes).
+                    await conn.run_sync(catch_up)
                     await conn.commit()
                 low, high = await self._bounds(conn, where)
                 if low is None:
