@@ -80,8 +80,7 @@ class BatchWriter:
         self.max_batch = max_batch
         self.known_channels: set[str] = set()
         self._sqlite_rows = self.dialect == "sqlite"
-        # PostgreSQL's appends index their events; SQLite's index catches up with the log later.
-        self._index = indexer(postgres=True) if self.dialect == "postgresql" else _no_terms
+        self._index = indexer(postgres=self.dialect == "postgresql")
         self._pending: list[Item] = []
         # What the idle writer awaits (set by `_wake`): a bare future, where an `asyncio.Event`'s
         # wait, set and clear cost a message 1 µs of Python.
@@ -396,8 +395,3 @@ _WHOLE_BATCH_ERRORS = (sa_exc.OperationalError, sa_exc.InterfaceError, sa_exc.Di
 
 class _RetryInBatch(Exception):
     """The insert skipped an op key that was stored already: write the batch again with the lookup."""
-
-
-def _no_terms(_event: NewEvent) -> None:
-    """SQLite's pending events make no index terms: its index catches up from the log."""
-    return None

@@ -109,9 +109,14 @@ def index_terms(
 
 def indexer(postgres: bool) -> Callable[[NewEvent], Any]:
     """What the writer's pending events make their index terms with (`collab.store.rows.Pending`): None
-    for an event without text."""
+    for an event without text. On SQLite none make any: its index catches up from the log
+    (collab.store.search.writes)."""
 
     def index_row(event: NewEvent) -> Any:
-        return index_terms(postgres, event.channel, event.type, event.user_id, event.data)
+        return index_terms(True, event.channel, event.type, event.user_id, event.data)
 
-    return index_row
+    return index_row if postgres else _no_terms
+
+
+def _no_terms(_event: NewEvent) -> None:
+    return None

@@ -19,6 +19,7 @@ Driver-level SQL (`exec_driver_sql`: `?` on SQLite, `$n` on PostgreSQL), like th
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import orjson
@@ -76,6 +77,17 @@ def write_rows(conn: sa.Connection, rows: list[tuple[int, Any]]) -> None:
 SQLITE_DELETE = "INSERT INTO event_search (event_search, rowid, words, facets) VALUES ('delete', ?, ?, ?)"
 
 
+def _sqlite_rows(found: Iterable[tuple[int, str, str, str | None, Any]]) -> list[tuple[Any, ...]]:
+    """SQLite's index rows `(id, words, facets)` of events `(id, channel, type, user_id, data)`: what a
+    catch-up inserts and a prune deletes (an event without text has none)."""
+    rows = []
+    for event_id, channel, event_type, user_id, data in found:
+        terms = index_terms(False, channel, event_type, user_id, data)
+        if terms is not None:
+            rows.append((event_id, *terms))
+    return rows
+
+
 def catch_up(conn: sa.Connection, *, batch: int = CATCH_UP_BATCH) -> int:
     """Index SQLite's events above the progress mark and move it to the newest, in the caller's write
     transaction; the number of events indexed. On the driver's cursor: through SQLAlchemy's execution,
@@ -91,11 +103,7 @@ def catch_up(conn: sa.Connection, *, batch: int = CATCH_UP_BATCH) -> int:
         while True:
             cursor.execute(_SQLITE_UNINDEXED, (last, newest, batch))
             found = cursor.fetchall()
-            rows = []
-            for event_id, channel, event_type, user_id, data in found:
-                terms = index_terms(False, channel, event_type, user_id, orjson.loads(data))
-                if terms is not None:
-                    rows.append((event_id, *terms))
+            rows = _sqlite_rows((i, channel, kind, user, orjson.loads(data)) for i, channel, kind, user, data in found)
             if rows:
                 cursor.executemany(SQLITE_INSERT, rows)
             indexed += len(rows)
@@ -143,10 +151,6 @@ def delete_rows(conn: sa.Connection, channel: str, last_seq: int) -> None:
             events.c.channel == channel, events.c.seq <= last_seq
         )
     )
-    rows = []
-    for event_id, event_type, user_id, data in doomed:
-        terms = index_terms(False, channel, event_type, user_id, data)
-        if terms is not None:
-            rows.append((event_id, *terms))
+    rows = _sqlite_rows((i, channel, kind, user, data) for i, kind, user, data in doomed)
     if rows:
         conn.exec_driver_sql(SQLITE_DELETE, rows)
