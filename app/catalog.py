@@ -17,7 +17,7 @@ from aiohttp import web
 from app.http_auth import bearer, json_error, json_response, request_user
 from app.keys import ENGINE, SETTINGS
 from collab.engine import Engine
-from collab.realtime.protocol import timestamp
+from collab.timetext import wire_timestamp
 from collab.users import User
 
 # The kinds the API names (docs/client.md) and the channel kinds they are: a drawing board's channel is
@@ -82,7 +82,7 @@ async def catalog(request: web.Request) -> web.Response:
             "name": stats.name.partition(":")[2],
             "channel": stats.name,
             "private": stats.private,
-            "changed_at": timestamp(changed),
+            "changed_at": wire_timestamp(changed),
         }
         listed.append((changed, item))
     listed.sort(key=lambda pair: pair[0], reverse=True)

@@ -25,8 +25,8 @@ from collab.errors import CollabError, NotFound, ProtocolError
 from collab.naming import check_channel_name
 from collab.operators.audit import Actor, revocation_entry
 from collab.operators.history import parse_time
-from collab.realtime.protocol import timestamp
 from collab.realtime.session import Session
+from collab.timetext import wire_timestamp
 from collab.values import check_text
 
 MAX_REASON = 500
@@ -95,7 +95,7 @@ async def connections(request: web.Request) -> web.Response:
 
 
 def timestamp_of(epoch: float) -> str:
-    return timestamp(datetime.fromtimestamp(epoch, UTC))
+    return wire_timestamp(datetime.fromtimestamp(epoch, UTC))
 
 
 async def kick(request: web.Request) -> web.Response:

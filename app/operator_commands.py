@@ -180,7 +180,7 @@ def cmd_prune(args: argparse.Namespace, settings: Settings) -> int:
     """Remove old events; boards and documents keep their state (a snapshot at the head first)."""
     from collab.engine import PROJECTIONS
     from collab.operators.prune import older_than, prune
-    from collab.realtime.protocol import timestamp
+    from collab.timetext import wire_timestamp
 
     async def run() -> int:
         cutoff = older_than(args.older_than)
@@ -195,7 +195,7 @@ def cmd_prune(args: argparse.Namespace, settings: Settings) -> int:
                 snapshot = f", state kept in the snapshot at seq {item.snapshot_seq}" if item.snapshot_seq else ""
                 print(f"{item.channel}: {verb} {item.removed} events (seq {item.first}..{item.last}){snapshot}")
             total = sum(item.removed for item in done)
-            print(f"collab: {verb} {total} events stored before {timestamp(cutoff)} from {len(changed)} channels")
+            print(f"collab: {verb} {total} events stored before {wire_timestamp(cutoff)} from {len(changed)} channels")
         finally:
             await store.close()
         return 0

@@ -34,8 +34,8 @@ from collab.engine import PROJECTIONS  # noqa: E402
 from collab.errors import NotFound  # noqa: E402
 from collab.naming import channel_kind  # noqa: E402
 from collab.projections.base import load_state  # noqa: E402
-from collab.realtime.protocol import timestamp  # noqa: E402
 from collab.store.sql import SqlEventStore  # noqa: E402
+from collab.timetext import wire_timestamp  # noqa: E402
 
 
 async def collect(database_url: str, channel: str) -> list[dict]:
@@ -58,7 +58,7 @@ async def collect(database_url: str, channel: str) -> list[dict]:
                 "version": 1,
                 "channel": channel,
                 "kind": channel_kind(channel),
-                "recorded_at": timestamp(datetime.now(UTC)),
+                "recorded_at": wire_timestamp(datetime.now(UTC)),
             }
         }
     ]
@@ -72,7 +72,7 @@ async def collect(database_url: str, channel: str) -> list[dict]:
                     "user_id": event.user_id,
                     "nickname": event.nickname,
                     "op_id": event.op_id,
-                    "ts": timestamp(event.created_at),
+                    "ts": wire_timestamp(event.created_at),
                 }
             }
         )

@@ -14,9 +14,9 @@ from typing import Any
 
 from collab.chat.dm_names import dm_pair, dm_readers
 from collab.errors import ProtocolError
-from collab.realtime.protocol import timestamp
 from collab.store.base import EventStore
 from collab.store.conversations import DmChannelRow, DmChannels
+from collab.timetext import wire_timestamp
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
@@ -74,7 +74,7 @@ class Conversations:
             "seq": row.head,
             "last_read": row.last_read,
             "unread": max(0, row.head - row.last_read),
-            "last_event_at": timestamp(row.last_at) if row.last_at is not None else None,
+            "last_event_at": wire_timestamp(row.last_at) if row.last_at is not None else None,
         }
 
     async def frame(self, user_id: str, *, limit: int = DEFAULT_LIMIT, before: str | None = None) -> dict[str, Any]:

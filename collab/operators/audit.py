@@ -9,10 +9,10 @@ from typing import Any
 from collab.errors import Forbidden
 from collab.events import ChannelInfo, NewEvent, StoredEvent
 from collab.realtime.hub import ChannelManager
-from collab.realtime.protocol import timestamp
 from collab.realtime.session import Session
 from collab.store.base import EventStore
 from collab.store.revocations import Revocation
+from collab.timetext import wire_timestamp
 from collab.users import User
 
 AUDIT = "audit"
@@ -56,8 +56,8 @@ def revocation_entry(revocation: Revocation) -> dict[str, Any]:
         "id": revocation.id,
         "jti": revocation.token_id,
         "user_id": revocation.user_id,
-        "issued_before": timestamp(revocation.issued_before) if revocation.issued_before else None,
-        "created_at": timestamp(revocation.created_at),
+        "issued_before": wire_timestamp(revocation.issued_before) if revocation.issued_before else None,
+        "created_at": wire_timestamp(revocation.created_at),
         "created_by": revocation.created_by,
         "reason": revocation.reason,
     }

@@ -21,10 +21,10 @@ from collab.errors import Forbidden, ProtocolError
 from collab.events import StoredEvent, utcnow
 from collab.naming import channel_kind, check_channel_name
 from collab.operators.exports import CSV_COLUMNS, csv_cell, csv_header, csv_lines, history_frame, jsonl_lines
-from collab.realtime.protocol import timestamp
 from collab.store.history import ChannelStats, EventFilter, HistoryQueries
 from collab.store.search.query import parse_text_query
 from collab.store.sql import SqlEventStore
+from collab.timetext import wire_timestamp
 from collab.users import User
 from collab.values import age_seconds, check_text, in_range, whole_number
 
@@ -241,9 +241,9 @@ def channel_entry(stats: ChannelStats) -> dict[str, Any]:
         "first_seq": stats.first_seq,
         "events": stats.events,
         "members": stats.members,
-        "created_at": timestamp(stats.created_at),
+        "created_at": wire_timestamp(stats.created_at),
         "created_by": stats.created_by,
-        "last_event_at": timestamp(stats.last_event_at) if stats.last_event_at else None,
+        "last_event_at": wire_timestamp(stats.last_event_at) if stats.last_event_at else None,
     }
 
 

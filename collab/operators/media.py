@@ -56,9 +56,10 @@ from collab.operators.uploads import (
 )
 from collab.realtime.hub import Channel, ChannelManager
 from collab.realtime.kinds import ChannelKind
-from collab.realtime.protocol import optional_id, timestamp
+from collab.realtime.protocol import optional_id
 from collab.realtime.session import Session
 from collab.store.media import MediaItem, MediaStore
+from collab.timetext import wire_timestamp
 from collab.users import User
 
 log = logging.getLogger(__name__)
@@ -90,8 +91,8 @@ def media_entry(item: MediaItem) -> dict[str, Any]:
         "sha256": item.sha256,
         "filename": item.filename,
         "uploader": {"id": item.uploader_id, "name": item.uploader_name},
-        "created_at": timestamp(item.created_at),
-        "updated_at": timestamp(item.updated_at),
+        "created_at": wire_timestamp(item.created_at),
+        "updated_at": wire_timestamp(item.updated_at),
     }
 
 

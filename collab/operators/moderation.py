@@ -33,9 +33,10 @@ from collab.operators.audit import AUDIT, Actor, Outcome
 from collab.operators.revoked import RevocationList
 from collab.realtime.connection import CloseCode, Connection, State
 from collab.realtime.hub import ChannelManager
-from collab.realtime.protocol import error_frame, timestamp
+from collab.realtime.protocol import error_frame
 from collab.realtime.session import Session
 from collab.store.revocations import Revocation, RevocationStore
+from collab.timetext import wire_timestamp
 
 log = logging.getLogger(__name__)
 
@@ -168,7 +169,7 @@ class Moderation:
             actor, token_id=token_id, user_id=user_id, before=before, reason=reason
         )
         closed = self.enforce()
-        details = {"jti": token_id, "target_user": user_id, "issued_before": timestamp(before) if before else None}
+        details = {"jti": token_id, "target_user": user_id, "issued_before": wire_timestamp(before) if before else None}
         outcome = Outcome("revoke", closed, [revocation], details=details)
         outcome.audit = await self._audit(actor, outcome, reason)
         return outcome

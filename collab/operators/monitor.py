@@ -36,9 +36,9 @@ from collab.operators.alerts import ALERT_DEFAULTS, ALERT_METRICS, MONITOR_CHANN
 from collab.operators.figures import LATENCY_BUCKETS, AppendLatency, resident_memory_bytes
 from collab.realtime.hub import Channel, ChannelManager
 from collab.realtime.kinds import ChannelKind
-from collab.realtime.protocol import timestamp
 from collab.realtime.session import Session
 from collab.store.base import EventStore
+from collab.timetext import wire_timestamp
 
 log = logging.getLogger(__name__)
 
@@ -237,7 +237,7 @@ class Monitor:
         figures: Any = self.store
         return {
             "time": round(time.time(), 3),
-            "ts": timestamp(utcnow()),
+            "ts": wire_timestamp(utcnow()),
             "node": self.node,
             "process": self.process,
             "connections": len(self.manager.sessions),

@@ -15,9 +15,9 @@ from collab.operators.audit import Actor, record
 from collab.operators.history import parse_duration
 from collab.projections.base import load_state
 from collab.projections.registry import Projections
-from collab.realtime.protocol import timestamp
 from collab.store.prune import Pruner
 from collab.store.sql import SqlEventStore
+from collab.timetext import wire_timestamp
 
 
 @dataclass(frozen=True)
@@ -97,7 +97,7 @@ async def prune(
         done.append(Pruned(name, removed, first, last, snapshot_seq, last + 1))
     changed = [item for item in done if item.removed]
     if actor is not None and changed and not dry_run:
-        data = {"older_than": timestamp(older_than), "channels": [item.public() for item in changed]}
+        data = {"older_than": wire_timestamp(older_than), "channels": [item.public() for item in changed]}
         await record(store, actor, "prune", data)
     return done
 

@@ -104,10 +104,6 @@ def optional_since(frame: dict[str, Any], key: str = "since") -> int | None:
     return in_range(value, key)
 
 
-# ISO 8601 in UTC with a `Z`, millisecond precision (collab.timetext): every event frame's `ts`.
-timestamp = wire_timestamp
-
-
 def event_frame(event: StoredEvent) -> dict[str, Any]:
     """A stored event as it goes on the wire: its payload's fields beside the envelope's.
     The same shape serves live delivery, replay and the history API."""
@@ -120,7 +116,7 @@ def event_frame(event: StoredEvent) -> dict[str, Any]:
     frame["nickname"] = event.nickname
     if event.op_id is not None:
         frame["id"] = event.op_id
-    frame["ts"] = timestamp(event.created_at)
+    frame["ts"] = wire_timestamp(event.created_at)
     return frame
 
 
