@@ -32,8 +32,9 @@ from collab.errors import Conflict, Forbidden, NotFound, ProtocolError
 from collab.events import Appended, NewEvent
 from collab.projections.base import Projection
 from collab.projections.live import LiveProjection
+from collab.realtime.channel import Channel
 from collab.realtime.frames import frame_payload
-from collab.realtime.hub import Channel, ChannelManager, require_member
+from collab.realtime.hub import ChannelManager, require_member
 from collab.realtime.protocol import error_frame, optional_id
 from collab.realtime.session import Session
 from collab.store.base import StaleHead

@@ -8,8 +8,9 @@ from collab.chat.direct import DirectMessages
 from collab.chat.rooms import Rooms
 from collab.errors import ProtocolError
 from collab.events import ChannelInfo
+from collab.realtime.channel import Channel
 from collab.realtime.dispatch import require_writer
-from collab.realtime.hub import Channel, ChannelManager, require_member
+from collab.realtime.hub import ChannelManager, require_member
 from collab.realtime.protocol import MAX_CONTENT_LENGTH, check_event_type, field_str, optional_id
 from collab.realtime.session import Session
 

@@ -16,8 +16,9 @@ from collab.chat.room_list import MAX_LISTED, PlainList
 from collab.errors import Conflict, LimitExceeded
 from collab.events import ChannelInfo, StoredEvent
 from collab.naming import channel_kind
+from collab.realtime.channel import Channel
 from collab.realtime.frames import json_frame
-from collab.realtime.hub import Channel, ChannelManager
+from collab.realtime.hub import ChannelManager
 from collab.realtime.session import Session
 from collab.store.positions import ReadPositions
 

@@ -54,7 +54,8 @@ from collab.operators.uploads import (
     _write,
     over_quota,
 )
-from collab.realtime.hub import Channel, ChannelManager
+from collab.realtime.channel import Channel
+from collab.realtime.hub import ChannelManager
 from collab.realtime.kinds import ChannelKind
 from collab.realtime.protocol import optional_id
 from collab.realtime.session import Session

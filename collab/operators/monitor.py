@@ -34,7 +34,8 @@ from collab.errors import StoreError
 from collab.events import StoredEvent, utcnow
 from collab.operators.alerts import ALERT_DEFAULTS, ALERT_METRICS, MONITOR_CHANNEL, Alerts
 from collab.operators.figures import LATENCY_BUCKETS, AppendLatency, resident_memory_bytes
-from collab.realtime.hub import Channel, ChannelManager
+from collab.realtime.channel import Channel
+from collab.realtime.hub import ChannelManager
 from collab.realtime.kinds import ChannelKind
 from collab.realtime.session import Session
 from collab.store.base import EventStore

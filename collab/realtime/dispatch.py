@@ -9,7 +9,8 @@ from typing import Any
 
 from collab.errors import CollabError, Forbidden, LimitExceeded, ProtocolError
 from collab.naming import check_channel_name
-from collab.realtime.hub import Channel, ChannelManager
+from collab.realtime.channel import Channel
+from collab.realtime.hub import ChannelManager
 from collab.realtime.protocol import error_frame, field_str, optional_id, optional_since
 from collab.realtime.session import Session
 

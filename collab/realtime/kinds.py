@@ -9,7 +9,7 @@ from typing import Any
 from collab.events import ChannelInfo
 from collab.realtime.session import Session
 
-# The hooks' channel is a `collab.realtime.hub.Channel`: `Any` here, as the hub imports this module (and
+# The hooks' channel is a `collab.realtime.channel.Channel`: `Any` here, as that module imports this one (and
 # sibling modules may not import each other both ways); each hook names the type where it is defined.
 MessageHandler = Callable[[Any, Session, dict[str, Any]], Awaitable[None]]
 ConnectHook = Callable[[Any, Session], Awaitable[None]]

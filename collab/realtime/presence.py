@@ -21,7 +21,7 @@ FLUSH_DELAY = 0.05
 
 
 class Members(Protocol):
-    """What presence needs of its channel (collab.realtime.hub.Channel)."""
+    """What presence needs of its channel (collab.realtime.channel.Channel)."""
 
     name: str
     clients: dict[str, Session]
